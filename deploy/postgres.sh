@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Starts the local PostgreSQL cluster and makes the portal's role and database.
+source "$(dirname "$0")/lib.sh"
+require_root
+
+DB_NAME=${PORTAL_DB_NAME:-portal}
+DB_USER=${PORTAL_DB_USER:-portal}
+DB_PASSWORD=${PORTAL_DB_PASSWORD:-portal}
+DB_PORT=${PORTAL_DB_PORT:-5432}
+
+pg_ready() { pg_isready -q -h 127.0.0.1 -p "$DB_PORT"; }
+
+if ! pg_ready; then
+    cluster=$(pg_lsclusters --no-header | awk 'NR==1 {print $1" "$2}')
+    if [ -z "$cluster" ]; then
+        version=$(ls /usr/lib/postgresql | sort -n | tail -1)
+        pg_createcluster "$version" main --port "$DB_PORT" >/dev/null
+        cluster="$version main"
+    fi
+    log "starting PostgreSQL $cluster"
+    # shellcheck disable=SC2086
+    pg_ctlcluster $cluster start
+    wait_for PostgreSQL 30 pg_ready
+fi
+
+as_postgres() { (cd / && runuser -u postgres -- psql -p "$DB_PORT" -qAtX "$@"); }
+
+if [ "$(as_postgres -c "SELECT 1 FROM pg_roles WHERE rolname = '$DB_USER'")" != 1 ]; then
+    log "creating role $DB_USER"
+    # CREATEDB: the test runner makes and drops its own test database.
+    as_postgres -c "CREATE ROLE \"$DB_USER\" LOGIN CREATEDB PASSWORD '$DB_PASSWORD'"
+fi
+if [ "$(as_postgres -c "SELECT 1 FROM pg_database WHERE datname = '$DB_NAME'")" != 1 ]; then
+    log "creating database $DB_NAME"
+    as_postgres -c "CREATE DATABASE \"$DB_NAME\" OWNER \"$DB_USER\""
+fi

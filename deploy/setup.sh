@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Installs and starts everything the portal needs on this machine, idempotently.
+source "$(dirname "$0")/lib.sh"
+require_root
+here=$(dirname "$0")
+for step in packages postgres redis docker registry base_image; do
+    bash "$here/$step.sh"
+done

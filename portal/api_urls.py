@@ -1,0 +1,9 @@
+"""/api/v1/: each app contributes its own routes."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("tenants.api.urls")),
+    path("", include("catalog.api.urls")),
+    path("", include("provisioning.api.urls")),
+]

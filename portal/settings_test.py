@@ -1,0 +1,10 @@
+"""Settings for the test run: the same real services, on separate Redis databases so that a
+portal running beside the tests (`make run`) never takes their tasks."""
+
+from portal.env import env_str
+from portal.settings import *  # noqa: F403
+
+REDIS_URL = env_str("PORTAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = REDIS_URL
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests

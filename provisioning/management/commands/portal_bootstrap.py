@@ -1,0 +1,24 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from provisioning.services.hosts import host_ensure_default, host_inventory_refresh
+from tenants.services.bootstrap import default_tenant_ensure, site_admin_ensure
+
+
+class Command(BaseCommand):
+    help = "Create the first site admin, the default tenant and register the local Docker engine."
+
+    def handle(self, *args, **options):
+        admin, generated_password = site_admin_ensure(
+            username=settings.BOOTSTRAP_ADMIN_USERNAME,
+            email=settings.BOOTSTRAP_ADMIN_EMAIL,
+            password=settings.BOOTSTRAP_ADMIN_PASSWORD,
+        )
+        if generated_password:
+            self.stdout.write(
+                f"Site admin created: username {admin.username!r}, password {generated_password!r} "
+                "(shown once; set PORTAL_ADMIN_PASSWORD to choose it)"
+            )
+        default_tenant_ensure(admin=admin)
+        host = host_inventory_refresh(host=host_ensure_default(url=settings.DOCKER_DEFAULT_URL))
+        self.stdout.write(f"Docker host {host.name}: {host.state}, {host.cpus} CPUs, {host.memory_mib} MiB")
