@@ -1,0 +1,54 @@
+from django.conf import settings
+from django.db import models
+
+
+class Flavor(models.Model):
+    """A size preset for one node. Its API name is `name`."""
+
+    name = models.SlugField(max_length=50, unique=True)
+    description = models.CharField(max_length=200, blank=True)
+    cpus = models.DecimalField(max_digits=6, decimal_places=2)
+    memory_mib = models.PositiveIntegerField()
+    gpus = models.PositiveIntegerField(default=0)
+    disk_gib = models.PositiveIntegerField(default=10, help_text="Size of the sandbox workspace")
+
+    class Meta:
+        ordering = ["cpus", "memory_mib", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CatalogItem(models.Model):
+    """An app of the App Store: a versioned image and its validated manifest."""
+
+    class Category(models.TextChoices):
+        NOTEBOOK = "notebook", "Notebook"
+        TRAINING = "training", "Training cluster"
+        BATCH = "batch", "Batch"
+
+    slug = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=200)
+    version = models.CharField(max_length=50)
+    description = models.TextField(blank=True)
+    category = models.CharField(max_length=20, choices=Category.choices)
+    icon = models.TextField(blank=True, help_text="SVG markup")
+    gpu_capable = models.BooleanField(default=False)
+    default_flavor = models.ForeignKey(
+        Flavor, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    manifest = models.JSONField(help_text="The validated manifest, as catalog.manifest normalises it")
+    enabled = models.BooleanField(default=True, help_text="Disabled items take no new sandboxes")
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.slug}:{self.version}"
+
+    @property
+    def image(self) -> str:
+        """Where hosts pull the image from."""
+        return f"{settings.IMAGE_REGISTRY}/{self.slug}:{self.version}"
