@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "axes",
     "tenants",
     "catalog",
     "provisioning",
@@ -49,6 +50,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -94,7 +96,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("PORTAL_TASK_VISIBILITY_S", 600)}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    "reconcile": {"task": "provisioning.tasks.reconcile", "schedule": env_int("PORTAL_RECONCILE_EVERY_S", 15)},
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -102,6 +106,21 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    "tenants.auth_backends.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lockout after repeated failed logins (django-axes), counted per username and client address
+# so that one attacker cannot lock everybody out.
+AXES_FAILURE_LIMIT = env_int("PORTAL_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_int("PORTAL_LOGIN_COOLOFF_MINUTES", 15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "tenants.services.audit.client_ip"
+# Proxies (addresses or networks) whose X-Forwarded-For is believed, for lockout and audit.
+TRUSTED_PROXIES = env_list("PORTAL_TRUSTED_PROXIES", ["127.0.0.1", "::1"])
+# Lifetime of the tokens POST /api/v1/auth/token/ hands out (personal tokens choose their own).
+API_LOGIN_TOKEN_HOURS = env_int("PORTAL_API_LOGIN_TOKEN_HOURS", 24)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
@@ -116,7 +135,7 @@ STATIC_ROOT = BASE_DIR / "var" / "static"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "tenants.api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -124,6 +143,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "tenants.api.errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "AI Sandbox Portal API",
@@ -135,6 +155,12 @@ SPECTACULAR_SETTINGS = {
 DOCKER_DEFAULT_URL = env_str("PORTAL_DOCKER_URL", "unix:///var/run/docker.sock")
 IMAGE_REGISTRY = env_str("PORTAL_REGISTRY", "127.0.0.1:5000")
 BASE_IMAGE = env_str("PORTAL_BASE_IMAGE", "portal/base:bookworm")
+# Allocatable CPUs of a host = its cores x this ratio; memory and GPUs are never overcommitted.
+CPU_OVERCOMMIT = env_str("PORTAL_CPU_OVERCOMMIT", "4")
+# How long a node may take to pass its healthcheck before its operation fails.
+NODE_READY_TIMEOUT_S = env_int("PORTAL_NODE_READY_TIMEOUT_S", 300)
+# An operation whose worker died is resumed by the reconciler after this long without progress.
+OPERATION_STALE_S = env_int("PORTAL_OPERATION_STALE_S", 60)
 
 # First site admin made by `manage.py portal_bootstrap`; a password is generated when unset.
 BOOTSTRAP_ADMIN_USERNAME = env_str("PORTAL_ADMIN_USERNAME", "admin")

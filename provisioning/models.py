@@ -1,4 +1,11 @@
+import secrets
+
+from django.conf import settings
 from django.db import models
+
+from catalog.models import CatalogItem, Flavor
+from tenants.models import SLUG_VALIDATOR, Tenant
+from tenants.querysets import TenantScopedQuerySet
 
 
 class Host(models.Model):
@@ -32,3 +39,208 @@ class Host(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SandboxStatus(models.TextChoices):
+    PENDING = "pending", "Accepted, waiting for a worker"
+    PROVISIONING = "provisioning", "Containers are being created and started"
+    RUNNING = "running", "Every node passes its healthcheck"
+    STOPPING = "stopping", "Containers are being stopped"
+    STOPPED = "stopped", "Containers stopped; workspace kept; cpus, memory and GPUs released"
+    STARTING = "starting", "Stopped containers are being started again"
+    DELETING = "deleting", "Containers, network and volumes are being removed"
+    DELETED = "deleted", "Gone; kept as a record"
+    ERROR = "error", "An operation failed; see the explanation"
+    UNKNOWN = "unknown", "A host of the sandbox does not answer"
+
+
+#: A sandbox in one of these has a worker acting on it: no new operation may start.
+SANDBOX_BUSY = {
+    SandboxStatus.PENDING,
+    SandboxStatus.PROVISIONING,
+    SandboxStatus.STOPPING,
+    SandboxStatus.STARTING,
+    SandboxStatus.DELETING,
+}
+SANDBOX_ACTIVE = SANDBOX_BUSY | {SandboxStatus.RUNNING, SandboxStatus.UNKNOWN}
+SANDBOX_TERMINAL = {SandboxStatus.DELETED}
+
+
+class NodeStatus(models.TextChoices):
+    PENDING = "pending", "Placed, container not created yet"
+    STARTING = "starting", "Container started, healthcheck not passed yet"
+    RUNNING = "running", "Healthcheck passes"
+    STOPPED = "stopped", "Container stopped"
+    FAILED = "failed", "Container exited or never became healthy"
+    UNKNOWN = "unknown", "Its host does not answer"
+    DELETED = "deleted", "Container removed"
+
+
+NODE_ACTIVE = {NodeStatus.PENDING, NodeStatus.STARTING, NodeStatus.RUNNING, NodeStatus.UNKNOWN}
+NODE_TERMINAL = {NodeStatus.DELETED}
+
+
+def _new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class SandboxQuerySet(TenantScopedQuerySet):
+    tenant_path = "tenant"
+
+    def live(self):
+        return self.exclude(status=SandboxStatus.DELETED)
+
+
+class Sandbox(models.Model):
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="sandboxes")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sandboxes")
+    name = models.CharField(max_length=63, validators=[SLUG_VALIDATOR])
+    catalog_item = models.ForeignKey(CatalogItem, on_delete=models.PROTECT, related_name="sandboxes")
+    flavor = models.ForeignKey(Flavor, on_delete=models.PROTECT, related_name="+")
+    gpus_per_node = models.PositiveIntegerField(default=0)
+    secret = models.CharField(
+        max_length=64, default=_new_secret, help_text="Token of the sandbox's own services"
+    )
+    status = models.CharField(max_length=20, choices=SandboxStatus.choices, default=SandboxStatus.PENDING)
+    status_detail = models.TextField(blank=True, help_text="Plain-language reason for error or unknown")
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    objects = SandboxQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "name"],
+                condition=~models.Q(status="deleted"),
+                name="unique_live_sandbox_name_per_tenant",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant}/{self.name}"
+
+    @property
+    def resource_prefix(self) -> str:
+        """Every Docker object of the sandbox is named from this, so retries find them."""
+        return f"sbx{self.pk}"
+
+    @property
+    def network_name(self) -> str:
+        return f"{self.resource_prefix}-net"
+
+    @property
+    def workspace_volume(self) -> str:
+        return f"{self.resource_prefix}-workspace"
+
+    @property
+    def ledger_group(self) -> str:
+        return f"sandbox/{self.pk}"
+
+
+class NodeQuerySet(TenantScopedQuerySet):
+    tenant_path = "sandbox__tenant"
+
+
+class Node(models.Model):
+    sandbox = models.ForeignKey(Sandbox, on_delete=models.CASCADE, related_name="nodes")
+    role = models.CharField(max_length=50)
+    index = models.PositiveIntegerField()
+    host = models.ForeignKey(Host, null=True, blank=True, on_delete=models.PROTECT, related_name="nodes")
+    cpus = models.DecimalField(max_digits=6, decimal_places=2)
+    memory_mib = models.PositiveIntegerField()
+    gpu_uuids = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=20, choices=NodeStatus.choices, default=NodeStatus.PENDING)
+    status_detail = models.TextField(blank=True)
+    container_id = models.CharField(max_length=80, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    objects = NodeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["sandbox", "role", "index"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sandbox", "role", "index"],
+                condition=~models.Q(status="deleted"),
+                name="unique_live_node_name",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sandbox}/{self.hostname}"
+
+    @property
+    def hostname(self) -> str:
+        """How the other nodes of the sandbox reach it, e.g. worker-1."""
+        return f"{self.role}-{self.index}"
+
+    @property
+    def container_name(self) -> str:
+        return f"{self.sandbox.resource_prefix}-{self.hostname}"
+
+    @property
+    def ledger_subject(self) -> str:
+        return f"sandbox/{self.sandbox_id}/node/{self.pk}"
+
+
+class OperationStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for a worker"
+    RUNNING = "running", "A worker is carrying it out"
+    SUCCEEDED = "succeeded", "Done"
+    FAILED = "failed", "Did not complete; see the explanation"
+
+
+OPERATION_ACTIVE = {OperationStatus.PENDING, OperationStatus.RUNNING}
+OPERATION_TERMINAL = {OperationStatus.SUCCEEDED, OperationStatus.FAILED}
+
+
+class OperationQuerySet(TenantScopedQuerySet):
+    tenant_path = "sandbox__tenant"
+
+    def active(self):
+        return self.filter(status__in=OPERATION_ACTIVE)
+
+
+class Operation(models.Model):
+    class Kind(models.TextChoices):
+        CREATE = "create", "Create"
+        START = "start", "Start"
+        STOP = "stop", "Stop"
+        RESIZE = "resize", "Resize"
+        DELETE = "delete", "Delete"
+
+    sandbox = models.ForeignKey(Sandbox, on_delete=models.CASCADE, related_name="operations")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    status = models.CharField(max_length=20, choices=OperationStatus.choices, default=OperationStatus.PENDING)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    progress_message = models.CharField(max_length=200, blank=True)
+    explanation = models.TextField(blank=True, help_text="Why it failed, in plain language")
+    params = models.JSONField(default=dict, blank=True, help_text="e.g. the nodes a resize removes")
+    attempts = models.PositiveIntegerField(default=0)
+    created = models.DateTimeField(auto_now_add=True)
+    started = models.DateTimeField(null=True, blank=True)
+    updated = models.DateTimeField(auto_now=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    objects = OperationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created"]
+        constraints = [
+            # One worker acts on a sandbox at a time.
+            models.UniqueConstraint(
+                fields=["sandbox"],
+                condition=models.Q(status__in=["pending", "running"]),
+                name="one_active_operation",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.sandbox} ({self.status})"

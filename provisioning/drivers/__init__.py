@@ -1,11 +1,37 @@
-"""Container backends. Nothing outside this package imports the Docker SDK."""
+"""Container backends. Nothing outside this package imports the Docker SDK.
 
-from provisioning.drivers.base import ContainerDriver, DriverError, EngineInfo, HostUnreachable
+A host's URL picks its driver: unix:// and tcp:// are Docker engines; fake:// is the in-memory
+test double of provisioning.drivers.fake, registered by unit tests."""
 
-__all__ = ["ContainerDriver", "DriverError", "EngineInfo", "HostUnreachable", "driver_for_host"]
+from provisioning.drivers.base import (
+    ContainerDriver,
+    ContainerState,
+    DriverError,
+    EngineInfo,
+    HealthCheck,
+    HostUnreachable,
+    Mount,
+    NodeSpec,
+)
+
+__all__ = [
+    "ContainerDriver",
+    "ContainerState",
+    "DriverError",
+    "EngineInfo",
+    "HealthCheck",
+    "HostUnreachable",
+    "Mount",
+    "NodeSpec",
+    "driver_for_host",
+]
 
 
 def driver_for_host(host, *, timeout: float = 30) -> ContainerDriver:
+    if host.url.startswith("fake://"):
+        from provisioning.drivers.fake import fake_engine
+
+        return fake_engine(host.url)
     from provisioning.drivers.docker import DockerDriver
 
     return DockerDriver.for_host(host, timeout=timeout)

@@ -1,5 +1,6 @@
 """The contract between the platform and a container backend, in the spirit of JupyterHub's
-Spawner: small, synchronous, and idempotent, so that Celery tasks can retry any step."""
+Spawner: small, synchronous and idempotent, so that a Celery task can retry any step and adopt
+whatever an interrupted attempt left behind (objects are found by name)."""
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -21,6 +22,61 @@ class EngineInfo:
     gpus: list[dict] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Mount:
+    source: str  # a volume name, or a host path for kind "bind"
+    target: str
+    kind: str = "volume"  # volume | bind
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    test: list[str]
+    interval_s: float = 2
+    timeout_s: float = 5
+    retries: int = 30
+    start_period_s: float = 60
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """Everything needed to run one node. Hardening is not optional, so it is not a field."""
+
+    name: str
+    hostname: str
+    image: str
+    network: str
+    user: str
+    labels: dict[str, str]
+    environment: dict[str, str]
+    nano_cpus: int
+    memory_bytes: int
+    pids_limit: int = 1024
+    gpu_uuids: tuple[str, ...] = ()
+    cap_add: tuple[str, ...] = ()
+    mounts: tuple[Mount, ...] = ()
+    healthcheck: HealthCheck | None = None
+
+
+@dataclass(frozen=True)
+class ContainerState:
+    """What the engine says of one container."""
+
+    name: str
+    exists: bool
+    running: bool = False
+    health: str = "none"  # none | starting | healthy | unhealthy
+    exit_code: int | None = None
+    ip: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    error: str = ""
+
+    @property
+    def ready(self) -> bool:
+        return self.running and self.health in ("healthy", "none")
+
+
 class ContainerDriver(ABC):
     @abstractmethod
     def ping(self) -> None:
@@ -29,3 +85,52 @@ class ContainerDriver(ABC):
     @abstractmethod
     def info(self) -> EngineInfo:
         """Capacity and version of the engine."""
+
+    @abstractmethod
+    def ensure_network(self, *, name: str, labels: dict[str, str]) -> None:
+        """Create the sandbox network unless it exists."""
+
+    @abstractmethod
+    def remove_network(self, *, name: str) -> None:
+        """Remove the network; absent is fine."""
+
+    @abstractmethod
+    def ensure_volume(self, *, name: str, labels: dict[str, str], driver_opts: dict | None = None) -> None:
+        """Create the volume unless it exists."""
+
+    @abstractmethod
+    def remove_volume(self, *, name: str) -> None:
+        """Remove the volume; absent is fine."""
+
+    @abstractmethod
+    def start(self, spec: NodeSpec) -> ContainerState:
+        """Make the node's container exist and run: adopt it by name, start it if stopped,
+        create it (pulling the image if missing) if absent."""
+
+    @abstractmethod
+    def stop(self, *, name: str, timeout_s: int = 10) -> None:
+        """Stop the container; absent or stopped is fine."""
+
+    @abstractmethod
+    def remove(self, *, name: str) -> None:
+        """Remove the container; absent is fine."""
+
+    @abstractmethod
+    def poll(self, *, name: str) -> ContainerState:
+        """The container's state now."""
+
+    @abstractmethod
+    def list_managed(self) -> list[ContainerState]:
+        """Every container the platform made on this engine, in one listing."""
+
+    @abstractmethod
+    def list_managed_networks(self) -> list[str]:
+        """Names of the networks the platform made on this engine."""
+
+    @abstractmethod
+    def list_managed_volumes(self) -> list[str]:
+        """Names of the volumes the platform made on this engine."""
+
+    @abstractmethod
+    def logs(self, *, name: str, tail: int = 200) -> str:
+        """The last lines the container printed."""

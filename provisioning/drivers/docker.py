@@ -1,55 +1,264 @@
-"""The Docker engine driver."""
+"""The Docker engine driver: the only module that speaks the Docker SDK for containers."""
+
+import contextlib
+import tempfile
+from pathlib import Path
 
 import docker
 import docker.errors
 import requests.exceptions
+from docker.tls import TLSConfig
+from docker.types import DeviceRequest
+from docker.types import Mount as DockerMount
 
-from provisioning.drivers.base import ContainerDriver, EngineInfo, HostUnreachable
+from provisioning.drivers.base import (
+    ContainerDriver,
+    ContainerState,
+    DriverError,
+    EngineInfo,
+    HostUnreachable,
+    NodeSpec,
+)
+from provisioning.drivers.gpus import gpu_inventory
 
-UNREACHABLE_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException, OSError)
+MANAGED_LABEL = "org.sandbox-portal.managed"
+UNREACHABLE_ERRORS = (requests.exceptions.ConnectionError, requests.exceptions.Timeout, OSError)
+SECOND_NS = 1_000_000_000
+
+
+def _translate_errors(method):
+    """Engine failures become DriverError / HostUnreachable with a message fit for a user."""
+
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except DriverError:
+            raise
+        except docker.errors.APIError as exc:
+            raise DriverError(f"Docker engine {self.name}: {exc.explanation or exc}") from exc
+        except (docker.errors.DockerException, *UNREACHABLE_ERRORS) as exc:
+            raise HostUnreachable(f"Docker engine {self.name} did not answer: {exc}") from exc
+
+    wrapper.__name__ = method.__name__
+    wrapper.__doc__ = method.__doc__
+    return wrapper
 
 
 class DockerDriver(ContainerDriver):
-    def __init__(self, client: docker.DockerClient, *, name: str):
+    def __init__(self, client: docker.DockerClient, *, name: str, gpu_probe=gpu_inventory):
         self.client = client
+        self.api = client.api
         self.name = name
+        self.gpu_probe = gpu_probe
 
     @classmethod
     def for_host(cls, host, *, timeout: float = 30) -> "DockerDriver":
-        tls = None
-        if host.tls_client_cert:
-            tls = _tls_config(host)
+        tls = _tls_config(host) if host.tls_client_cert else None
         try:
-            client = docker.DockerClient(base_url=host.url, tls=tls, timeout=timeout, version="auto")
-        except UNREACHABLE_ERRORS as exc:
+            client = docker.DockerClient(base_url=host.url, tls=tls, timeout=timeout, version="1.41")
+        except (docker.errors.DockerException, *UNREACHABLE_ERRORS) as exc:
             raise HostUnreachable(f"Docker engine {host.name} at {host.url} did not answer: {exc}") from exc
         return cls(client, name=host.name)
 
+    @_translate_errors
     def ping(self) -> None:
-        try:
-            self.client.ping()
-        except UNREACHABLE_ERRORS as exc:
-            raise HostUnreachable(f"Docker engine {self.name} did not answer: {exc}") from exc
+        self.client.ping()
 
+    @_translate_errors
     def info(self) -> EngineInfo:
-        try:
-            info = self.client.info()
-        except UNREACHABLE_ERRORS as exc:
-            raise HostUnreachable(f"Docker engine {self.name} did not answer: {exc}") from exc
+        info = self.client.info()
         return EngineInfo(
             cpus=info["NCPU"],
             memory_mib=info["MemTotal"] // (1024 * 1024),
             engine_version=info.get("ServerVersion", ""),
+            gpus=self.gpu_probe() if "nvidia" in info.get("Runtimes", {}) else [],
         )
 
+    @_translate_errors
+    def ensure_network(self, *, name: str, labels: dict[str, str]) -> None:
+        if self.client.networks.list(names=[name]):
+            return
+        try:
+            self.api.create_network(
+                name, driver="bridge", labels={**labels, MANAGED_LABEL: "true"}, check_duplicate=True
+            )
+        except docker.errors.APIError as exc:
+            if exc.status_code != 409:  # a concurrent attempt made it first
+                raise
 
-def _tls_config(host):
-    """docker-py wants certificate files; write the host's PEMs to a private temp dir."""
-    import tempfile
-    from pathlib import Path
+    @_translate_errors
+    def remove_network(self, *, name: str) -> None:
+        for network in self.client.networks.list(names=[name]):
+            if network.name == name:
+                _ignore_missing(network.remove)
 
-    from docker.tls import TLSConfig
+    @_translate_errors
+    def ensure_volume(self, *, name: str, labels: dict[str, str], driver_opts: dict | None = None) -> None:
+        try:
+            self.client.volumes.get(name)
+        except docker.errors.NotFound:
+            self.client.volumes.create(
+                name=name,
+                driver="local",
+                driver_opts=driver_opts or {},
+                labels={**labels, MANAGED_LABEL: "true"},
+            )
 
+    @_translate_errors
+    def remove_volume(self, *, name: str) -> None:
+        _ignore_missing(lambda: self.api.remove_volume(name, force=True))
+
+    @_translate_errors
+    def start(self, spec: NodeSpec) -> ContainerState:
+        try:
+            container = self.client.containers.get(spec.name)
+        except docker.errors.NotFound:
+            container = self._create(spec)
+        if container.status != "running":
+            container.start()
+        return self.poll(name=spec.name)
+
+    def _create(self, spec: NodeSpec):
+        self._ensure_image(spec.image)
+        host_config = self.api.create_host_config(
+            nano_cpus=spec.nano_cpus,
+            mem_limit=spec.memory_bytes,
+            memswap_limit=spec.memory_bytes,  # equal: no swap beyond the memory limit
+            pids_limit=spec.pids_limit,
+            privileged=False,
+            cap_drop=["ALL"],
+            cap_add=list(spec.cap_add) or None,
+            security_opt=["no-new-privileges:true"],
+            mounts=[
+                DockerMount(target=m.target, source=m.source, type=m.kind, read_only=m.read_only)
+                for m in spec.mounts
+            ],
+            device_requests=(
+                [DeviceRequest(driver="nvidia", device_ids=list(spec.gpu_uuids), capabilities=[["gpu"]])]
+                if spec.gpu_uuids
+                else None
+            ),
+            network_mode=spec.network,
+            restart_policy={"Name": "no"},  # the reconciler decides what restarts, not the engine
+            log_config={"Type": "json-file", "Config": {"max-size": "10m", "max-file": "2"}},
+        )
+        healthcheck = None
+        if spec.healthcheck:
+            hc = spec.healthcheck
+            healthcheck = {
+                "test": hc.test,
+                "interval": int(hc.interval_s * SECOND_NS),
+                "timeout": int(hc.timeout_s * SECOND_NS),
+                "retries": hc.retries,
+                "start_period": int(hc.start_period_s * SECOND_NS),
+            }
+        try:
+            self.api.create_container(
+                spec.image,
+                name=spec.name,
+                hostname=spec.hostname,
+                user=spec.user,
+                environment=spec.environment,
+                labels={**spec.labels, MANAGED_LABEL: "true"},
+                host_config=host_config,
+                healthcheck=healthcheck,
+                networking_config=self.api.create_networking_config(
+                    {spec.network: self.api.create_endpoint_config(aliases=[spec.hostname])}
+                ),
+            )
+        except docker.errors.APIError as exc:
+            if exc.status_code != 409:  # 409: a concurrent attempt created it; adopt that one
+                raise
+        return self.client.containers.get(spec.name)
+
+    def _ensure_image(self, image: str) -> None:
+        try:
+            self.client.images.get(image)
+        except docker.errors.ImageNotFound:
+            repository, _, tag = image.rpartition(":")
+            try:
+                self.client.images.pull(repository, tag=tag)
+            except docker.errors.APIError as exc:
+                raise DriverError(
+                    f"Docker engine {self.name} could not pull {image}: {exc.explanation}"
+                ) from exc
+
+    @_translate_errors
+    def stop(self, *, name: str, timeout_s: int = 10) -> None:
+        _ignore_missing(lambda: self.api.stop(name, timeout=timeout_s))
+
+    @_translate_errors
+    def remove(self, *, name: str) -> None:
+        _ignore_missing(lambda: self.api.remove_container(name, force=True, v=False))
+
+    @_translate_errors
+    def poll(self, *, name: str) -> ContainerState:
+        try:
+            attrs = self.api.inspect_container(name)
+        except docker.errors.NotFound:
+            return ContainerState(name=name, exists=False)
+        return _state_from_attrs(attrs)
+
+    @_translate_errors
+    def list_managed(self) -> list[ContainerState]:
+        summaries = self.api.containers(all=True, filters={"label": f"{MANAGED_LABEL}=true"})
+        return [_state_from_summary(summary) for summary in summaries]
+
+    @_translate_errors
+    def list_managed_networks(self) -> list[str]:
+        return [n["Name"] for n in self.api.networks(filters={"label": f"{MANAGED_LABEL}=true"})]
+
+    @_translate_errors
+    def list_managed_volumes(self) -> list[str]:
+        volumes = self.api.volumes(filters={"label": f"{MANAGED_LABEL}=true"}).get("Volumes") or []
+        return [v["Name"] for v in volumes]
+
+    @_translate_errors
+    def logs(self, *, name: str, tail: int = 200) -> str:
+        try:
+            return self.api.logs(name, tail=tail, timestamps=False).decode("utf-8", "replace")
+        except docker.errors.NotFound:
+            return ""
+
+
+def _ignore_missing(call) -> None:
+    with contextlib.suppress(docker.errors.NotFound):
+        call()
+
+
+def _state_from_attrs(attrs: dict) -> ContainerState:
+    state = attrs["State"]
+    networks = attrs.get("NetworkSettings", {}).get("Networks") or {}
+    ip = next((n.get("IPAddress") for n in networks.values() if n.get("IPAddress")), None)
+    return ContainerState(
+        name=attrs["Name"].lstrip("/"),
+        exists=True,
+        running=bool(state.get("Running")),
+        health=(state.get("Health") or {}).get("Status", "none"),
+        exit_code=None if state.get("Running") else state.get("ExitCode"),
+        ip=ip,
+        labels=attrs["Config"].get("Labels") or {},
+        error=state.get("Error", ""),
+    )
+
+
+def _state_from_summary(summary: dict) -> ContainerState:
+    status = summary.get("Status", "")
+    health = "none"
+    for word in ("healthy", "unhealthy", "health: starting"):
+        if f"({word})" in status:
+            health = word.replace("health: ", "")
+    return ContainerState(
+        name=summary["Names"][0].lstrip("/"),
+        exists=True,
+        running=summary.get("State") == "running",
+        health=health,
+        labels=summary.get("Labels") or {},
+    )
+
+
+def _tls_config(host) -> TLSConfig:
+    """docker-py wants certificate files: write the host's PEMs to a private temporary folder."""
     folder = Path(tempfile.mkdtemp(prefix=f"portal-tls-{host.pk}-"))
     paths = {}
     for name, pem in (

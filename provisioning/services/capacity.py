@@ -1,0 +1,84 @@
+"""Host reservations: a snapshot of the ready hosts (rows locked) fed to the placement function,
+so that placing nodes is atomic with the transaction that creates or grows a sandbox."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Q, Sum
+
+from provisioning.models import Host, Node, NodeStatus
+from provisioning.placement import HostSnapshot, NodeRequest, Placement, PlacementError, place
+
+#: A node in one of these holds capacity on its host.
+HOLDS_HOST = ~Q(status__in=[NodeStatus.STOPPED, NodeStatus.DELETED])
+
+
+def hosts_snapshot(*, lock: bool, host_ids: list[int] | None = None) -> list[HostSnapshot]:
+    hosts = Host.objects.filter(state=Host.State.READY).order_by("pk")
+    if host_ids is not None:
+        hosts = hosts.filter(pk__in=host_ids)
+    if lock:
+        hosts = hosts.select_for_update()
+    hosts = list(hosts)
+    holding = Node.objects.filter(HOLDS_HOST, host__in=hosts)
+    used = {
+        row["host"]: row
+        for row in holding.values("host").annotate(cpus=Sum("cpus"), memory_mib=Sum("memory_mib"))
+    }
+    used_gpus: dict[int, set[str]] = {}
+    for host_id, uuids in holding.exclude(gpu_uuids=[]).values_list("host", "gpu_uuids"):
+        used_gpus.setdefault(host_id, set()).update(uuids)
+    return [
+        HostSnapshot(
+            id=h.pk,
+            name=h.name,
+            cpus=h.cpus,
+            memory_mib=h.memory_mib,
+            gpu_uuids=tuple(g["uuid"] for g in h.gpus),
+            labels=h.labels,
+            used_cpus=used.get(h.pk, {}).get("cpus") or Decimal("0"),
+            used_memory_mib=used.get(h.pk, {}).get("memory_mib") or 0,
+            used_gpu_uuids=frozenset(used_gpus.get(h.pk, ())),
+        )
+        for h in hosts
+    ]
+
+
+def nodes_place(
+    *,
+    nodes: list[Node],
+    gpus_per_node: int,
+    prefer_host_id: int | None = None,
+    only_host_id: int | None = None,
+) -> None:
+    """Assign a host (and GPUs) to each node and save them. Call inside the transaction that
+    created the nodes; raises PlacementError, which rolls everything back."""
+    requests = [
+        NodeRequest(key=str(n.pk), cpus=Decimal(n.cpus), memory_mib=n.memory_mib, gpus=gpus_per_node)
+        for n in nodes
+    ]
+    overcommit = Decimal(settings.CPU_OVERCOMMIT)
+    placement: Placement | None = None
+    if only_host_id is not None:
+        hosts = hosts_snapshot(lock=True, host_ids=[only_host_id])
+        if not hosts:
+            raise PlacementError("The sandbox's host is not ready: it takes no new nodes.")
+        placement = place(nodes=requests, hosts=hosts, overcommit=overcommit)
+    else:
+        snapshot = hosts_snapshot(lock=True)
+        if not snapshot:
+            raise PlacementError("No Docker host is ready to take sandboxes.")
+        if prefer_host_id is not None:
+            preferred = [h for h in snapshot if h.id == prefer_host_id]
+            try:
+                placement = (
+                    place(nodes=requests, hosts=preferred, overcommit=overcommit) if preferred else None
+                )
+            except PlacementError:
+                placement = None
+        if placement is None:
+            placement = place(nodes=requests, hosts=snapshot, overcommit=overcommit)
+    for node in nodes:
+        node.host_id = placement.host_id
+        node.gpu_uuids = placement.gpu_uuids[str(node.pk)]
+        node.save(update_fields=["host", "gpu_uuids"])

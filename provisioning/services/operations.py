@@ -1,0 +1,253 @@
+"""The worker side of operations: each call of operation_advance does what can be done now and
+says whether to look again later. Every step is idempotent (objects are found by name), so a
+retry after a crash adopts what the interrupted attempt made."""
+
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from provisioning.drivers import DriverError, driver_for_host
+from provisioning.models import (
+    OPERATION_TERMINAL,
+    Host,
+    Node,
+    NodeStatus,
+    Operation,
+    OperationStatus,
+    Sandbox,
+    SandboxStatus,
+)
+from provisioning.services.specs import node_spec, sandbox_labels
+from tenants.services.quota import quota_release
+
+log = logging.getLogger(__name__)
+
+#: Advisory-lock namespace of "a worker is acting on this sandbox".
+SANDBOX_LOCK = 71_001
+POLL_AGAIN_S = 1.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    again_in: float | None = None  # seconds until the next look, None when finished
+
+
+class OperationFailed(Exception):
+    """Ends the operation with this plain-language explanation."""
+
+
+def operation_advance(*, operation_id: int) -> Outcome:
+    operation = Operation.objects.select_related("sandbox").filter(pk=operation_id).first()
+    if operation is None or operation.status in OPERATION_TERMINAL:
+        return Outcome()
+    with _sandbox_lock(operation.sandbox_id) as acquired:
+        if not acquired:  # another worker is on this sandbox; the reconciler resumes if it dies
+            return Outcome()
+        operation.refresh_from_db()
+        if operation.status in OPERATION_TERMINAL:
+            return Outcome()
+        if operation.status == OperationStatus.PENDING or operation.started is None:
+            operation.status = OperationStatus.RUNNING
+            operation.started = timezone.now()
+        operation.attempts += 1
+        operation.save(update_fields=["status", "started", "attempts", "updated"])
+        try:
+            finished = HANDLERS[operation.kind](operation)
+        except (DriverError, OperationFailed) as exc:
+            _fail(operation, str(exc))
+            return Outcome()
+        if finished:
+            _finish(operation)
+            return Outcome()
+        return Outcome(again_in=POLL_AGAIN_S)
+
+
+class _sandbox_lock:
+    """A PostgreSQL session advisory lock: released by the server if the worker dies."""
+
+    def __init__(self, sandbox_id: int):
+        self.sandbox_id = sandbox_id
+        self.acquired = False
+
+    def __enter__(self) -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [SANDBOX_LOCK, self.sandbox_id])
+            self.acquired = cursor.fetchone()[0]
+        return self.acquired
+
+    def __exit__(self, *exc_info) -> None:
+        if self.acquired:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [SANDBOX_LOCK, self.sandbox_id])
+
+
+def _progress(operation: Operation, done: int, total: int, message: str) -> None:
+    operation.progress_done, operation.progress_total, operation.progress_message = done, total, message
+    operation.save(update_fields=["progress_done", "progress_total", "progress_message", "updated"])
+
+
+def _finish(operation: Operation) -> None:
+    final = {
+        Operation.Kind.CREATE: SandboxStatus.RUNNING,
+        Operation.Kind.START: SandboxStatus.RUNNING,
+        Operation.Kind.RESIZE: SandboxStatus.RUNNING,
+        Operation.Kind.STOP: SandboxStatus.STOPPED,
+        Operation.Kind.DELETE: SandboxStatus.DELETED,
+    }[operation.kind]
+    with transaction.atomic():
+        Sandbox.objects.filter(pk=operation.sandbox_id).update(
+            status=final, status_detail="", updated=timezone.now()
+        )
+        _close(operation, OperationStatus.SUCCEEDED)
+
+
+def _fail(operation: Operation, explanation: str) -> None:
+    """Undo what the operation made so nothing is left behind, then record why it failed."""
+    sandbox = operation.sandbox
+    log.warning("operation %s of sandbox %s failed: %s", operation.kind, sandbox.pk, explanation)
+    cleanup_note = ""
+    try:
+        if operation.kind == Operation.Kind.CREATE:
+            _tear_down(sandbox)
+        elif operation.kind in (Operation.Kind.START, Operation.Kind.RESIZE, Operation.Kind.STOP):
+            _stop_all(sandbox)
+    except DriverError as exc:
+        cleanup_note = f" Cleaning up also failed ({exc}); the reconciler will remove what is left."
+    with transaction.atomic():
+        Sandbox.objects.filter(pk=sandbox.pk).update(
+            status=SandboxStatus.ERROR,
+            status_detail=explanation + cleanup_note,
+            updated=timezone.now(),
+        )
+        operation.explanation = explanation + cleanup_note
+        _close(operation, OperationStatus.FAILED)
+
+
+def _close(operation: Operation, status: str) -> None:
+    operation.status = status
+    operation.finished = timezone.now()
+    operation.save(update_fields=["status", "finished", "explanation", "updated"])
+
+
+def _live_nodes(sandbox: Sandbox) -> list[Node]:
+    return list(
+        sandbox.nodes.exclude(status=NodeStatus.DELETED).select_related(
+            "host", "sandbox__catalog_item", "sandbox__tenant"
+        )
+    )
+
+
+def _drivers(nodes: list[Node]) -> dict[int, tuple[Host, object]]:
+    hosts = {n.host_id: n.host for n in nodes if n.host_id}
+    return {host_id: (host, driver_for_host(host)) for host_id, host in hosts.items()}
+
+
+def _bring_up(operation: Operation) -> bool:
+    """Create or start every live node and report how many pass their healthcheck."""
+    sandbox = Sandbox.objects.select_related("catalog_item", "tenant").get(pk=operation.sandbox_id)
+    if sandbox.status == SandboxStatus.PENDING:
+        Sandbox.objects.filter(pk=sandbox.pk).update(status=SandboxStatus.PROVISIONING)
+    nodes = _live_nodes(sandbox)
+    drivers = _drivers(nodes)
+    for _host, driver in drivers.values():
+        driver.ensure_network(name=sandbox.network_name, labels=sandbox_labels(sandbox))
+        driver.ensure_volume(name=sandbox.workspace_volume, labels=sandbox_labels(sandbox))
+    ready = 0
+    for node in nodes:
+        driver = drivers[node.host_id][1]
+        state = driver.start(node_spec(node))
+        if state.exists and not state.running:
+            raise OperationFailed(_exited_explanation(node, state, driver))
+        if state.health == "unhealthy":
+            logs = driver.logs(name=node.container_name, tail=20)
+            raise OperationFailed(
+                f"Node {node.hostname} failed its healthcheck. Last lines of its log:\n{logs}"
+            )
+        status = NodeStatus.RUNNING if state.ready else NodeStatus.STARTING
+        ready += state.ready
+        Node.objects.filter(pk=node.pk).update(status=status, ip=state.ip, status_detail="")
+    total = len(nodes)
+    _progress(operation, ready, total, f"{ready} of {total} nodes running")
+    if ready == total:
+        return True
+    if (timezone.now() - operation.started).total_seconds() > settings.NODE_READY_TIMEOUT_S:
+        raise OperationFailed(
+            f"{total - ready} of {total} nodes did not pass their healthcheck within "
+            f"{settings.NODE_READY_TIMEOUT_S} seconds."
+        )
+    return False
+
+
+def _exited_explanation(node: Node, state, driver) -> str:
+    logs = driver.logs(name=node.container_name, tail=20).strip()
+    return f"Node {node.hostname} stopped right after starting (exit code {state.exit_code})." + (
+        f" Last lines of its log:\n{logs}" if logs else ""
+    )
+
+
+def _stop(operation: Operation) -> bool:
+    sandbox = operation.sandbox
+    _stop_all(sandbox, progress=operation)
+    return True
+
+
+def _stop_all(sandbox: Sandbox, progress: Operation | None = None) -> None:
+    """Stop every container and give back their cpus, memory and GPUs; keep the workspace."""
+    nodes = _live_nodes(sandbox)
+    drivers = _drivers(nodes)
+    for done, node in enumerate(nodes, start=1):
+        drivers[node.host_id][1].stop(name=node.container_name)
+        with transaction.atomic():
+            Node.objects.filter(pk=node.pk).update(status=NodeStatus.STOPPED, ip=None)
+            quota_release(group=sandbox.ledger_group, subjects=[node.ledger_subject])
+        if progress:
+            _progress(progress, done, len(nodes), f"{done} of {len(nodes)} nodes stopped")
+
+
+def _resize(operation: Operation) -> bool:
+    sandbox = operation.sandbox
+    removed = list(
+        sandbox.nodes.filter(pk__in=operation.params.get("remove", [])).exclude(status=NodeStatus.DELETED)
+    )
+    drivers = _drivers(removed)
+    for node in removed:
+        drivers[node.host_id][1].remove(name=node.container_name)
+        with transaction.atomic():
+            Node.objects.filter(pk=node.pk).update(status=NodeStatus.DELETED, ip=None)
+            quota_release(group=sandbox.ledger_group, subjects=[node.ledger_subject])
+    return _bring_up(operation)
+
+
+def _delete(operation: Operation) -> bool:
+    _tear_down(operation.sandbox, progress=operation)
+    return True
+
+
+def _tear_down(sandbox: Sandbox, progress: Operation | None = None) -> None:
+    """Remove containers, network and workspace on every host the sandbox used, then release
+    everything it held in the quota ledger."""
+    nodes = list(sandbox.nodes.select_related("host", "sandbox"))
+    drivers = _drivers(nodes)
+    live = [n for n in nodes if n.status != NodeStatus.DELETED]
+    for done, node in enumerate(live, start=1):
+        if node.host_id:
+            drivers[node.host_id][1].remove(name=node.container_name)
+        Node.objects.filter(pk=node.pk).update(status=NodeStatus.DELETED, ip=None)
+        if progress:
+            _progress(progress, done, len(live), f"{done} of {len(live)} nodes removed")
+    for _host, driver in drivers.values():
+        driver.remove_network(name=sandbox.network_name)
+        driver.remove_volume(name=sandbox.workspace_volume)
+    quota_release(group=sandbox.ledger_group)
+
+
+HANDLERS = {
+    Operation.Kind.CREATE: _bring_up,
+    Operation.Kind.START: _bring_up,
+    Operation.Kind.RESIZE: _resize,
+    Operation.Kind.STOP: _stop,
+    Operation.Kind.DELETE: _delete,
+}

@@ -1,0 +1,155 @@
+"""The reconciler: compares what the database wants with what every host runs (one listing of
+containers by label per host) and converges. Sandboxes with an operation in flight belong to
+that operation; operations whose worker died are handed to a worker again."""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from provisioning.drivers import DriverError, HostUnreachable, driver_for_host
+from provisioning.models import Host, Node, NodeStatus, Operation, Sandbox, SandboxStatus
+from provisioning.services.dispatch import operation_enqueue
+from provisioning.services.hosts import host_inventory_refresh
+from provisioning.services.specs import LABEL_PREFIX, node_spec
+
+log = logging.getLogger(__name__)
+
+
+def reconcile_all() -> dict:
+    report = {"resumed": operations_resume_stale(), "hosts": {}}
+    for host in Host.objects.exclude(state=Host.State.DISABLED):
+        report["hosts"][host.name] = host_reconcile(host=host)
+    return report
+
+
+def operations_resume_stale() -> int:
+    """Operations that made no progress for a while lost their worker (killed, or the message
+    was lost): enqueue them again. A live worker holds the sandbox lock, so a duplicate run
+    returns at once."""
+    stale = Operation.objects.active().filter(
+        updated__lt=timezone.now() - timedelta(seconds=settings.OPERATION_STALE_S)
+    )
+    count = 0
+    for operation in stale:
+        operation_enqueue(operation)
+        count += 1
+    return count
+
+
+def host_reconcile(*, host: Host) -> dict:
+    drift = {"restarted": 0, "stopped": 0, "orphans_removed": 0, "unknown": 0, "recovered": 0}
+    driver = driver_for_host(host, timeout=10)
+    try:
+        containers = {c.name: c for c in driver.list_managed()}
+    except HostUnreachable as exc:
+        host_inventory_refresh(host=host)
+        drift["unknown"] = _mark_unknown(host, str(exc))
+        return drift
+    if host.state == Host.State.UNREACHABLE:
+        host = host_inventory_refresh(host=host)
+
+    busy = set(Operation.objects.active().values_list("sandbox_id", flat=True))
+    nodes = (
+        Node.objects.filter(host=host)
+        .exclude(status=NodeStatus.DELETED)
+        .exclude(sandbox_id__in=busy)
+        .select_related("sandbox__catalog_item", "sandbox__tenant", "host")
+    )
+    touched_sandboxes = set()
+    for node in nodes:
+        sandbox = node.sandbox
+        if sandbox.status not in (SandboxStatus.RUNNING, SandboxStatus.UNKNOWN, SandboxStatus.STOPPED):
+            continue
+        state = containers.get(node.container_name)
+        try:
+            if sandbox.status == SandboxStatus.STOPPED:
+                if state and state.running:
+                    driver.stop(name=node.container_name)
+                    drift["stopped"] += 1
+                continue
+            if state is None or not state.running:
+                state = driver.start(node_spec(node))
+                drift["restarted"] += 1
+        except DriverError as exc:
+            Node.objects.filter(pk=node.pk).update(status=NodeStatus.FAILED, status_detail=str(exc))
+            continue
+        status = NodeStatus.RUNNING if state.ready else NodeStatus.STARTING
+        if node.status == NodeStatus.UNKNOWN and status == NodeStatus.RUNNING:
+            drift["recovered"] += 1
+        if node.status != status:
+            Node.objects.filter(pk=node.pk).update(status=status, ip=state.ip or node.ip, status_detail="")
+            touched_sandboxes.add(sandbox.pk)
+
+    for sandbox_id in touched_sandboxes:
+        _sandbox_status_from_nodes(sandbox_id)
+
+    drift["orphans_removed"] = _remove_orphans(host, driver, containers, busy)
+    return drift
+
+
+def _mark_unknown(host: Host, reason: str) -> int:
+    """Nodes of a host that does not answer become unknown; their quota is kept because the
+    containers may well still run."""
+    nodes = Node.objects.filter(host=host, status__in=[NodeStatus.RUNNING, NodeStatus.STARTING])
+    sandbox_ids = set(nodes.values_list("sandbox_id", flat=True))
+    count = nodes.update(status=NodeStatus.UNKNOWN, status_detail=reason)
+    Sandbox.objects.filter(pk__in=sandbox_ids, status=SandboxStatus.RUNNING).update(
+        status=SandboxStatus.UNKNOWN, status_detail=f"Host {host.name} does not answer: {reason}"
+    )
+    return count
+
+
+def _sandbox_status_from_nodes(sandbox_id: int) -> None:
+    nodes = Node.objects.filter(sandbox_id=sandbox_id).exclude(status=NodeStatus.DELETED)
+    if nodes.exists() and not nodes.exclude(status=NodeStatus.RUNNING).exists():
+        Sandbox.objects.filter(pk=sandbox_id, status=SandboxStatus.UNKNOWN).update(
+            status=SandboxStatus.RUNNING, status_detail=""
+        )
+
+
+def _remove_orphans(host: Host, driver, containers: dict, busy: set[int]) -> int:
+    """Remove containers, networks and volumes the platform made that no live sandbox owns
+    here (a node started on another host leaves its old container behind, for instance)."""
+    expected = {
+        node.container_name
+        for node in Node.objects.filter(host=host)
+        .exclude(status=NodeStatus.DELETED)
+        .select_related("sandbox")
+    }
+    removed = 0
+    for name, state in containers.items():
+        if name in expected or _label_id(state.labels, "sandbox") in busy:
+            continue
+        driver.remove(name=name)
+        removed += 1
+    holding = set(
+        Node.objects.exclude(status=NodeStatus.DELETED).values_list("sandbox_id", flat=True).distinct()
+    )
+    live = set(
+        Sandbox.objects.exclude(status__in=[SandboxStatus.DELETED, SandboxStatus.ERROR]).values_list(
+            "pk", flat=True
+        )
+    )
+    keep = live | holding | busy
+    for network in driver.list_managed_networks():
+        if _id_from_name(network) not in keep:
+            driver.remove_network(name=network)
+            removed += 1
+    for volume in driver.list_managed_volumes():
+        if _id_from_name(volume) not in keep:
+            driver.remove_volume(name=volume)
+            removed += 1
+    return removed
+
+
+def _label_id(labels: dict, kind: str) -> int | None:
+    value = labels.get(f"{LABEL_PREFIX}.{kind}", "")
+    return int(value) if value.isdigit() else None
+
+
+def _id_from_name(name: str) -> int | None:
+    """sbx12-net -> 12; names the platform did not make give None."""
+    prefix = name.split("-", 1)[0]
+    return int(prefix[3:]) if prefix.startswith("sbx") and prefix[3:].isdigit() else None

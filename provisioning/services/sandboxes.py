@@ -1,0 +1,281 @@
+"""Sandbox requests: validate, reserve quota and host capacity, record the operation, and hand
+it to a worker once the transaction commits. Nothing here talks to a Docker engine."""
+
+from django.db import IntegrityError, transaction
+
+from catalog.models import CatalogItem, Flavor
+from provisioning.errors import InvalidRequest, NoCapacity, StateConflict
+from provisioning.models import Node, NodeStatus, Operation, Sandbox, SandboxStatus
+from provisioning.placement import PlacementError
+from provisioning.services.capacity import nodes_place
+from provisioning.services.dispatch import operation_enqueue
+from tenants.models import Tenant, User
+from tenants.quota import AllocationRequest, Resources
+from tenants.services.audit import audit_record
+from tenants.services.quota import quota_release, quota_reserve
+
+
+def sandbox_create(
+    *,
+    owner: User,
+    tenant: Tenant,
+    name: str,
+    catalog_item: str,
+    flavor: str,
+    nodes: dict[str, int] | None = None,
+    gpus_per_node: int = 0,
+    ip: str | None = None,
+) -> Sandbox:
+    item, flavor_obj, counts = _validate_create(
+        catalog_item=catalog_item, flavor=flavor, nodes=nodes, gpus_per_node=gpus_per_node
+    )
+    try:
+        with transaction.atomic():
+            sandbox = Sandbox.objects.create(
+                tenant=tenant,
+                owner=owner,
+                name=name,
+                catalog_item=item,
+                flavor=flavor_obj,
+                gpus_per_node=gpus_per_node,
+            )
+            new_nodes = _nodes_add(sandbox, counts)
+            quota_reserve(
+                tenant=tenant,
+                owner=owner,
+                group=sandbox.ledger_group,
+                requests=[_sandbox_allocation(sandbox), *[_node_allocation(n) for n in new_nodes]],
+            )
+            _place(new_nodes, gpus_per_node=gpus_per_node)
+            operation = Operation.objects.create(
+                sandbox=sandbox, kind=Operation.Kind.CREATE, requested_by=owner
+            )
+            audit_record(actor=owner, action="sandbox.create", tenant=tenant, target=sandbox, ip=ip)
+            operation_enqueue(operation)
+    except IntegrityError as exc:
+        if "unique_live_sandbox_name_per_tenant" in str(exc):
+            raise InvalidRequest(
+                {"name": [f"A sandbox named {name!r} already exists in this tenant."]}
+            ) from exc
+        raise
+    return sandbox
+
+
+def sandbox_stop(*, sandbox: Sandbox, actor: User, ip: str | None = None) -> Operation:
+    return _transition(
+        sandbox=sandbox,
+        actor=actor,
+        ip=ip,
+        kind=Operation.Kind.STOP,
+        allowed={SandboxStatus.RUNNING, SandboxStatus.UNKNOWN},
+        status=SandboxStatus.STOPPING,
+    )
+
+
+def sandbox_start(*, sandbox: Sandbox, actor: User, ip: str | None = None) -> Operation:
+    with transaction.atomic():
+        sandbox = _locked(sandbox)
+        _require(sandbox, {SandboxStatus.STOPPED})
+        nodes = list(sandbox.nodes.exclude(status=NodeStatus.DELETED))
+        quota_reserve(
+            tenant=sandbox.tenant,
+            owner=sandbox.owner,
+            group=sandbox.ledger_group,
+            requests=[_node_allocation(n) for n in nodes],
+        )
+        previous = next((n.host_id for n in nodes if n.host_id), None)
+        _place(nodes, gpus_per_node=sandbox.gpus_per_node, prefer_host_id=previous)
+        Node.objects.filter(pk__in=[n.pk for n in nodes]).update(status=NodeStatus.PENDING)
+        return _operation(
+            sandbox, actor=actor, ip=ip, kind=Operation.Kind.START, status=SandboxStatus.STARTING
+        )
+
+
+def sandbox_resize(
+    *, sandbox: Sandbox, actor: User, nodes: dict[str, int], ip: str | None = None
+) -> Operation:
+    """Grow or shrink roles to the given counts; roles not named keep their count."""
+    with transaction.atomic():
+        sandbox = _locked(sandbox)
+        _require(sandbox, {SandboxStatus.RUNNING})
+        live = list(sandbox.nodes.exclude(status=NodeStatus.DELETED))
+        current = {
+            role: sum(1 for n in live if n.role == role) for role in sandbox.catalog_item.manifest["roles"]
+        }
+        target = _validate_counts(sandbox.catalog_item, {**current, **nodes})
+        removed, added = [], {}
+        for role, count in target.items():
+            role_nodes = sorted((n for n in live if n.role == role), key=lambda n: n.index)
+            removed += [n.pk for n in role_nodes[count:]]
+            if count > len(role_nodes):
+                added[role] = count - len(role_nodes)
+        if not removed and not added:
+            raise InvalidRequest({"nodes": ["The sandbox already has these node counts."]})
+        new_nodes = _nodes_add(
+            sandbox,
+            added,
+            start_after={r: max((n.index for n in live if n.role == r), default=-1) for r in added},
+        )
+        if new_nodes:
+            quota_reserve(
+                tenant=sandbox.tenant,
+                owner=sandbox.owner,
+                group=sandbox.ledger_group,
+                requests=[_node_allocation(n) for n in new_nodes],
+            )
+            host_id = next(n.host_id for n in live if n.host_id)
+            _place(new_nodes, gpus_per_node=sandbox.gpus_per_node, only_host_id=host_id)
+        return _operation(
+            sandbox,
+            actor=actor,
+            ip=ip,
+            kind=Operation.Kind.RESIZE,
+            status=SandboxStatus.PROVISIONING,
+            params={"remove": removed, "add": [n.pk for n in new_nodes], "nodes": target},
+        )
+
+
+def sandbox_delete(*, sandbox: Sandbox, actor: User, ip: str | None = None) -> Operation:
+    return _transition(
+        sandbox=sandbox,
+        actor=actor,
+        ip=ip,
+        kind=Operation.Kind.DELETE,
+        allowed={SandboxStatus.RUNNING, SandboxStatus.STOPPED, SandboxStatus.ERROR, SandboxStatus.UNKNOWN},
+        status=SandboxStatus.DELETING,
+    )
+
+
+def _transition(*, sandbox, actor, ip, kind, allowed, status) -> Operation:
+    with transaction.atomic():
+        sandbox = _locked(sandbox)
+        _require(sandbox, allowed)
+        return _operation(sandbox, actor=actor, ip=ip, kind=kind, status=status)
+
+
+def _operation(sandbox, *, actor, ip, kind, status, params=None) -> Operation:
+    sandbox.status = status
+    sandbox.status_detail = ""
+    sandbox.save(update_fields=["status", "status_detail", "updated"])
+    operation = Operation.objects.create(sandbox=sandbox, kind=kind, requested_by=actor, params=params or {})
+    audit_record(actor=actor, action=f"sandbox.{kind}", tenant=sandbox.tenant, target=sandbox, ip=ip)
+    operation_enqueue(operation)
+    return operation
+
+
+def _locked(sandbox: Sandbox) -> Sandbox:
+    return (
+        Sandbox.objects.select_for_update()
+        .select_related("catalog_item", "tenant", "owner")
+        .get(pk=sandbox.pk)
+    )
+
+
+def _require(sandbox: Sandbox, allowed: set) -> None:
+    if sandbox.status not in allowed:
+        names = ", ".join(sorted(allowed))
+        raise StateConflict(
+            f"Sandbox {sandbox.name!r} is {sandbox.status}; this needs it to be {names}.",
+            status=sandbox.status,
+        )
+
+
+def _place(nodes: list[Node], **kwargs) -> None:
+    try:
+        nodes_place(nodes=nodes, **kwargs)
+    except PlacementError as exc:
+        raise NoCapacity(str(exc)) from exc
+
+
+def _nodes_add(
+    sandbox: Sandbox, counts: dict[str, int], start_after: dict[str, int] | None = None
+) -> list[Node]:
+    start_after = start_after or {}
+    flavor = sandbox.flavor
+    return [
+        Node.objects.create(
+            sandbox=sandbox,
+            role=role,
+            index=start_after.get(role, -1) + 1 + i,
+            cpus=flavor.cpus,
+            memory_mib=flavor.memory_mib,
+        )
+        for role, count in counts.items()
+        for i in range(count)
+    ]
+
+
+def _sandbox_allocation(sandbox: Sandbox) -> AllocationRequest:
+    """The sandbox's slot and its workspace storage: held until the sandbox is deleted."""
+    return AllocationRequest(
+        subject=sandbox.ledger_group,
+        resources=Resources(sandboxes=1, storage_gib=sandbox.flavor.disk_gib),
+        attributes={"catalog_item": sandbox.catalog_item.slug, "sandbox": sandbox.pk},
+    )
+
+
+def _node_allocation(node: Node) -> AllocationRequest:
+    """A node's cpus, memory and GPUs: held while its container may run."""
+    return AllocationRequest(
+        subject=node.ledger_subject,
+        resources=Resources(cpus=node.cpus, memory_mib=node.memory_mib, gpus=node.sandbox.gpus_per_node),
+        attributes={
+            "catalog_item": node.sandbox.catalog_item.slug,
+            "sandbox": node.sandbox_id,
+            "node": node.pk,
+        },
+    )
+
+
+def _validate_create(*, catalog_item: str, flavor: str, nodes: dict[str, int] | None, gpus_per_node: int):
+    errors: dict[str, list[str]] = {}
+    item = CatalogItem.objects.filter(slug=catalog_item).first()
+    if item is None:
+        errors["catalog_item"] = [f"No catalog item {catalog_item!r}."]
+    elif not item.enabled:
+        errors["catalog_item"] = [f"Catalog item {catalog_item!r} is disabled: it takes no new sandboxes."]
+    flavor_obj = Flavor.objects.filter(name=flavor).first()
+    if flavor_obj is None:
+        errors["flavor"] = [f"No flavor {flavor!r}."]
+    if gpus_per_node < 0:
+        errors["gpus_per_node"] = ["Must be 0 or more."]
+    elif gpus_per_node and item is not None and not item.gpu_capable:
+        errors["gpus_per_node"] = [f"Catalog item {item.slug!r} cannot use GPUs."]
+    counts = {}
+    if item is not None:
+        try:
+            counts = _validate_counts(item, nodes)
+        except InvalidRequest as exc:
+            errors.update(exc.errors)
+    if errors:
+        raise InvalidRequest(errors)
+    return item, flavor_obj, counts
+
+
+def _validate_counts(item: CatalogItem, nodes: dict[str, int] | None) -> dict[str, int]:
+    roles = item.manifest["roles"]
+    nodes = nodes or {}
+    problems = [
+        f"Unknown role {role!r}; {item.slug} has {', '.join(roles)}." for role in nodes if role not in roles
+    ]
+    counts = {}
+    for role, spec in roles.items():
+        count = nodes.get(role, spec["default_nodes"])
+        if (
+            not isinstance(count, int)
+            or isinstance(count, bool)
+            or not spec["min_nodes"] <= count <= spec["max_nodes"]
+        ):
+            problems.append(
+                f"Role {role!r} takes {spec['min_nodes']} to {spec['max_nodes']} nodes, not {count!r}."
+            )
+        counts[role] = count
+    if problems:
+        raise InvalidRequest({"nodes": problems})
+    return {role: count for role, count in counts.items() if count}
+
+
+def sandbox_release_nodes(*, sandbox: Sandbox, node_ids: list[int] | None = None) -> None:
+    """Release the quota of nodes whose containers are gone or stopped (all nodes if None)."""
+    nodes = sandbox.nodes.all() if node_ids is None else sandbox.nodes.filter(pk__in=node_ids)
+    quota_release(group=sandbox.ledger_group, subjects=[n.ledger_subject for n in nodes])

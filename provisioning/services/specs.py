@@ -1,0 +1,77 @@
+"""From a node row to the NodeSpec a driver runs: image, limits, hardening, environment."""
+
+from decimal import Decimal
+
+from provisioning.drivers import HealthCheck, Mount, NodeSpec
+from provisioning.models import Node, NodeStatus
+
+MASTER_PORT = 29500
+LABEL_PREFIX = "org.sandbox-portal"
+
+
+def node_rank(node: Node) -> int:
+    """head-0 is rank 0; the other roles follow in name order, then by index."""
+    return _ordered_nodes(node.sandbox).index((node.role, node.index))
+
+
+def _ordered_nodes(sandbox) -> list[tuple[str, int]]:
+    live = sandbox.nodes.exclude(status=NodeStatus.DELETED).values_list("role", "index")
+    return sorted(live, key=lambda ri: (ri[0] != "head", ri[0], ri[1]))
+
+
+def node_labels(node: Node) -> dict[str, str]:
+    return {
+        f"{LABEL_PREFIX}.sandbox": str(node.sandbox_id),
+        f"{LABEL_PREFIX}.node": str(node.pk),
+        f"{LABEL_PREFIX}.tenant": node.sandbox.tenant.slug,
+    }
+
+
+def sandbox_labels(sandbox) -> dict[str, str]:
+    return {f"{LABEL_PREFIX}.sandbox": str(sandbox.pk), f"{LABEL_PREFIX}.tenant": sandbox.tenant.slug}
+
+
+def node_spec(node: Node) -> NodeSpec:
+    sandbox = node.sandbox
+    manifest = sandbox.catalog_item.manifest
+    role = manifest["roles"][node.role]
+    user = manifest["user"]
+    world = _ordered_nodes(sandbox)
+    rank = world.index((node.role, node.index))
+    environment = {
+        **manifest.get("environment", {}),
+        "SANDBOX_ID": str(sandbox.pk),
+        "SANDBOX_NAME": sandbox.name,
+        "SANDBOX_ROLE": node.role,
+        "SANDBOX_NODE": node.hostname,
+        "JUPYTER_TOKEN": sandbox.secret,
+        "MASTER_ADDR": "head-0",
+        "MASTER_PORT": str(MASTER_PORT),
+        "WORLD_SIZE": str(len(world)),
+        "NODE_RANK": str(rank),
+        "RANK": str(rank),  # one process per node
+    }
+    healthcheck = role.get("healthcheck")
+    return NodeSpec(
+        name=node.container_name,
+        hostname=node.hostname,
+        image=sandbox.catalog_item.image,
+        network=sandbox.network_name,
+        user=f"{user['uid']}:{user['gid']}",
+        labels=node_labels(node),
+        environment=environment,
+        nano_cpus=int(Decimal(node.cpus) * 1_000_000_000),
+        memory_bytes=node.memory_mib * 1024 * 1024,
+        gpu_uuids=tuple(node.gpu_uuids),
+        cap_add=tuple(manifest.get("capabilities", [])),
+        mounts=(Mount(source=sandbox.workspace_volume, target=manifest.get("workspace", "/workspace")),),
+        healthcheck=HealthCheck(
+            test=healthcheck["test"],
+            interval_s=healthcheck.get("interval_s", 2),
+            timeout_s=healthcheck.get("timeout_s", 5),
+            retries=healthcheck.get("retries", 30),
+            start_period_s=healthcheck.get("start_period_s", 60),
+        )
+        if healthcheck
+        else None,
+    )

@@ -1,0 +1,18 @@
+"""Celery tasks: ids in, services do the work."""
+
+from celery import shared_task
+
+from provisioning.services.operations import operation_advance
+from provisioning.services.reconciler import reconcile_all
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def operation_run(operation_id: int) -> None:
+    outcome = operation_advance(operation_id=operation_id)
+    if outcome.again_in is not None:
+        operation_run.apply_async((operation_id,), countdown=outcome.again_in)
+
+
+@shared_task(ignore_result=True)
+def reconcile() -> dict:
+    return reconcile_all()

@@ -1,0 +1,85 @@
+"""Fixtures of the provisioning unit tests: fake engines behind the real driver interface."""
+
+from decimal import Decimal
+
+import pytest
+
+from catalog.models import CatalogItem, Flavor
+from provisioning.drivers.fake import fake_engine, fake_engines_reset
+from provisioning.models import Host
+from tenants.models import Membership, Tenant, User
+
+HEALTHCHECK = {"test": ["CMD", "true"], "interval_s": 1, "timeout_s": 2, "retries": 3, "start_period_s": 5}
+
+
+def cluster_manifest(slug="cluster", worker_max=4) -> dict:
+    role = {"services": [], "healthcheck": HEALTHCHECK}
+    return {
+        "slug": slug,
+        "user": {"name": "scientist", "uid": 1000, "gid": 1000},
+        "workspace": "/workspace",
+        "capabilities": [],
+        "environment": {},
+        "roles": {
+            "head": {"min_nodes": 1, "max_nodes": 1, "default_nodes": 1, **role},
+            "worker": {"min_nodes": 0, "max_nodes": worker_max, "default_nodes": 2, **role},
+        },
+    }
+
+
+@pytest.fixture(autouse=True)
+def _fresh_fake_engines():
+    fake_engines_reset()
+    yield
+    fake_engines_reset()
+
+
+@pytest.fixture
+def tenant(db):
+    return Tenant.objects.create(
+        slug="acme",
+        name="Acme",
+        quota_cpus=Decimal("8"),
+        quota_memory_mib=16384,
+        quota_gpus=2,
+        quota_storage_gib=100,
+        quota_sandboxes=5,
+    )
+
+
+@pytest.fixture
+def member(tenant):
+    user = User.objects.create_user(username="ada", password="pw-unused-in-tests")
+    Membership.objects.create(user=user, tenant=tenant, role=Membership.Role.MEMBER)
+    return user
+
+
+@pytest.fixture
+def small(db):
+    return Flavor.objects.get_or_create(
+        name="small", defaults={"cpus": Decimal("1"), "memory_mib": 2048, "gpus": 0, "disk_gib": 10}
+    )[0]
+
+
+@pytest.fixture
+def cluster_item(db, small):
+    return CatalogItem.objects.create(
+        slug="cluster",
+        name="Cluster",
+        version="1",
+        category="training",
+        gpu_capable=True,
+        default_flavor=small,
+        manifest=cluster_manifest(),
+    )
+
+
+@pytest.fixture
+def fake_host(db):
+    host = Host.objects.create(name="fake-1", url="fake://fake-1", cpus=4, memory_mib=65536)
+    return host
+
+
+@pytest.fixture
+def engine(fake_host):
+    return fake_engine(fake_host.url)

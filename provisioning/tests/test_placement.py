@@ -1,0 +1,106 @@
+"""The placement function over fake inventories, up to thousands of hosts."""
+
+from decimal import Decimal
+
+import pytest
+
+from provisioning.placement import HostSnapshot, NodeRequest, PlacementError, place
+
+
+def host(i, *, cpus=16, memory_mib=65536, gpus=0, used_cpus=0, used_memory_mib=0, used_gpus=(), **labels):
+    return HostSnapshot(
+        id=i,
+        name=f"h{i}",
+        cpus=cpus,
+        memory_mib=memory_mib,
+        gpu_uuids=tuple(f"GPU-{i}-{g}" for g in range(gpus)),
+        labels=labels,
+        used_cpus=Decimal(used_cpus),
+        used_memory_mib=used_memory_mib,
+        used_gpu_uuids=frozenset(used_gpus),
+    )
+
+
+def nodes(count, cpus=1, memory_mib=1024, gpus=0):
+    return [
+        NodeRequest(key=f"n{i}", cpus=Decimal(cpus), memory_mib=memory_mib, gpus=gpus) for i in range(count)
+    ]
+
+
+def test_best_fit_picks_the_fullest_host_that_fits():
+    hosts = [host(i, used_cpus=i % 15) for i in range(5000)]
+
+    placement = place(nodes=nodes(1), hosts=hosts)
+
+    assert placement.host_id == 14  # 15 of 16 cores used: the fullest that still fits one core
+
+
+def test_all_nodes_of_a_sandbox_share_one_host():
+    hosts = [host(1, cpus=2), host(2, cpus=8)]
+
+    assert place(nodes=nodes(3), hosts=hosts).host_id == 2
+
+
+def test_cpu_overcommit_ratio():
+    hosts = [host(1, cpus=2)]
+
+    with pytest.raises(PlacementError):
+        place(nodes=nodes(4), hosts=hosts)
+    assert place(nodes=nodes(4), hosts=hosts, overcommit=Decimal("2")).host_id == 1
+
+
+def test_memory_is_never_overcommitted():
+    hosts = [host(1, memory_mib=4096, used_memory_mib=2048)]
+
+    with pytest.raises(PlacementError, match="3072 MiB of memory asked, at most 2048 MiB free on one host"):
+        place(nodes=nodes(3), hosts=hosts, overcommit=Decimal("10"))
+
+
+def test_labels_restrict_hosts():
+    hosts = [host(i) for i in range(3000)] + [
+        host(3000, zone="gpu-room"),
+        host(3001, zone="gpu-room", used_cpus=8),
+    ]
+
+    assert place(nodes=nodes(2), hosts=hosts, labels={"zone": "gpu-room"}).host_id == 3001
+
+
+def test_unknown_label_is_refused_with_the_label():
+    with pytest.raises(PlacementError, match="No ready host has the labels zone=mars"):
+        place(nodes=nodes(1), hosts=[host(1)], labels={"zone": "mars"})
+
+
+def test_gpus_get_distinct_free_uuids():
+    hosts = [host(1, gpus=4, used_gpus={"GPU-1-0"})] + [host(i) for i in range(2, 2000)]
+
+    placement = place(
+        nodes=nodes(2, gpus=1) + [NodeRequest(key="big", cpus=Decimal(1), memory_mib=1, gpus=1)], hosts=hosts
+    )
+
+    assigned = [uuid for uuids in placement.gpu_uuids.values() for uuid in uuids]
+    assert placement.host_id == 1
+    assert sorted(assigned) == ["GPU-1-1", "GPU-1-2", "GPU-1-3"]
+
+
+def test_not_enough_gpus_anywhere_is_refused():
+    hosts = [host(i, gpus=1) for i in range(1000)]
+
+    with pytest.raises(PlacementError, match="2 GPUs asked, at most 1 free on one host"):
+        place(nodes=nodes(1, gpus=2), hosts=hosts)
+
+
+def test_a_full_fleet_refuses_and_says_why():
+    hosts = [host(i, cpus=4, used_cpus=4) for i in range(2000)]
+
+    with pytest.raises(PlacementError, match="1 CPUs asked, at most 0 free on one host"):
+        place(nodes=nodes(1), hosts=hosts)
+
+
+def test_placement_is_pure():
+    hosts = [host(1, gpus=2)]
+    before = list(hosts)
+
+    first = place(nodes=nodes(1, gpus=1), hosts=hosts)
+    second = place(nodes=nodes(1, gpus=1), hosts=hosts)
+
+    assert first == second and hosts == before
