@@ -1,0 +1,146 @@
+from rest_framework import serializers
+
+from provisioning.models import Host, Node, Operation, Sandbox
+from provisioning.selectors import sandbox_endpoints
+
+
+class NodeOutput(serializers.ModelSerializer):
+    host = serializers.CharField(source="host.name", default=None)
+    gpus = serializers.ListField(source="gpu_uuids", child=serializers.CharField())
+    name = serializers.CharField(source="hostname")
+
+    class Meta:
+        model = Node
+        fields = [
+            "name",
+            "role",
+            "index",
+            "host",
+            "ip",
+            "status",
+            "status_detail",
+            "cpus",
+            "memory_mib",
+            "gpus",
+        ]
+
+
+class EndpointOutput(serializers.Serializer):
+    service = serializers.CharField()
+    node = serializers.CharField()
+    url = serializers.CharField()
+    main = serializers.BooleanField()
+
+
+class SandboxOutput(serializers.ModelSerializer):
+    tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    catalog_item = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    flavor = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    nodes = serializers.SerializerMethodField()
+    endpoints = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Sandbox
+        fields = [
+            "id",
+            "name",
+            "tenant",
+            "owner",
+            "catalog_item",
+            "flavor",
+            "gpus_per_node",
+            "status",
+            "status_detail",
+            "nodes",
+            "endpoints",
+            "created",
+            "updated",
+        ]
+        read_only_fields = fields
+
+    def get_nodes(self, sandbox) -> list[dict]:
+        live = [n for n in sandbox.nodes.all() if n.status != "deleted"]
+        return NodeOutput(live, many=True).data
+
+    def get_endpoints(self, sandbox) -> list[dict]:
+        return EndpointOutput(sandbox_endpoints(sandbox=sandbox), many=True).data
+
+
+class SandboxCreateInput(serializers.Serializer):
+    tenant = serializers.SlugField()
+    name = serializers.RegexField(
+        r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$",
+        max_length=50,
+        error_messages={"invalid": "Use 1 to 50 lowercase letters, digits and inner hyphens."},
+    )
+    catalog_item = serializers.SlugField()
+    flavor = serializers.SlugField()
+    nodes = serializers.DictField(child=serializers.IntegerField(min_value=0, max_value=1000), required=False)
+    datataps = serializers.ListField(child=serializers.CharField(), required=False, default=list)
+    gpus_per_node = serializers.IntegerField(min_value=0, max_value=16, default=0)
+
+
+class SandboxResizeInput(serializers.Serializer):
+    nodes = serializers.DictField(child=serializers.IntegerField(min_value=0, max_value=1000))
+
+
+class OperationOutput(serializers.ModelSerializer):
+    sandbox = serializers.PrimaryKeyRelatedField(read_only=True)
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Operation
+        fields = [
+            "id",
+            "sandbox",
+            "kind",
+            "status",
+            "progress",
+            "explanation",
+            "requested_by",
+            "attempts",
+            "created",
+            "started",
+            "finished",
+        ]
+        read_only_fields = fields
+
+    def get_progress(self, operation) -> dict:
+        return {
+            "done": operation.progress_done,
+            "total": operation.progress_total,
+            "message": operation.progress_message,
+        }
+
+
+class HostOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Host
+        fields = [
+            "id",
+            "name",
+            "url",
+            "state",
+            "labels",
+            "cpus",
+            "memory_mib",
+            "gpus",
+            "engine_version",
+            "last_seen",
+            "last_error",
+            "created",
+        ]
+        read_only_fields = fields
+
+
+class HostCreateInput(serializers.Serializer):
+    name = serializers.SlugField(max_length=100)
+    url = serializers.RegexField(
+        r"^(unix|tcp)://\S+$", error_messages={"invalid": "Use unix:///path or tcp://host:port."}
+    )
+    labels = serializers.DictField(child=serializers.CharField(), required=False, default=dict)
+    tls_ca_cert = serializers.CharField(required=False, allow_blank=True, default="")
+    tls_client_cert = serializers.CharField(required=False, allow_blank=True, default="")
+    tls_client_key = serializers.CharField(required=False, allow_blank=True, default="", write_only=True)

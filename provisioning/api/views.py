@@ -1,0 +1,126 @@
+"""Thin API views: parse, call a service or selector, serialise."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from provisioning.api.errors import service_errors
+from provisioning.api.filters import SandboxFilter
+from provisioning.api.serializers import (
+    HostCreateInput,
+    HostOutput,
+    OperationOutput,
+    SandboxCreateInput,
+    SandboxOutput,
+    SandboxResizeInput,
+)
+from provisioning.models import Host, Operation
+from provisioning.selectors import sandbox_list
+from provisioning.services import sandboxes as sandbox_services
+from provisioning.services.hosts import host_register
+from tenants.api.permissions import IsSiteAdmin
+from tenants.models import Tenant
+from tenants.selectors.memberships import user_can_admin_tenant
+from tenants.services.audit import client_ip
+
+
+def _sandbox_for(request, pk: int):
+    return get_object_or_404(sandbox_list(user=request.user), pk=pk)
+
+
+def _require_manager(request, sandbox) -> None:
+    """Its owner, a tenant admin of its tenant or a site admin may change a sandbox."""
+    if sandbox.owner_id != request.user.pk and not user_can_admin_tenant(
+        user=request.user, tenant=sandbox.tenant
+    ):
+        raise PermissionDenied("Only the sandbox's owner and its tenant's admins may change it.")
+
+
+class SandboxListCreate(generics.ListAPIView):
+    serializer_class = SandboxOutput
+    filterset_class = SandboxFilter
+
+    def get_queryset(self):
+        return sandbox_list(user=self.request.user)
+
+    @extend_schema(request=SandboxCreateInput, responses={202: SandboxOutput})
+    def post(self, request):
+        data = SandboxCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        args = data.validated_data
+        tenant = get_object_or_404(Tenant.objects.visible_to(request.user), slug=args.pop("tenant"))
+        args.pop("datataps")
+        with service_errors():
+            sandbox = sandbox_services.sandbox_create(
+                owner=request.user, tenant=tenant, ip=client_ip(request), **args
+            )
+        return Response(SandboxOutput(sandbox_list(user=request.user).get(pk=sandbox.pk)).data, status=202)
+
+
+class SandboxDetail(APIView):
+    @extend_schema(responses=SandboxOutput)
+    def get(self, request, pk: int):
+        return Response(SandboxOutput(_sandbox_for(request, pk)).data)
+
+    @extend_schema(responses={202: OperationOutput})
+    def delete(self, request, pk: int):
+        return _act(request, pk, sandbox_services.sandbox_delete)
+
+
+def _act(request, pk, service, **kwargs):
+    sandbox = _sandbox_for(request, pk)
+    _require_manager(request, sandbox)
+    with service_errors():
+        operation = service(sandbox=sandbox, actor=request.user, ip=client_ip(request), **kwargs)
+    return Response(OperationOutput(operation).data, status=status.HTTP_202_ACCEPTED)
+
+
+class SandboxStart(APIView):
+    @extend_schema(request=None, responses={202: OperationOutput})
+    def post(self, request, pk: int):
+        return _act(request, pk, sandbox_services.sandbox_start)
+
+
+class SandboxStop(APIView):
+    @extend_schema(request=None, responses={202: OperationOutput})
+    def post(self, request, pk: int):
+        return _act(request, pk, sandbox_services.sandbox_stop)
+
+
+class SandboxResize(APIView):
+    @extend_schema(request=SandboxResizeInput, responses={202: OperationOutput})
+    def post(self, request, pk: int):
+        data = SandboxResizeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return _act(request, pk, sandbox_services.sandbox_resize, nodes=data.validated_data["nodes"])
+
+
+class SandboxOperations(generics.ListAPIView):
+    serializer_class = OperationOutput
+
+    def get_queryset(self):
+        return _sandbox_for(self.request, self.kwargs["pk"]).operations.select_related("requested_by")
+
+
+class OperationDetail(generics.RetrieveAPIView):
+    serializer_class = OperationOutput
+
+    def get_queryset(self):
+        return Operation.objects.visible_to(self.request.user).select_related("requested_by")
+
+
+class HostListCreate(generics.ListAPIView):
+    serializer_class = HostOutput
+    permission_classes = [IsSiteAdmin]
+    queryset = Host.objects.all()
+
+    @extend_schema(request=HostCreateInput, responses={201: HostOutput})
+    def post(self, request):
+        data = HostCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        with service_errors():
+            host = host_register(actor=request.user, ip=client_ip(request), **data.validated_data)
+        return Response(HostOutput(host).data, status=status.HTTP_201_CREATED)
