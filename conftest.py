@@ -13,58 +13,81 @@ from django.conf import settings
 ROOT = Path(__file__).resolve().parent
 
 
-def _wait_for_worker_ping(app, *, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if app.control.ping(timeout=0.5):
-            return
-    raise RuntimeError(f"the test Celery worker did not answer a ping within {seconds:g}s")
+class Worker:
+    """A real Celery worker process on the test database and the test Redis database."""
+
+    def __init__(self, name: str, **env: str):
+        from portal.celery import app
+
+        self.app = app
+        self.hostname = f"{name}-{os.getpid()}@test"
+        self.log = open(ROOT / "var" / f"test-{name}.log", "ab")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "portal",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--pool",
+                "threads",
+                "--concurrency",
+                "8",
+                "--hostname",
+                self.hostname,
+            ],
+            cwd=ROOT,
+            env={
+                **os.environ,
+                "DJANGO_SETTINGS_MODULE": "portal.settings_test",
+                "PORTAL_DB_NAME": settings.DATABASES["default"]["NAME"],
+                **env,
+            },
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_ready(self, seconds: float = 60) -> "Worker":
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.app.control.ping(destination=[self.hostname], timeout=0.5):
+                return self
+            if self.process.poll() is not None:
+                break
+        raise RuntimeError(f"Celery worker {self.hostname} did not answer a ping; see {self.log.name}")
+
+    def kill(self) -> None:
+        """SIGKILL: the worker gets no chance to finish or hand back what it holds."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self.log.close()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+        self.log.close()
 
 
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, django_db_blocker):
-    """A real Celery worker on the test database and the test Redis database."""
+    """The worker of the test run, shared by every test that needs one."""
     from portal.celery import app
 
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "portal.settings_test",
-        "PORTAL_DB_NAME": settings.DATABASES["default"]["NAME"],
-    }
     app.control.purge()
-    log = open(ROOT / "var" / "test-worker.log", "ab")  # noqa: SIM115 - closed at teardown
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "portal",
-            "worker",
-            "--loglevel",
-            "INFO",
-            "--concurrency",
-            "2",
-            "--hostname",
-            f"test-worker-{os.getpid()}@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    worker = Worker("worker")
     try:
-        _wait_for_worker_ping(app, seconds=60)
-        yield process
+        yield worker.wait_ready()
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-        log.close()
+        worker.stop()
 
 
 @pytest.fixture

@@ -10,5 +10,7 @@ urlpatterns = [
     path("api/v1/", include("portal.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("", include("tenants.urls")),
+    path("", include("catalog.urls")),
     path("", include("frontend.urls")),
 ]
