@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from catalog.querysets import CatalogItemQuerySet
+
 
 class Flavor(models.Model):
     """A size preset for one node. Its API name is `name`."""
@@ -42,6 +44,8 @@ class CatalogItem(models.Model):
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
+    objects = CatalogItemQuerySet.as_manager()
+
     class Meta:
         ordering = ["name"]
 
@@ -52,3 +56,39 @@ class CatalogItem(models.Model):
     def image(self) -> str:
         """Where hosts pull the image from."""
         return f"{settings.IMAGE_REGISTRY}/{self.slug}:{self.version}"
+
+
+class ImageBuild(models.Model):
+    """A site admin's request to build an image from an uploaded manifest and Dockerfile, then
+    add it to the catalog. Built by a Celery task; the row is its progress report."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for a worker"
+        RUNNING = "running", "Building and pushing the image"
+        SUCCEEDED = "succeeded", "Pushed to the registry and added to the catalog"
+        FAILED = "failed", "Stopped; `error` says why"
+
+    TERMINAL = frozenset({Status.SUCCEEDED, Status.FAILED})
+
+    slug = models.SlugField(max_length=50)
+    version = models.CharField(max_length=50)
+    manifest = models.JSONField(help_text="The validated manifest")
+    dockerfile = models.TextField()
+    icon = models.TextField(blank=True, help_text="SVG markup")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    log = models.TextField(blank=True, help_text="The last lines the engine printed")
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    catalog_item = models.ForeignKey(
+        CatalogItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="builds"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"build of {self.slug}:{self.version} ({self.status})"

@@ -97,7 +97,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("PORTAL_TASK_VI
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE = {
-    "reconcile": {"task": "provisioning.tasks.reconcile", "schedule": env_int("PORTAL_RECONCILE_EVERY_S", 15)},
+    "reconcile": {
+        "task": "provisioning.tasks.reconcile",
+        "schedule": env_int("PORTAL_RECONCILE_EVERY_S", 15),
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -95,3 +95,76 @@ class Allocation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} ({self.tenant})"
+
+
+class Token(models.Model):
+    """A personal API token. A user may hold several, each named for what uses it. Only a hash of
+    the key is stored; the prefix finds the row without scanning every hash."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)
+    key_hash = models.CharField(max_length=64)
+    created = models.DateTimeField(auto_now_add=True)
+    expires = models.DateTimeField(null=True, blank=True)
+    last_used = models.DateTimeField(null=True, blank=True)
+    revoked = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class AuditEventImmutable(Exception):
+    pass
+
+
+class AuditEventQuerySet(TenantScopedQuerySet):
+    def update(self, **kwargs):
+        raise AuditEventImmutable("Audit events are append-only: they cannot be updated.")
+
+    def delete(self):
+        raise AuditEventImmutable("Audit events are append-only: they cannot be deleted.")
+
+
+class AuditEvent(models.Model):
+    """Who did what to which object, when, from where and with what result. Append-only: the
+    model refuses updates and deletes, and a database trigger refuses them for raw SQL too."""
+
+    class Result(models.TextChoices):
+        SUCCESS = "success", "Success"
+        FAILURE = "failure", "Failure"
+        DENIED = "denied", "Denied"
+
+    # PROTECT, not SET_NULL: nulling the column would be an update, which the trigger refuses.
+    # Users and tenants with a history are deactivated rather than deleted.
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor_username = models.CharField(max_length=150, blank=True)
+    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(max_length=100, db_index=True)
+    object_type = models.CharField(max_length=100, blank=True)
+    object_id = models.CharField(max_length=100, blank=True)
+    object_repr = models.CharField(max_length=200, blank=True)
+    result = models.CharField(max_length=10, choices=Result.choices, default=Result.SUCCESS)
+    detail = models.JSONField(default=dict, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.created:%Y-%m-%d %H:%M:%S} {self.actor_username or '-'} {self.action} {self.result}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AuditEventImmutable("Audit events are append-only: they cannot be updated.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditEventImmutable("Audit events are append-only: they cannot be deleted.")

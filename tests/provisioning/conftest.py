@@ -1,10 +1,12 @@
 """Real-Docker fixtures: catalog images published to the registry, a tenant and a member."""
 
+import importlib
 import time
 from decimal import Decimal
 
 import docker
 import pytest
+from django.apps import apps
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
@@ -15,6 +17,8 @@ from tenants.models import Membership, Tenant, User
 @pytest.fixture
 def published(transactional_db):
     """Build (cached), push and sync the named catalog images into the test database."""
+    # Transactional tests empty every table, the flavors that a migration seeds included.
+    importlib.import_module("catalog.migrations.0002_seed_flavors").seed(apps, None)
 
     def publish(*slugs):
         call_command("catalog_build", *slugs, verbosity=0)

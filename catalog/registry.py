@@ -1,0 +1,58 @@
+"""Read-only client of the platform's image registry (Docker Registry HTTP API v2).
+
+Hosts pull catalog images from this registry, so "is the image there, and which build is it"
+is asked of the registry itself, not of whichever engine happened to build it.
+"""
+
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+
+MANIFEST_TYPES = (
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.index.v1+json",
+)
+INDEX_TYPES = MANIFEST_TYPES[2:]
+
+
+class RegistryUnavailable(RuntimeError):
+    """The registry did not answer, or answered something other than the API."""
+
+
+@dataclass
+class RegistryClient:
+    address: str  # host:port, as in settings.IMAGE_REGISTRY
+    timeout_s: float = 10
+
+    def has_image(self, *, slug: str, version: str) -> bool:
+        return self._manifest(slug, version) is not None
+
+    def image_labels(self, *, slug: str, version: str) -> dict[str, str] | None:
+        """The labels of `<slug>:<version>` in the registry, or None when the tag is not there."""
+        manifest = self._manifest(slug, version)
+        if manifest is None:
+            return None
+        if manifest.get("mediaType") in INDEX_TYPES:
+            manifest = self._get_json(f"/v2/{slug}/manifests/{manifest['manifests'][0]['digest']}")
+        config = self._get_json(f"/v2/{slug}/blobs/{manifest['config']['digest']}")
+        return (config or {}).get("config", {}).get("Labels") or {}
+
+    def _manifest(self, slug: str, version: str) -> dict | None:
+        return self._get_json(f"/v2/{slug}/manifests/{version}")
+
+    def _get_json(self, path: str) -> dict | None:
+        request = urllib.request.Request(  # noqa: S310 - the URL is always http://<registry>/v2/...
+            f"http://{self.address}{path}", headers={"Accept": ", ".join(MANIFEST_TYPES)}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:  # noqa: S310
+                return json.load(response)
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                return None
+            raise RegistryUnavailable(f"registry {self.address} answered {exc.code} for {path}") from exc
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            raise RegistryUnavailable(f"registry {self.address} did not answer: {exc}") from exc

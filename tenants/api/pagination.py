@@ -1,0 +1,8 @@
+from rest_framework.settings import api_settings
+
+
+def paginated_response(*, queryset, serializer_class, request, view):
+    """A page of `queryset` in the project's pagination format, for APIView list endpoints."""
+    paginator = api_settings.DEFAULT_PAGINATION_CLASS()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)

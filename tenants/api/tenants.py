@@ -1,0 +1,125 @@
+from django.db import transaction
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import exceptions, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tenants.api.pagination import paginated_response
+from tenants.api.permissions import IsSiteAdmin
+from tenants.api.resources import ResourcesSerializer
+from tenants.models import SLUG_VALIDATOR
+from tenants.selectors.memberships import user_can_admin_tenant
+from tenants.selectors.tenants import tenant_list
+from tenants.selectors.usage import tenant_quota, tenant_usage
+from tenants.services.audit import client_ip
+from tenants.services.tenants import tenant_create, tenant_update, tenant_update_quota
+
+
+class TenantOutputSerializer(serializers.Serializer):
+    class Meta:
+        ref_name = "Tenant"
+
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    quota = serializers.SerializerMethodField()
+    usage = serializers.SerializerMethodField()
+    created = serializers.DateTimeField()
+
+    @extend_schema_field(ResourcesSerializer)
+    def get_quota(self, tenant) -> dict:
+        return ResourcesSerializer(tenant_quota(tenant=tenant)).data
+
+    @extend_schema_field(ResourcesSerializer)
+    def get_usage(self, tenant) -> dict:
+        return ResourcesSerializer(tenant_usage(tenant=tenant)).data
+
+
+class QuotaInputSerializer(ResourcesSerializer):
+    """Any subset of the dimensions: the ones left out keep their value (or default)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.required = False
+
+    class Meta:
+        ref_name = "QuotaUpdate"
+
+
+class TenantListApi(APIView):
+    """GET: the tenants the caller may see (site admins: all). POST: create one (site admins)."""
+
+    class InputSerializer(serializers.Serializer):
+        slug = serializers.CharField(max_length=50, validators=[SLUG_VALIDATOR])
+        name = serializers.CharField(max_length=200)
+        description = serializers.CharField(required=False, allow_blank=True, default="")
+        quota = QuotaInputSerializer(required=False)
+
+        class Meta:
+            ref_name = "TenantCreate"
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [IsSiteAdmin()]
+        return super().get_permissions()
+
+    @extend_schema(responses=TenantOutputSerializer(many=True))
+    def get(self, request):
+        return paginated_response(
+            queryset=tenant_list(user=request.user),
+            serializer_class=TenantOutputSerializer,
+            request=request,
+            view=self,
+        )
+
+    @extend_schema(request=InputSerializer, responses={201: TenantOutputSerializer})
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        tenant = tenant_create(actor=request.user, ip=client_ip(request), **serializer.validated_data)
+        return Response(TenantOutputSerializer(tenant).data, status=status.HTTP_201_CREATED)
+
+
+class TenantDetailApi(APIView):
+    """GET: a tenant with its quota and usage. PATCH: site admins change name, description and
+    quota; tenant admins change name and description only."""
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=200, required=False)
+        description = serializers.CharField(required=False, allow_blank=True)
+        quota = QuotaInputSerializer(required=False)
+
+        class Meta:
+            ref_name = "TenantUpdate"
+
+    @extend_schema(responses=TenantOutputSerializer)
+    def get(self, request, slug):
+        tenant = get_object_or_404(tenant_list(user=request.user), slug=slug)
+        return Response(TenantOutputSerializer(tenant).data)
+
+    @extend_schema(request=InputSerializer, responses=TenantOutputSerializer)
+    def patch(self, request, slug):
+        tenant = get_object_or_404(tenant_list(user=request.user), slug=slug)
+        if not user_can_admin_tenant(user=request.user, tenant=tenant):
+            raise exceptions.PermissionDenied("Only this tenant's admins and site admins may change it.")
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if "quota" in data and not request.user.is_site_admin:
+            raise exceptions.PermissionDenied("Only site admins may change a tenant's quota.")
+        ip = client_ip(request)
+        with transaction.atomic():
+            tenant = tenant_update(
+                actor=request.user,
+                tenant=tenant,
+                name=data.get("name"),
+                description=data.get("description"),
+                ip=ip,
+            )
+            if data.get("quota"):
+                tenant = tenant_update_quota(
+                    actor=request.user, tenant=tenant, quota=dict(data["quota"]), ip=ip
+                )
+        return Response(TenantOutputSerializer(tenant).data)

@@ -1,0 +1,116 @@
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tenants.api.pagination import paginated_response
+from tenants.selectors.tokens import token_list
+from tenants.services.audit import client_ip
+from tenants.services.tokens import LoginRefused, token_create, token_obtain, token_revoke
+
+
+class TokenOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    prefix = serializers.CharField(help_text="The start of the key, to tell tokens apart")
+    created = serializers.DateTimeField()
+    expires = serializers.DateTimeField(allow_null=True)
+    last_used = serializers.DateTimeField(allow_null=True)
+
+    class Meta:
+        ref_name = "Token"
+
+
+class TokenCreatedSerializer(TokenOutputSerializer):
+    key = serializers.CharField(help_text="Shown this once; send it as `Authorization: Token <key>`")
+
+    class Meta:
+        ref_name = "TokenCreated"
+
+
+class InvalidCredentials(exceptions.APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "Wrong username or password."
+    default_code = "invalid_credentials"
+
+
+class LockedOut(exceptions.APIException):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_detail = "Too many failed logins from this address: try again later."
+    default_code = "locked_out"
+
+
+class AuthTokenApi(APIView):
+    """Exchange a username and password for a token that expires. Failures count toward the
+    lockout like failed browser logins."""
+
+    # No session: scripts call this without a CSRF token, and a stale Token header must not
+    # stop a fresh login.
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    class InputSerializer(serializers.Serializer):
+        username = serializers.CharField()
+        password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+
+        class Meta:
+            ref_name = "AuthTokenRequest"
+
+    class OutputSerializer(serializers.Serializer):
+        token = serializers.CharField()
+        expires = serializers.DateTimeField()
+
+        class Meta:
+            ref_name = "AuthToken"
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer, auth=[])
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            token, key = token_obtain(request=request, **serializer.validated_data)
+        except LoginRefused as refused:
+            raise (LockedOut() if refused.locked_out else InvalidCredentials()) from refused
+        return Response(self.OutputSerializer({"token": key, "expires": token.expires}).data)
+
+
+class TokenListApi(APIView):
+    """The caller's own personal tokens: list, and create (the key is in the answer, once)."""
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=100)
+        expires = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+        class Meta:
+            ref_name = "TokenCreate"
+
+    @extend_schema(responses=TokenOutputSerializer(many=True))
+    def get(self, request):
+        return paginated_response(
+            queryset=token_list(user=request.user),
+            serializer_class=TokenOutputSerializer,
+            request=request,
+            view=self,
+        )
+
+    @extend_schema(request=InputSerializer, responses={201: TokenCreatedSerializer})
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        token, key = token_create(user=request.user, ip=client_ip(request), **serializer.validated_data)
+        token.key = key
+        return Response(TokenCreatedSerializer(token).data, status=status.HTTP_201_CREATED)
+
+
+class TokenDetailApi(APIView):
+    @extend_schema(responses=TokenOutputSerializer)
+    def get(self, request, pk):
+        return Response(TokenOutputSerializer(get_object_or_404(token_list(user=request.user), pk=pk)).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, pk):
+        token = get_object_or_404(token_list(user=request.user), pk=pk)
+        token_revoke(actor=request.user, token=token, ip=client_ip(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)

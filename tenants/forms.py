@@ -1,0 +1,50 @@
+from django import forms
+
+from tenants.models import SLUG_VALIDATOR, Membership, Tenant, User
+from tenants.quota import DIMENSIONS
+
+
+class TenantForm(forms.Form):
+    """Create or edit a tenant. Quota fields are present only for site admins."""
+
+    slug = forms.CharField(max_length=50, validators=[SLUG_VALIDATOR])
+    name = forms.CharField(max_length=200)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    quota_cpus = forms.DecimalField(label="CPUs (cores)", min_value=0, max_digits=8, decimal_places=2)
+    quota_memory_mib = forms.IntegerField(label="Memory (MiB)", min_value=0)
+    quota_gpus = forms.IntegerField(label="GPUs", min_value=0)
+    quota_storage_gib = forms.IntegerField(label="Storage (GiB)", min_value=0)
+    quota_sandboxes = forms.IntegerField(label="Sandboxes", min_value=0)
+
+    def __init__(self, *args, tenant: Tenant | None = None, with_quota: bool = True, **kwargs):
+        tenant = tenant or Tenant()
+        initial = {field: getattr(tenant, field) for field in self.base_fields if field != "slug"}
+        super().__init__(*args, initial=initial, **kwargs)
+        if tenant.pk:
+            del self.fields["slug"]
+        if not with_quota:
+            for dimension in DIMENSIONS:
+                del self.fields[f"quota_{dimension}"]
+
+    def quota(self) -> dict:
+        return {d: self.cleaned_data[f"quota_{d}"] for d in DIMENSIONS if f"quota_{d}" in self.cleaned_data}
+
+
+class MemberAddForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.MEMBER)
+
+    def clean_username(self):
+        user = User.objects.filter(username=self.cleaned_data["username"], is_active=True).first()
+        if user is None:
+            raise forms.ValidationError("There is no active user with that name.")
+        return user
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Membership.Role.choices)
+
+
+class TokenCreateForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="What will use it, e.g. 'CI pipeline'.")
+    expires = forms.DateTimeField(required=False, help_text="Optional, e.g. 2030-01-31 12:00. Empty: never.")

@@ -1,0 +1,101 @@
+"""Personal API tokens. The key is shown once, at creation; the database keeps its SHA-256
+(a random 256-bit key needs no slow hash) and a prefix to find the row."""
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.db import transaction
+from django.utils import timezone
+
+from tenants.models import Token, User
+from tenants.services.audit import audit_record, client_ip
+
+PREFIX_BYTES = 6  # 12 hex characters: collisions are practically impossible and retried anyway
+
+
+class LoginRefused(Exception):
+    def __init__(self, *, locked_out: bool):
+        self.locked_out = locked_out
+        super().__init__("locked out" if locked_out else "wrong username or password")
+
+
+def token_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def token_split(key: str) -> tuple[str, str] | None:
+    """The prefix of a presented key, or None when it cannot be one of ours."""
+    prefix, dot, secret = key.partition(".")
+    if not dot or len(prefix) != PREFIX_BYTES * 2 or not secret:
+        return None
+    return prefix, secret
+
+
+@transaction.atomic
+def token_create(
+    *, user: User, name: str, expires: datetime | None = None, ip: str | None = None
+) -> tuple[Token, str]:
+    """Create a token for `user`. Returns it with its key, which nobody can read again."""
+    while True:
+        prefix = secrets.token_hex(PREFIX_BYTES)
+        if not Token.objects.filter(prefix=prefix).exists():
+            break
+    key = f"{prefix}.{secrets.token_urlsafe(32)}"
+    token = Token.objects.create(
+        user=user, name=name, prefix=prefix, key_hash=token_hash(key), expires=expires
+    )
+    audit_record(
+        actor=user,
+        action="token.create",
+        target=token,
+        ip=ip,
+        detail={"name": name, "expires": expires.isoformat() if expires else None},
+    )
+    return token, key
+
+
+@transaction.atomic
+def token_revoke(*, actor: User, token: Token, ip: str | None = None) -> Token:
+    """Revoke a token for good; the row stays, so the audit trail can still name it."""
+    if token.revoked is not None:
+        return token
+    token.revoked = timezone.now()
+    token.save(update_fields=["revoked"])
+    audit_record(actor=actor, action="token.revoke", target=token, ip=ip, detail={"name": token.name})
+    return token
+
+
+def token_obtain(*, request, username: str, password: str) -> tuple[Token, str]:
+    """POST /api/v1/auth/token/: exchange a password for a new token that expires.
+
+    Goes through `authenticate()` with the request, so a failure counts toward lockout and is
+    audited like a failed browser login.
+    """
+    user = authenticate(request, username=username, password=password)
+    if user is None:
+        raise LoginRefused(locked_out=bool(getattr(request, "axes_locked_out", False)))
+    ip = client_ip(request)
+    expires = timezone.now() + timedelta(hours=settings.API_LOGIN_TOKEN_HOURS)
+    token, key = token_create(user=user, name="auth/token", expires=expires, ip=ip)
+    audit_record(actor=user, action="auth.login", target=user, ip=ip, detail={"via": "api"})
+    return token, key
+
+
+def token_authenticate(*, key: str) -> Token | None:
+    """The live token that `key` is, or None. Marks it used (at most once a minute, so that a
+    busy script does not write on every request)."""
+    parts = token_split(key)
+    if parts is None:
+        return None
+    token = Token.objects.select_related("user").filter(prefix=parts[0]).first()
+    if token is None or not secrets.compare_digest(token.key_hash, token_hash(key)):
+        return None
+    now = timezone.now()
+    if token.revoked is not None or (token.expires is not None and token.expires <= now):
+        return None
+    if token.last_used is None or now - token.last_used > timedelta(minutes=1):
+        Token.objects.filter(pk=token.pk).update(last_used=now)
+    return token
