@@ -12,7 +12,7 @@ from provisioning.services.dispatch import operation_enqueue
 from tenants.models import Tenant, User
 from tenants.quota import AllocationRequest, Resources
 from tenants.services.audit import audit_record
-from tenants.services.quota import quota_release, quota_reserve
+from tenants.services.quota import quota_reserve
 
 
 def sandbox_create(
@@ -273,9 +273,3 @@ def _validate_counts(item: CatalogItem, nodes: dict[str, int] | None) -> dict[st
     if problems:
         raise InvalidRequest({"nodes": problems})
     return {role: count for role, count in counts.items() if count}
-
-
-def sandbox_release_nodes(*, sandbox: Sandbox, node_ids: list[int] | None = None) -> None:
-    """Release the quota of nodes whose containers are gone or stopped (all nodes if None)."""
-    nodes = sandbox.nodes.all() if node_ids is None else sandbox.nodes.filter(pk__in=node_ids)
-    quota_release(group=sandbox.ledger_group, subjects=[n.ledger_subject for n in nodes])
