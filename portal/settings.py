@@ -5,6 +5,7 @@ services that deploy/setup.sh starts. Production must set PORTAL_SECRET_KEY and 
 PORTAL_DEBUG off (see portal/settings_production.py).
 """
 
+import re
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -155,6 +156,11 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Containers and images.
+# Names and labels every Docker object this portal makes; portals sharing an engine need distinct
+# sites (the test run uses its own), as each one cleans up everything of its site it does not know.
+SITE = env_str("PORTAL_SITE", "portal")
+if not re.fullmatch(r"[a-z][a-z0-9]{0,19}", SITE):
+    raise ImproperlyConfigured("PORTAL_SITE: 1-20 lowercase letters and digits, starting with a letter")
 DOCKER_DEFAULT_URL = env_str("PORTAL_DOCKER_URL", "unix:///var/run/docker.sock")
 IMAGE_REGISTRY = env_str("PORTAL_REGISTRY", "127.0.0.1:5000")
 BASE_IMAGE = env_str("PORTAL_BASE_IMAGE", "portal/base:bookworm")

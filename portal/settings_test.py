@@ -7,4 +7,6 @@ from portal.settings import *  # noqa: F403
 REDIS_URL = env_str("PORTAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL
+# The tests' Docker objects are apart from those of a portal running on the same engine.
+SITE = env_str("PORTAL_TEST_SITE", "test")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 
 from catalog.models import CatalogItem, Flavor
+from provisioning.naming import sandbox_prefix
 from tenants.models import SLUG_VALIDATOR, Tenant
 from tenants.querysets import TenantScopedQuerySet
 
@@ -124,7 +125,7 @@ class Sandbox(models.Model):
     @property
     def resource_prefix(self) -> str:
         """Every Docker object of the sandbox is named from this, so retries find them."""
-        return f"sbx{self.pk}"
+        return sandbox_prefix(self.pk)
 
     @property
     def network_name(self) -> str:

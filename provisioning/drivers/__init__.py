@@ -32,6 +32,8 @@ def driver_for_host(host, *, timeout: float = 30) -> ContainerDriver:
         from provisioning.drivers.fake import fake_engine
 
         return fake_engine(host.url)
+    from django.conf import settings
+
     from provisioning.drivers.docker import DockerDriver
 
-    return DockerDriver.for_host(host, timeout=timeout)
+    return DockerDriver.for_host(host, site=settings.SITE, timeout=timeout)

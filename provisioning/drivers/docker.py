@@ -21,7 +21,9 @@ from provisioning.drivers.base import (
 )
 from provisioning.drivers.gpus import gpu_inventory
 
-MANAGED_LABEL = "org.sandbox-portal.managed"
+# Every object the platform makes carries its site's name here: a portal lists and cleans up
+# only its own, so two portals (or a portal and its test run) can share one engine.
+SITE_LABEL = "org.sandbox-portal.site"
 UNREACHABLE_ERRORS = (requests.exceptions.ConnectionError, requests.exceptions.Timeout, OSError)
 SECOND_NS = 1_000_000_000
 
@@ -45,20 +47,21 @@ def _translate_errors(method):
 
 
 class DockerDriver(ContainerDriver):
-    def __init__(self, client: docker.DockerClient, *, name: str, gpu_probe=gpu_inventory):
+    def __init__(self, client: docker.DockerClient, *, name: str, site: str, gpu_probe=gpu_inventory):
         self.client = client
         self.api = client.api
         self.name = name
+        self.site = site
         self.gpu_probe = gpu_probe
 
     @classmethod
-    def for_host(cls, host, *, timeout: float = 30) -> "DockerDriver":
+    def for_host(cls, host, *, site: str, timeout: float = 30) -> "DockerDriver":
         tls = _tls_config(host) if host.tls_client_cert else None
         try:
             client = docker.DockerClient(base_url=host.url, tls=tls, timeout=timeout, version="1.41")
         except (docker.errors.DockerException, *UNREACHABLE_ERRORS) as exc:
             raise HostUnreachable(f"Docker engine {host.name} at {host.url} did not answer: {exc}") from exc
-        return cls(client, name=host.name)
+        return cls(client, name=host.name, site=site)
 
     @_translate_errors
     def ping(self) -> None:
@@ -80,7 +83,7 @@ class DockerDriver(ContainerDriver):
             return
         try:
             self.api.create_network(
-                name, driver="bridge", labels={**labels, MANAGED_LABEL: "true"}, check_duplicate=True
+                name, driver="bridge", labels={**labels, SITE_LABEL: self.site}, check_duplicate=True
             )
         except docker.errors.APIError as exc:
             if exc.status_code != 409:  # a concurrent attempt made it first
@@ -101,7 +104,7 @@ class DockerDriver(ContainerDriver):
                 name=name,
                 driver="local",
                 driver_opts=driver_opts or {},
-                labels={**labels, MANAGED_LABEL: "true"},
+                labels={**labels, SITE_LABEL: self.site},
             )
 
     @_translate_errors
@@ -159,7 +162,7 @@ class DockerDriver(ContainerDriver):
                 hostname=spec.hostname,
                 user=spec.user,
                 environment=spec.environment,
-                labels={**spec.labels, MANAGED_LABEL: "true"},
+                labels={**spec.labels, SITE_LABEL: self.site},
                 host_config=host_config,
                 healthcheck=healthcheck,
                 networking_config=self.api.create_networking_config(
@@ -199,18 +202,22 @@ class DockerDriver(ContainerDriver):
             return ContainerState(name=name, exists=False)
         return _state_from_attrs(attrs)
 
+    @property
+    def _site_filter(self) -> str:
+        return f"{SITE_LABEL}={self.site}"
+
     @_translate_errors
     def list_managed(self) -> list[ContainerState]:
-        summaries = self.api.containers(all=True, filters={"label": f"{MANAGED_LABEL}=true"})
+        summaries = self.api.containers(all=True, filters={"label": self._site_filter})
         return [_state_from_summary(summary) for summary in summaries]
 
     @_translate_errors
     def list_managed_networks(self) -> list[str]:
-        return [n["Name"] for n in self.api.networks(filters={"label": f"{MANAGED_LABEL}=true"})]
+        return [n["Name"] for n in self.api.networks(filters={"label": self._site_filter})]
 
     @_translate_errors
     def list_managed_volumes(self) -> list[str]:
-        volumes = self.api.volumes(filters={"label": f"{MANAGED_LABEL}=true"}).get("Volumes") or []
+        volumes = self.api.volumes(filters={"label": self._site_filter}).get("Volumes") or []
         return [v["Name"] for v in volumes]
 
     @_translate_errors

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from provisioning.drivers import DriverError, HostUnreachable, driver_for_host
 from provisioning.models import Host, Node, NodeStatus, Operation, Sandbox, SandboxStatus
+from provisioning.naming import sandbox_id_from_name
 from provisioning.services.dispatch import operation_enqueue
 from provisioning.services.hosts import host_inventory_refresh
 from provisioning.services.specs import LABEL_PREFIX, node_spec
@@ -124,6 +125,10 @@ def _remove_orphans(host: Host, driver, containers: dict, busy: set[int]) -> int
             continue
         driver.remove(name=name)
         removed += 1
+    # Listed before the database is read: a sandbox whose network appears after the listing is
+    # then already in the database, so a create in flight never loses its network or volume.
+    networks = driver.list_managed_networks()
+    volumes = driver.list_managed_volumes()
     holding = set(
         Node.objects.exclude(status=NodeStatus.DELETED).values_list("sandbox_id", flat=True).distinct()
     )
@@ -133,12 +138,12 @@ def _remove_orphans(host: Host, driver, containers: dict, busy: set[int]) -> int
         )
     )
     keep = live | holding | busy
-    for network in driver.list_managed_networks():
-        if _id_from_name(network) not in keep:
+    for network in networks:
+        if sandbox_id_from_name(network) not in keep:
             driver.remove_network(name=network)
             removed += 1
-    for volume in driver.list_managed_volumes():
-        if _id_from_name(volume) not in keep:
+    for volume in volumes:
+        if sandbox_id_from_name(volume) not in keep:
             driver.remove_volume(name=volume)
             removed += 1
     return removed
@@ -147,9 +152,3 @@ def _remove_orphans(host: Host, driver, containers: dict, busy: set[int]) -> int
 def _label_id(labels: dict, kind: str) -> int | None:
     value = labels.get(f"{LABEL_PREFIX}.{kind}", "")
     return int(value) if value.isdigit() else None
-
-
-def _id_from_name(name: str) -> int | None:
-    """sbx12-net -> 12; names the platform did not make give None."""
-    prefix = name.split("-", 1)[0]
-    return int(prefix[3:]) if prefix.startswith("sbx") and prefix[3:].isdigit() else None

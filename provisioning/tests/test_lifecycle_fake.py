@@ -46,9 +46,9 @@ def test_create_runs_every_node_and_reserves_quota(member, tenant, cluster_item,
     assert sandbox.status == SandboxStatus.RUNNING
     assert sorted(n.hostname for n in sandbox.nodes.all()) == ["head-0", "worker-0", "worker-1"]
     assert set(engine.containers) == {
-        f"sbx{sandbox.pk}-head-0",
-        f"sbx{sandbox.pk}-worker-0",
-        f"sbx{sandbox.pk}-worker-1",
+        f"{sandbox.resource_prefix}-head-0",
+        f"{sandbox.resource_prefix}-worker-0",
+        f"{sandbox.resource_prefix}-worker-1",
     }
     usage = tenant_usage(tenant=tenant)
     assert (usage.cpus, usage.memory_mib, usage.sandboxes, usage.storage_gib) == (3, 6144, 1, 10)
@@ -59,8 +59,8 @@ def test_distributed_environment(member, tenant, cluster_item, engine):
     run(operation)
 
     envs = {name: c["spec"].environment for name, c in engine.containers.items()}
-    head = envs[f"sbx{sandbox.pk}-head-0"]
-    worker = envs[f"sbx{sandbox.pk}-worker-1"]
+    head = envs[f"{sandbox.resource_prefix}-head-0"]
+    worker = envs[f"{sandbox.resource_prefix}-worker-1"]
     assert (head["MASTER_ADDR"], head["WORLD_SIZE"], head["NODE_RANK"], head["RANK"]) == (
         "head-0",
         "3",
@@ -107,7 +107,8 @@ def test_resize_adds_and_removes_workers(member, tenant, cluster_item, engine):
 
     run(sandbox_resize(sandbox=sandbox, actor=member, nodes={"worker": 1}))
     sandbox.refresh_from_db()
-    assert sorted(engine.containers) == [f"sbx{sandbox.pk}-head-0", f"sbx{sandbox.pk}-worker-0"]
+    prefix = sandbox.resource_prefix
+    assert sorted(engine.containers) == [f"{prefix}-head-0", f"{prefix}-worker-0"]
     assert tenant_usage(tenant=tenant).cpus == 2
     assert sandbox.status == SandboxStatus.RUNNING
 

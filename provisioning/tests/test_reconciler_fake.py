@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from provisioning.drivers import NodeSpec
 from provisioning.models import Host, NodeStatus, Operation, OperationStatus, SandboxStatus
+from provisioning.naming import sandbox_prefix
 from provisioning.services.reconciler import host_reconcile, operations_resume_stale
 from provisioning.tests.test_lifecycle_fake import create, run
 from tenants.selectors.usage import tenant_usage
@@ -20,25 +21,26 @@ def running_sandbox(member, tenant):
 
 def test_a_lost_container_is_started_again(member, tenant, cluster_item, engine, fake_host):
     sandbox = running_sandbox(member, tenant)
-    del engine.containers[f"sbx{sandbox.pk}-worker-0"]
+    del engine.containers[f"{sandbox.resource_prefix}-worker-0"]
 
     drift = host_reconcile(host=fake_host)
 
     assert drift["restarted"] == 1
-    assert engine.containers[f"sbx{sandbox.pk}-worker-0"]["running"]
+    assert engine.containers[f"{sandbox.resource_prefix}-worker-0"]["running"]
 
 
 def test_orphans_are_removed(member, tenant, cluster_item, engine, fake_host):
     sandbox = running_sandbox(member, tenant)
-    engine.networks.add("sbx999-net")
-    engine.volumes["sbx999-workspace"] = {}
-    engine.containers["sbx999-head-0"] = {
+    orphan = sandbox_prefix(999)
+    engine.networks.add(f"{orphan}-net")
+    engine.volumes[f"{orphan}-workspace"] = {}
+    engine.containers[f"{orphan}-head-0"] = {
         "running": True,
         "spec": NodeSpec(
-            name="sbx999-head-0",
+            name=f"{orphan}-head-0",
             hostname="head-0",
             image="x",
-            network="sbx999-net",
+            network=f"{orphan}-net",
             user="1000:1000",
             labels={"org.sandbox-portal.sandbox": "999"},
             environment={},
@@ -50,7 +52,7 @@ def test_orphans_are_removed(member, tenant, cluster_item, engine, fake_host):
     drift = host_reconcile(host=fake_host)
 
     assert drift["orphans_removed"] == 3
-    assert "sbx999-head-0" not in engine.containers
+    assert f"{orphan}-head-0" not in engine.containers
     assert engine.networks == {sandbox.network_name}
     assert set(engine.volumes) == {sandbox.workspace_volume}
 
@@ -85,12 +87,12 @@ def test_stopped_sandboxes_stay_stopped(member, tenant, cluster_item, engine, fa
 
     sandbox = running_sandbox(member, tenant)
     run(sandbox_stop(sandbox=sandbox, actor=member))
-    engine.containers[f"sbx{sandbox.pk}-head-0"]["running"] = True  # started out of band
+    engine.containers[f"{sandbox.resource_prefix}-head-0"]["running"] = True  # started out of band
 
     drift = host_reconcile(host=fake_host)
 
     assert drift["stopped"] == 1
-    assert not engine.containers[f"sbx{sandbox.pk}-head-0"]["running"]
+    assert not engine.containers[f"{sandbox.resource_prefix}-head-0"]["running"]
 
 
 def test_busy_sandboxes_are_left_to_their_operation(member, tenant, cluster_item, engine, fake_host):

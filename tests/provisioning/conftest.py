@@ -7,9 +7,11 @@ from decimal import Decimal
 import docker
 import pytest
 from django.apps import apps
+from django.conf import settings
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
+from provisioning.drivers.docker import SITE_LABEL
 from provisioning.services.specs import LABEL_PREFIX
 from tenants.models import Membership, Tenant, User
 
@@ -43,9 +45,18 @@ def team(transactional_db, local_host):
     return tenant, user, client
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def docker_client():
-    client = docker.from_env()
+    """The local engine, cleared first of what an earlier, interrupted test run left: the test
+    database is new, so nothing of the test site on the engine can belong to it."""
+    client = docker.from_env(version="1.41")
+    site = f"{SITE_LABEL}={settings.SITE}"
+    for container in client.api.containers(all=True, filters={"label": site}):
+        client.api.remove_container(container["Id"], force=True)
+    for network in client.api.networks(filters={"label": site}):
+        client.api.remove_network(network["Id"])
+    for volume in client.api.volumes(filters={"label": site}).get("Volumes") or []:
+        client.api.remove_volume(volume["Name"], force=True)
     yield client
     client.close()
 
@@ -64,9 +75,11 @@ def wait_for_status(client, sandbox_id, wanted, *, seconds=300):
 
 def leftovers(docker_client, sandbox_id) -> dict:
     """Every Docker object still labelled with the sandbox."""
-    label = f"{LABEL_PREFIX}.sandbox={sandbox_id}"
+    # The low-level listings: they do not inspect each object, which races with removals.
+    api = docker_client.api
+    labels = {"label": [f"{LABEL_PREFIX}.sandbox={sandbox_id}", f"{SITE_LABEL}={settings.SITE}"]}
     return {
-        "containers": [c.name for c in docker_client.containers.list(all=True, filters={"label": label})],
-        "networks": [n.name for n in docker_client.networks.list(filters={"label": label})],
-        "volumes": [v.name for v in docker_client.volumes.list(filters={"label": label})],
+        "containers": sorted(c["Names"][0].lstrip("/") for c in api.containers(all=True, filters=labels)),
+        "networks": sorted(n["Name"] for n in api.networks(filters=labels)),
+        "volumes": sorted(v["Name"] for v in api.volumes(filters=labels).get("Volumes") or []),
     }

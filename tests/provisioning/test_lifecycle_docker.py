@@ -3,6 +3,7 @@ and carried out by a real Celery worker."""
 
 import pytest
 
+from provisioning.naming import sandbox_prefix
 from tenants.selectors.usage import tenant_usage
 from tests.provisioning.conftest import leftovers, wait_for_status
 
@@ -28,7 +29,7 @@ def test_one_node_sandbox_lifecycle(team, published, celery_worker_process, dock
     assert operation["status"] == "succeeded"
     assert operation["progress"] == {"done": 1, "total": 1, "message": "1 of 1 nodes running"}
 
-    container = docker_client.containers.get(f"sbx{sandbox_id}-head-0")
+    container = docker_client.containers.get(f"{sandbox_prefix(sandbox_id)}-head-0")
     container.exec_run(["sh", "-c", "echo kept > /workspace/note.txt"])
     assert client.post(f"/api/v1/sandboxes/{sandbox_id}/stop/").status_code == 202
     wait_for_status(client, sandbox_id, {"stopped"})
@@ -71,7 +72,7 @@ def test_three_node_cluster_lifecycle_with_resize(team, published, celery_worker
     sandbox_id = created.json()["id"]
     body = wait_for_status(client, sandbox_id, {"running"})
     assert sorted(n["name"] for n in body["nodes"]) == ["head-0", "worker-0", "worker-1"]
-    head = docker_client.containers.get(f"sbx{sandbox_id}-head-0")
+    head = docker_client.containers.get(f"{sandbox_prefix(sandbox_id)}-head-0")
     # The nodes find each other by name on the sandbox network.
     ping = head.exec_run(["python3", "-c", "import socket; print(socket.gethostbyname('worker-1'))"])
     assert ping.exit_code == 0, ping.output
@@ -109,7 +110,7 @@ def test_hardening_of_every_node(team, published, celery_worker_process, docker_
         format="json",
     ).json()["id"]
     wait_for_status(client, sandbox_id, {"running"})
-    container = docker_client.containers.get(f"sbx{sandbox_id}-head-0")
+    container = docker_client.containers.get(f"{sandbox_prefix(sandbox_id)}-head-0")
 
     host_config = container.attrs["HostConfig"]
     assert host_config["Privileged"] is False

@@ -7,6 +7,7 @@ import pytest
 
 from conftest import Worker
 from provisioning.models import Operation, OperationStatus
+from provisioning.naming import sandbox_prefix
 from provisioning.tasks import reconcile
 from tenants.models import Allocation
 from tests.provisioning.conftest import leftovers, wait_for_status
@@ -49,10 +50,10 @@ def test_killed_worker_mid_create_is_adopted(team, published, celery_worker_proc
 
         after = leftovers(docker_client, sandbox_id)
         assert sorted(after["containers"]) == [
-            f"sbx{sandbox_id}-{n}" for n in ("head-0", "worker-0", "worker-1")
+            f"{sandbox_prefix(sandbox_id)}-{n}" for n in ("head-0", "worker-0", "worker-1")
         ]
-        assert after["networks"] == [f"sbx{sandbox_id}-net"]
-        assert after["volumes"] == [f"sbx{sandbox_id}-workspace"]
+        assert after["networks"] == [f"{sandbox_prefix(sandbox_id)}-net"]
+        assert after["volumes"] == [f"{sandbox_prefix(sandbox_id)}-workspace"]
         live = Allocation.objects.filter(group=f"sandbox/{sandbox_id}", ended__isnull=True)
         assert live.count() == 4  # the sandbox slot and three nodes, each once
         operation = Operation.objects.get(sandbox_id=sandbox_id)

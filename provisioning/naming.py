@@ -1,0 +1,17 @@
+"""Names of the Docker objects a sandbox owns. They derive from the site and the sandbox id, so
+a retry finds what an earlier attempt made and two sites sharing an engine never collide."""
+
+from django.conf import settings
+
+
+def sandbox_prefix(sandbox_id: int) -> str:
+    return f"{settings.SITE}-sbx{sandbox_id}"
+
+
+def sandbox_id_from_name(name: str) -> int | None:
+    """portal-sbx12-net -> 12; names this site did not make give None."""
+    head = f"{settings.SITE}-sbx"
+    if not name.startswith(head):
+        return None
+    digits = name[len(head) :].split("-", 1)[0]
+    return int(digits) if digits.isdigit() else None
