@@ -1,0 +1,1 @@
+"""The browser UI's views, one module per area (dashboard, sandboxes, datataps, usage, ...)."""
