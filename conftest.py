@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+# Browser fixtures (chromium, new_page) for every test folder that drives the UI.
+pytest_plugins = ["tests.browser.fixtures"]
+
 ROOT = Path(__file__).resolve().parent
 
 
