@@ -20,6 +20,7 @@ setup: services venv
 	@mkdir -p var/static
 	@$(PY) manage.py migrate --noinput -v 0
 	@$(PY) manage.py portal_bootstrap
+	@$(PY) manage.py notebook_gateway_setup
 
 services:
 	@bash deploy/setup.sh
@@ -30,6 +31,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt 2> >(grep -v "is ignored: it is neither" >&2)
 	@touch $@
+
+# Measures, side by side with raw `docker run`; prints ratios and writes var/bench/.
+bench: setup
+	$(VENV)/bin/pytest bench -s -q
 
 lint: venv
 	$(VENV)/bin/ruff check .

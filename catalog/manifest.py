@@ -47,6 +47,10 @@ ALLOWED_CAPABILITIES = (
 RESERVED_ENV_PREFIXES = ("SANDBOX_",)
 RESERVED_ENV_NAMES = ("JUPYTER_TOKEN", "JUPYTER_BASE_URL")
 
+HOST_LABEL_KEY_RE = re.compile(r"^[a-z0-9][a-z0-9._/-]{0,62}$")
+HOST_LABEL_VALUE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+MAX_HOST_LABELS = 20
+
 TOP_LEVEL_FIELDS = (
     "slug",
     "name",
@@ -60,6 +64,7 @@ TOP_LEVEL_FIELDS = (
     "workspace",
     "capabilities",
     "environment",
+    "host_labels",
     "roles",
 )
 ROLE_FIELDS = ("min_nodes", "max_nodes", "default_nodes", "services", "healthcheck")
@@ -194,6 +199,7 @@ def manifest_validate(
         "workspace": _absolute_path(check, "workspace", data.get("workspace", "/workspace")),
         "capabilities": _capabilities(check, data.get("capabilities", [])),
         "environment": _environment(check, data.get("environment", {})),
+        "host_labels": _host_labels(check, data.get("host_labels", {})),
         "roles": _roles(check, data.get("roles", _MISSING)),
     }
     slug, version = result["slug"], result["version"]
@@ -315,6 +321,28 @@ def _environment(check: _Checker, value: Any) -> dict[str, str]:
         elif (text := check.string(path, item)) is not None:
             result[key] = text
     return result
+
+
+def host_labels_problems(labels: Any) -> list[str]:
+    """Host labels (on a host, asked for by an item or a user): short lowercase keys and plain
+    values, so they are safe in Docker labels, URLs and log lines."""
+    if not isinstance(labels, dict):
+        return ["must be a mapping of label to value"]
+    if len(labels) > MAX_HOST_LABELS:
+        return [f"at most {MAX_HOST_LABELS} labels"]
+    problems = []
+    for key, value in labels.items():
+        if not isinstance(key, str) or not HOST_LABEL_KEY_RE.match(key):
+            problems.append(f"{key!r}: keys are 1-63 of a-z, 0-9, '.', '_', '-', '/'")
+        elif not isinstance(value, str) or not HOST_LABEL_VALUE_RE.match(value):
+            problems.append(f"{key}: values are 1-63 of letters, digits, '.', '_', '-'")
+    return problems
+
+
+def _host_labels(check: _Checker, value: Any) -> dict[str, str]:
+    for problem in host_labels_problems(value if value is not None else {}):
+        check.add("host_labels", problem)
+    return dict(value) if isinstance(value, dict) else {}
 
 
 def _roles(check: _Checker, value: Any) -> dict | None:

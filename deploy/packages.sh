@@ -16,6 +16,7 @@ wanted=(
     nsenter:util-linux
     chromium:chromium
     curl:curl
+    socat:socat
 )
 missing=()
 for entry in "${wanted[@]}"; do

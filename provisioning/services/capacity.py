@@ -48,6 +48,7 @@ def nodes_place(
     *,
     nodes: list[Node],
     gpus_per_node: int,
+    labels: dict[str, str] | None = None,
     prefer_host_id: int | None = None,
     only_host_id: int | None = None,
 ) -> None:
@@ -58,26 +59,28 @@ def nodes_place(
         for n in nodes
     ]
     overcommit = Decimal(settings.CPU_OVERCOMMIT)
+
+    def fit(hosts: list[HostSnapshot]) -> Placement:
+        return place(nodes=requests, hosts=hosts, overcommit=overcommit, labels=labels)
+
     placement: Placement | None = None
     if only_host_id is not None:
         hosts = hosts_snapshot(lock=True, host_ids=[only_host_id])
         if not hosts:
             raise PlacementError("The sandbox's host is not ready: it takes no new nodes.")
-        placement = place(nodes=requests, hosts=hosts, overcommit=overcommit)
+        placement = fit(hosts)
     else:
         snapshot = hosts_snapshot(lock=True)
         if not snapshot:
             raise PlacementError("No Docker host is ready to take sandboxes.")
-        if prefer_host_id is not None:
-            preferred = [h for h in snapshot if h.id == prefer_host_id]
+        preferred = [h for h in snapshot if h.id == prefer_host_id]
+        if preferred:
             try:
-                placement = (
-                    place(nodes=requests, hosts=preferred, overcommit=overcommit) if preferred else None
-                )
+                placement = fit(preferred)
             except PlacementError:
                 placement = None
         if placement is None:
-            placement = place(nodes=requests, hosts=snapshot, overcommit=overcommit)
+            placement = fit(snapshot)
     for node in nodes:
         node.host_id = placement.host_id
         node.gpu_uuids = placement.gpu_uuids[str(node.pk)]

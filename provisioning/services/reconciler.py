@@ -73,6 +73,8 @@ def host_reconcile(*, host: Host) -> dict:
             if state is None or not state.running:
                 state = driver.start(node_spec(node))
                 drift["restarted"] += 1
+            elif state.health == "starting":
+                continue  # the engine's healthcheck has not spoken yet: nothing to correct
         except DriverError as exc:
             Node.objects.filter(pk=node.pk).update(status=NodeStatus.FAILED, status_detail=str(exc))
             continue
