@@ -1,0 +1,371 @@
+"""DataTaps: a tenant's shared data mounted in place at /data/<name> on every node, and the
+site's allowlist of host path prefixes that hostpath DataTaps must lie under.
+
+A bind mount hands a container whatever the path holds on the host, so the checks here are
+strict: paths are absolute and normalised, never `/`, never a system tree or anything that
+holds the Docker socket, and (where the portal's machine has the path) checked again after
+resolving symlinks, so a link under an allowed prefix cannot point elsewhere."""
+
+import ipaddress
+import os
+import re
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from provisioning.errors import InUse, InvalidRequest, NotFound
+from provisioning.models import DataTap, Host, HostPathPrefix, Sandbox, SandboxStatus
+from tenants.models import Tenant, User
+from tenants.services.audit import audit_record
+
+#: Trees no DataTap may reach into or contain: the engine's state and socket (named first, so
+#: that a refusal names them), the OS, and system state such as the portal's own database.
+FORBIDDEN_TREES = (
+    "/var/run/docker.sock",
+    "/run/docker.sock",
+    "/var/lib/docker",
+    "/var/lib/containerd",
+    "/bin",
+    "/boot",
+    "/dev",
+    "/etc",
+    "/lost+found",
+    "/proc",
+    "/root",
+    "/run",
+    "/sbin",
+    "/snap",
+    "/sys",
+    "/usr",
+    "/var/backups",
+    "/var/cache",
+    "/var/lib",
+    "/var/log",
+    "/var/mail",
+    "/var/run",
+    "/var/spool",
+)
+#: /lib, /lib32, /lib64, /libx32 and whatever else a distribution names so.
+FORBIDDEN_TOP_LEVEL = re.compile(r"^/lib[^/]*(/|$)")
+SAFE_PATH = re.compile(r"^/[A-Za-z0-9._@+/-]*$")
+HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+)
+
+#: NFS mount options a tenant admin may set: flags, and keys with the values they take. The
+#: address is the DataTap's server and read-only its flag, so neither can be given here.
+NFS_FLAGS = {
+    "soft",
+    "hard",
+    "intr",
+    "nointr",
+    "noatime",
+    "nodiratime",
+    "relatime",
+    "ac",
+    "noac",
+    "cto",
+    "nocto",
+    "lock",
+    "nolock",
+    "resvport",
+    "noresvport",
+    "nosuid",
+    "nodev",
+    "noexec",
+}
+_NUMBER = re.compile(r"^[0-9]{1,7}$")
+NFS_VALUES = {
+    "nfsvers": re.compile(r"^(3|4|4\.0|4\.1|4\.2)$"),
+    "vers": re.compile(r"^(3|4|4\.0|4\.1|4\.2)$"),
+    "proto": re.compile(r"^(tcp|tcp6|udp|udp6|rdma)$"),
+    "sec": re.compile(r"^(sys|krb5|krb5i|krb5p)$"),
+    "port": _NUMBER,
+    "timeo": _NUMBER,
+    "retrans": _NUMBER,
+    "rsize": _NUMBER,
+    "wsize": _NUMBER,
+    "actimeo": _NUMBER,
+    "acregmin": _NUMBER,
+    "acregmax": _NUMBER,
+    "acdirmin": _NUMBER,
+    "acdirmax": _NUMBER,
+}
+
+
+# --- paths -------------------------------------------------------------------------------
+
+
+def path_normalise(path: str, *, field: str) -> str:
+    """An absolute path without `.`/`..` tricks, or InvalidRequest naming `field`."""
+    path = (path or "").strip()
+    if not path.startswith("/"):
+        raise InvalidRequest({field: ["Give an absolute path, starting with /."]})
+    if ".." in path.split("/"):
+        raise InvalidRequest({field: ["The path may not contain `..`."]})
+    if not SAFE_PATH.match(path):
+        raise InvalidRequest({field: ["Use only letters, digits and . _ @ + - / in the path."]})
+    # normpath keeps a leading "//" (POSIX allows it a meaning); nothing here needs one.
+    return "/" + os.path.normpath(path).lstrip("/")
+
+
+def _within(path: str, tree: str) -> bool:
+    return path == tree or path.startswith(tree.rstrip("/") + "/")
+
+
+def _site_trees() -> set[str]:
+    """This site's own secrets: the sockets of the engines the platform drives (mounting one
+    hands over the host) and the portal's code, settings and state."""
+    urls = {settings.DOCKER_DEFAULT_URL, *Host.objects.values_list("url", flat=True)}
+    sockets = {os.path.normpath(url.removeprefix("unix://")) for url in urls if url.startswith("unix://")}
+    return sockets | {os.path.normpath(str(settings.BASE_DIR))}
+
+
+def path_forbidden_reason(path: str) -> str | None:
+    """Why a normalised path may never be shared with a container, or None."""
+    if path == "/":
+        return "The root of the host's file system can never be allowed."
+    for tree in (*FORBIDDEN_TREES, *sorted(_site_trees())):
+        if path == tree:
+            return f"{path} is a system path that can never be allowed."
+        if _within(path, tree):
+            return f"{path} lies in {tree}, a system path that can never be allowed."
+        if _within(tree, path):
+            return f"{path} contains {tree}, a system path that can never be allowed."
+    if FORBIDDEN_TOP_LEVEL.match(path):
+        return f"{path} lies in a system library tree that can never be allowed."
+    return None
+
+
+def _resolved(path: str) -> str:
+    """The path with symlinks resolved, as far as it exists on the portal's machine; a host
+    that is not this machine is trusted to lay out its paths like it."""
+    return os.path.realpath(path)
+
+
+def _check_allowed(path: str, *, field: str) -> None:
+    for candidate in dict.fromkeys([path, _resolved(path)]):
+        reason = path_forbidden_reason(candidate)
+        if reason:
+            raise InvalidRequest({field: [reason]})
+        prefixes = list(HostPathPrefix.objects.values_list("path", flat=True))
+        if not any(_within(candidate, prefix) for prefix in prefixes):
+            allowed = ", ".join(prefixes) or "none yet; a site admin adds them"
+            what = path if candidate == path else f"{path} (a link to {candidate})"
+            raise InvalidRequest(
+                {field: [f"{what} is not under a host path prefix the site allows ({allowed})."]}
+            )
+
+
+# --- the allowlist -----------------------------------------------------------------------
+
+
+def hostpath_prefix_add(*, actor: User, path: str, ip: str | None = None) -> HostPathPrefix:
+    path = path_normalise(path, field="path")
+    for candidate in dict.fromkeys([path, _resolved(path)]):
+        reason = path_forbidden_reason(candidate)
+        if reason:
+            raise InvalidRequest({"path": [reason]})
+    try:
+        with transaction.atomic():
+            prefix = HostPathPrefix.objects.create(path=path, created_by=actor)
+            audit_record(actor=actor, action="datatap_prefix.add", target=prefix, ip=ip)
+    except IntegrityError as exc:
+        raise InvalidRequest({"path": [f"{path} is already allowed."]}) from exc
+    return prefix
+
+
+@transaction.atomic
+def hostpath_prefix_remove(*, actor: User, prefix: HostPathPrefix, ip: str | None = None) -> None:
+    """Existing DataTaps under it stay; new sandboxes can no longer mount them."""
+    audit_record(actor=actor, action="datatap_prefix.remove", target=prefix, ip=ip)
+    prefix.delete()
+
+
+# --- DataTaps ----------------------------------------------------------------------------
+
+
+def _nfs_server(server: str) -> str:
+    server = (server or "").strip()
+    try:
+        return str(ipaddress.ip_address(server))
+    except ValueError:
+        pass
+    if not HOSTNAME.match(server):
+        raise InvalidRequest({"server": ["Give a host name or an IP address."]})
+    return server.lower()
+
+
+def nfs_options_clean(options: str) -> str:
+    """The options, checked one by one against what a tenant may set."""
+    options = (options or "").strip()
+    if not options:
+        return ""
+    problems, clean = [], []
+    for option in options.split(","):
+        key, sep, value = option.strip().partition("=")
+        if not sep and key in NFS_FLAGS:
+            clean.append(key)
+        elif sep and key in NFS_VALUES and NFS_VALUES[key].match(value):
+            clean.append(f"{key}={value}")
+        elif key in ("addr", "ro", "rw"):
+            problems.append(f"{key!r} is set from the DataTap's server and read-only flag.")
+        else:
+            problems.append(f"{option.strip()!r} is not an NFS option DataTaps allow.")
+    if problems:
+        allowed = ", ".join(sorted(NFS_FLAGS | {f"{k}=..." for k in NFS_VALUES}))
+        raise InvalidRequest({"options": [*problems, f"Allowed: {allowed}."]})
+    return ",".join(clean)
+
+
+def datatap_create(
+    *,
+    actor: User,
+    tenant: Tenant,
+    name: str,
+    kind: str,
+    read_only: bool = True,
+    path: str = "",
+    server: str = "",
+    export: str = "",
+    options: str = "",
+    ip: str | None = None,
+) -> DataTap:
+    fields = {"path": "", "server": "", "export": "", "options": ""}
+    if kind == DataTap.Kind.HOSTPATH:
+        if server or export or options:
+            raise InvalidRequest(
+                {"kind": ["A hostpath DataTap takes a path, not server, export or options."]}
+            )
+        fields["path"] = path_normalise(path, field="path")
+        _check_allowed(fields["path"], field="path")
+    elif kind == DataTap.Kind.NFS:
+        if path:
+            raise InvalidRequest({"path": ["An NFS DataTap takes server, export and options, not a path."]})
+        errors = {}
+        for field, clean in (
+            ("server", lambda: _nfs_server(server)),
+            ("export", lambda: path_normalise(export, field="export")),
+            ("options", lambda: nfs_options_clean(options)),
+        ):
+            try:
+                fields[field] = clean()
+            except InvalidRequest as exc:
+                errors.update(exc.errors)
+        if errors:
+            raise InvalidRequest(errors)
+    else:
+        raise InvalidRequest({"kind": [f"Choose one of: {', '.join(DataTap.Kind.values)}."]})
+    try:
+        with transaction.atomic():
+            datatap = DataTap(
+                tenant=tenant, name=name, kind=kind, read_only=read_only, created_by=actor, **fields
+            )
+            try:
+                datatap.full_clean(validate_unique=False, validate_constraints=False)
+            except ValidationError as exc:
+                raise InvalidRequest(exc.message_dict) from exc
+            datatap.save()
+            audit_record(
+                actor=actor,
+                action="datatap.create",
+                tenant=tenant,
+                target=datatap,
+                ip=ip,
+                detail={"kind": kind, "read_only": read_only, **{k: v for k, v in fields.items() if v}},
+            )
+    except IntegrityError as exc:
+        if "unique_datatap_name_per_tenant" in str(exc):
+            raise InvalidRequest(
+                {"name": [f"A DataTap named {name!r} already exists in this tenant."]}
+            ) from exc
+        raise
+    return datatap
+
+
+def datatap_delete(*, actor: User, datatap: DataTap, ip: str | None = None) -> None:
+    """Refused while a sandbox that is not deleted names it: it mounts it again on start."""
+    with transaction.atomic():
+        # Locked: a sandbox_create naming it waits for this, or this waits for that.
+        datatap = DataTap.objects.select_for_update().select_related("tenant").get(pk=datatap.pk)
+        users = list(
+            datatap.sandboxes.exclude(status=SandboxStatus.DELETED)
+            .order_by("name")
+            .values_list("name", flat=True)
+        )
+        if users:
+            raise InUse(
+                f"DataTap {datatap.name!r} is used by {_plural(len(users), 'sandbox', 'sandboxes')} "
+                f"{', '.join(users)}; delete {'it' if len(users) == 1 else 'them'} first.",
+                sandboxes=users,
+            )
+        audit_record(actor=actor, action="datatap.delete", tenant=datatap.tenant, target=datatap, ip=ip)
+        datatap.delete()
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return one if count == 1 else many
+
+
+# --- mounting ----------------------------------------------------------------------------
+
+
+def datataps_for_sandbox(*, owner: User, tenant: Tenant, names: list[str]) -> list[DataTap]:
+    """The named DataTaps of the tenant, locked until the caller's transaction ends so none is
+    deleted under a sandbox being created. Another tenant's names are simply not found."""
+    names = list(dict.fromkeys(names or []))
+    if not names:
+        return []
+    found = {
+        d.name: d
+        for d in DataTap.objects.visible_to(owner).filter(tenant=tenant, name__in=names).select_for_update()
+    }
+    missing = [n for n in names if n not in found]
+    if missing:
+        raise NotFound(
+            f"No DataTap {', '.join(repr(n) for n in missing)} in tenant {tenant.slug!r}.",
+            errors={"datataps": [f"No DataTap {n!r} in tenant {tenant.slug!r}." for n in missing]},
+        )
+    taps = [found[n] for n in names]
+    for tap in taps:
+        if tap.kind == DataTap.Kind.HOSTPATH:
+            try:
+                _check_allowed(tap.path, field="datataps")
+            except InvalidRequest as exc:
+                raise InvalidRequest(
+                    {"datataps": [f"DataTap {tap.name!r}: {m}" for m in exc.errors["datataps"]]}
+                ) from exc
+    return taps
+
+
+def nfs_volume_options(datatap: DataTap) -> dict[str, str]:
+    """The Docker `local` volume driver options that mount the export on a host."""
+    options = [f"addr={datatap.server}"]
+    if datatap.read_only:
+        options.append("ro")
+    if datatap.options:
+        options.append(datatap.options)
+    return {"type": "nfs", "o": ",".join(options), "device": f":{datatap.export}"}
+
+
+def sandbox_tap_volumes(sandbox: Sandbox) -> dict[str, dict[str, str]]:
+    """The engine volumes the sandbox needs on each host it runs on, by name: its NFS DataTaps."""
+    return {
+        sandbox.datatap_volume(tap): nfs_volume_options(tap)
+        for tap in sandbox.datataps.all()
+        if tap.kind == DataTap.Kind.NFS
+    }
+
+
+def sandbox_mount_failure(sandbox: Sandbox, message: str) -> str | None:
+    """A plain-language explanation when an engine error is a DataTap that did not mount."""
+    for tap in sandbox.datataps.all():
+        source = sandbox.datatap_volume(tap) if tap.kind == DataTap.Kind.NFS else tap.path
+        if source in message:
+            where = f"NFS export {tap.server}:{tap.export}" if tap.kind == DataTap.Kind.NFS else tap.path
+            return (
+                f"DataTap {tap.name!r} ({where}) could not be mounted at {tap.mount_target}. "
+                f"The engine said: {message}"
+            )
+    return None
