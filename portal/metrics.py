@@ -1,0 +1,300 @@
+"""/metrics: the platform's state in the Prometheus text format.
+
+Every value is read at scrape time from the database, the broker and NVML by one custom
+collector, not kept in process memory: gunicorn runs several web processes and the work happens
+in Celery workers, so in-process counters would each see a fraction of it. Counters that only a
+worker sees (the reconciler's drift) are kept in Redis by provisioning.services.drift.
+
+Open to loopback clients (as seen through trusted proxies, see tenants.services.audit.client_ip)
+and to `Authorization: Bearer <PORTAL_METRICS_TOKEN>`.
+"""
+
+import hmac
+import ipaddress
+import logging
+from datetime import timedelta
+
+import redis
+from django.conf import settings
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
+from django.db.models.functions import Coalesce
+from django.http import HttpResponse
+from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+)
+from prometheus_client.registry import Collector
+
+from portal.celery import app as celery_app
+from provisioning.drivers import gpus
+from provisioning.models import (
+    OPERATION_ACTIVE,
+    OPERATION_TERMINAL,
+    Host,
+    Node,
+    NodeStatus,
+    Operation,
+    Sandbox,
+    SandboxStatus,
+)
+from provisioning.selectors import host_utilisation_list
+from provisioning.services.drift import drift_totals
+from tenants.models import Tenant
+from tenants.quota import DIMENSIONS
+from tenants.selectors.usage import tenant_quota, tenant_usage
+from tenants.services.audit import client_ip
+
+log = logging.getLogger(__name__)
+
+#: Upper bounds (seconds) of the operation histograms: a start takes seconds, a create of an
+#: image not yet on the host minutes.
+OPERATION_BUCKETS = (1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600)
+MIB = 1024 * 1024
+
+
+class PortalCollector(Collector):
+    def describe(self):
+        # Nothing to describe up front: registering must not query the database.
+        return []
+
+    def collect(self):
+        yield from sandbox_metrics()
+        yield from node_metrics()
+        yield from host_metrics()
+        yield from quota_metrics()
+        yield from operation_metrics()
+        yield from broker_metrics()
+        yield from gpu_metrics()
+
+
+def sandbox_metrics():
+    family = GaugeMetricFamily(
+        "portal_sandboxes",
+        "Sandboxes by tenant and status (deleted ones left out)",
+        labels=["tenant", "status"],
+    )
+    rows = (
+        Sandbox.objects.exclude(status=SandboxStatus.DELETED)
+        .order_by()
+        .values("tenant__slug", "status")
+        .annotate(count=Count("pk"))
+    )
+    for row in rows:
+        family.add_metric([row["tenant__slug"], row["status"]], row["count"])
+    yield family
+
+
+def node_metrics():
+    family = GaugeMetricFamily(
+        "portal_nodes",
+        "Nodes (containers) by host and status (deleted ones left out)",
+        labels=["host", "status"],
+    )
+    rows = (
+        Node.objects.exclude(status=NodeStatus.DELETED)
+        .order_by()
+        .values("host__name", "status")
+        .annotate(count=Count("pk"))
+    )
+    for row in rows:
+        family.add_metric([row["host__name"] or "", row["status"]], row["count"])
+    yield family
+
+
+def host_metrics():
+    def gauge(name, documentation):
+        return GaugeMetricFamily(name, documentation, labels=["host"])
+
+    state = GaugeMetricFamily("portal_host_state", "1 for the host's current state", labels=["host", "state"])
+    cpus = gauge("portal_host_cpus", "CPU cores of the host")
+    cpus_allocatable = gauge("portal_host_cpus_allocatable", "Cores nodes may hold: cores x CPU overcommit")
+    cpus_allocated = gauge("portal_host_cpus_allocated", "Cores held by the host's nodes")
+    memory = gauge("portal_host_memory_bytes", "Memory of the host")
+    memory_allocated = gauge("portal_host_memory_allocated_bytes", "Memory held by the host's nodes")
+    gpus_total = gauge("portal_host_gpus", "GPUs of the host")
+    gpus_allocated = gauge("portal_host_gpus_allocated", "GPUs held by the host's nodes")
+    for line in host_utilisation_list():
+        name = [line.host.name]
+        state.add_metric([line.host.name, line.host.state], 1)
+        cpus.add_metric(name, line.host.cpus)
+        cpus_allocatable.add_metric(name, float(line.cpus_allocatable))
+        cpus_allocated.add_metric(name, float(line.cpus_allocated))
+        memory.add_metric(name, line.host.memory_mib * MIB)
+        memory_allocated.add_metric(name, line.memory_mib_allocated * MIB)
+        gpus_total.add_metric(name, line.gpus_total)
+        gpus_allocated.add_metric(name, line.gpus_allocated)
+    yield from (
+        state,
+        cpus,
+        cpus_allocatable,
+        cpus_allocated,
+        memory,
+        memory_allocated,
+        gpus_total,
+        gpus_allocated,
+    )
+
+
+def quota_metrics():
+    labels = ["tenant", "resource"]
+    limit = GaugeMetricFamily("portal_tenant_quota_limit", "Quota of the tenant per resource", labels=labels)
+    used = GaugeMetricFamily(
+        "portal_tenant_quota_used", "What the tenant's live sandboxes hold per resource", labels=labels
+    )
+    # Resource names and units are the quota's: cpus (cores), memory_mib, gpus, storage_gib, sandboxes.
+    for tenant in Tenant.objects.order_by("slug"):
+        quota, usage = tenant_quota(tenant=tenant), tenant_usage(tenant=tenant)
+        for resource in DIMENSIONS:
+            limit.add_metric([tenant.slug, resource], float(getattr(quota, resource)))
+            used.add_metric([tenant.slug, resource], float(getattr(usage, resource)))
+    yield from (limit, used)
+
+
+def operation_metrics():
+    """Finished operations as histograms of their duration (created to finished: what the user
+    waits) and of their time in the queue (created to started), by kind and outcome."""
+    labels = ["kind", "outcome"]
+    duration = HistogramMetricFamily(
+        "portal_operation_duration_seconds", "Operations from request to end", labels=labels
+    )
+    wait = HistogramMetricFamily(
+        "portal_operation_queue_seconds", "Operations from request until a worker took them", labels=labels
+    )
+    finished = (
+        Operation.objects.filter(status__in=OPERATION_TERMINAL, finished__isnull=False)
+        .annotate(
+            duration=ExpressionWrapper(F("finished") - F("created"), output_field=DurationField()),
+            wait=ExpressionWrapper(
+                Coalesce(F("started"), F("finished")) - F("created"), output_field=DurationField()
+            ),
+        )
+        .order_by()
+        .values("kind", "status")
+    )
+    buckets = {}
+    for i, bound in enumerate(OPERATION_BUCKETS):
+        limit = timedelta(seconds=bound)
+        buckets[f"d{i}"] = Count("pk", filter=Q(duration__lte=limit))
+        buckets[f"w{i}"] = Count("pk", filter=Q(wait__lte=limit))
+    for row in finished.annotate(count=Count("pk"), d_sum=Sum("duration"), w_sum=Sum("wait"), **buckets):
+        for family, prefix in ((duration, "d"), (wait, "w")):
+            family.add_metric(
+                [row["kind"], row["status"]],
+                buckets=[(str(b), row[f"{prefix}{i}"]) for i, b in enumerate(OPERATION_BUCKETS)]
+                + [("+Inf", row["count"])],
+                sum_value=row[f"{prefix}_sum"].total_seconds(),
+            )
+    active = GaugeMetricFamily(
+        "portal_operations_active", "Operations waiting for or held by a worker", labels=["kind", "status"]
+    )
+    rows = (
+        Operation.objects.filter(status__in=OPERATION_ACTIVE)
+        .order_by()
+        .values("kind", "status")
+        .annotate(count=Count("pk"))
+    )
+    for row in rows:
+        active.add_metric([row["kind"], row["status"]], row["count"])
+    yield from (duration, wait, active)
+
+
+def broker_metrics():
+    """The Celery queue's length and the reconciler's counters, both in Redis. Redis down is
+    itself reported (portal_redis_up 0) rather than failing the whole scrape."""
+    up = GaugeMetricFamily("portal_redis_up", "1 when the broker and counter store answered")
+    queue = celery_app.conf.task_default_queue
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        length = client.llen(queue)
+        totals = drift_totals()
+    except redis.RedisError as exc:
+        log.warning("metrics: Redis did not answer: %s", exc)
+        up.add_metric([], 0)
+        yield up
+        return
+    finally:
+        client.close()
+    up.add_metric([], 1)
+    yield up
+    queue_length = GaugeMetricFamily(
+        "portal_celery_queue_length", "Tasks waiting in the broker for a worker", labels=["queue"]
+    )
+    queue_length.add_metric([queue], length)
+    yield queue_length
+    drift = CounterMetricFamily(
+        "portal_reconciler_drift",
+        "What the reconciler found and fixed: restarted, stopped, orphans_removed and recovered are "
+        "fixes; unknown counts nodes found on a host that did not answer",
+        labels=["host", "kind"],
+    )
+    for (host, kind), count in sorted(totals["drift"].items()):
+        drift.add_metric([host, kind], count)
+    yield drift
+    yield CounterMetricFamily("portal_reconciler_runs", "Reconciler runs", value=totals["runs"])
+    yield CounterMetricFamily(
+        "portal_reconciler_operations_resumed",
+        "Operations whose worker died, handed to a worker again",
+        value=totals["operations_resumed"],
+    )
+    if totals["last_run"] is not None:
+        yield GaugeMetricFamily(
+            "portal_reconciler_last_run_timestamp_seconds",
+            "When the reconciler last ran",
+            value=totals["last_run"],
+        )
+
+
+def gpu_metrics():
+    """Utilisation and memory of every GPU of the hosts' inventories that NVML on this machine
+    sees. Without GPUs in any inventory NVML is not even asked, and nothing is reported."""
+    inventory = {
+        gpu["uuid"]: (host.name, gpu)
+        for host in Host.objects.exclude(gpus=[]).only("name", "gpus")
+        for gpu in host.gpus
+    }
+    if not inventory:
+        return
+    labels = ["host", "gpu", "uuid", "model"]
+    utilization = GaugeMetricFamily(
+        "portal_gpu_utilization_ratio",
+        "Share of the last sample period a kernel ran on the GPU",
+        labels=labels,
+    )
+    memory_used = GaugeMetricFamily("portal_gpu_memory_used_bytes", "GPU memory in use", labels=labels)
+    memory_total = GaugeMetricFamily("portal_gpu_memory_total_bytes", "GPU memory", labels=labels)
+    for reading in gpus.gpu_readings():
+        if reading["uuid"] not in inventory:
+            continue
+        host, gpu = inventory[reading["uuid"]]
+        names = [host, str(gpu.get("index", reading["index"])), reading["uuid"], gpu.get("model", "")]
+        utilization.add_metric(names, reading["utilization_percent"] / 100)
+        memory_used.add_metric(names, reading["memory_used_bytes"])
+        memory_total.add_metric(names, reading["memory_total_bytes"])
+    yield from (utilization, memory_used, memory_total)
+
+
+REGISTRY = CollectorRegistry(auto_describe=False)
+REGISTRY.register(PortalCollector())
+
+
+def scrape_allowed(request) -> bool:
+    token = settings.METRICS_TOKEN
+    scheme, _, credentials = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if token and scheme.lower() == "bearer" and hmac.compare_digest(credentials.strip(), token):
+        return True
+    address = client_ip(request)
+    return address is not None and ipaddress.ip_address(address).is_loopback
+
+
+@require_GET
+def metrics(request):
+    if not scrape_allowed(request):
+        return HttpResponse(
+            "Metrics are served to loopback clients and to Authorization: Bearer <PORTAL_METRICS_TOKEN>.\n",
+            status=403,
+            content_type="text/plain; charset=utf-8",
+        )
+    return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
