@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -28,7 +29,12 @@ def catalog_list_page(request):
     filterset = CatalogItemFilterSet(
         request.GET or None, queryset=catalog_items_visible_to(user=request.user)
     )
-    return render(request, "catalog/catalog_list.html", {"filter": filterset, "items": filterset.qs})
+    page = Paginator(filterset.qs, 12).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "catalog/catalog_list.html",
+        {"filter": filterset, "page_obj": page, "items": page.object_list},
+    )
 
 
 @login_required

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "axes",
+    "oauth2_provider",
     "tenants",
     "catalog",
     "provisioning",
@@ -102,6 +103,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "provisioning.tasks.reconcile",
         "schedule": env_int("PORTAL_RECONCILE_EVERY_S", 15),
     },
+    "notebooks-idle-stop": {
+        "task": "provisioning.tasks.notebooks_idle_stop",
+        "schedule": env_int("PORTAL_NOTEBOOK_IDLE_CHECK_S", 60),
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -153,6 +158,11 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "AI Sandbox Portal API",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Several models have a `kind`; each keeps its own enum name in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "DataTapKindEnum": "provisioning.models.DataTap.Kind",
+        "OperationKindEnum": "provisioning.models.Operation.Kind",
+    },
 }
 
 # Containers and images.
@@ -176,8 +186,16 @@ BOOTSTRAP_ADMIN_USERNAME = env_str("PORTAL_ADMIN_USERNAME", "admin")
 BOOTSTRAP_ADMIN_PASSWORD = env_str("PORTAL_ADMIN_PASSWORD", "")
 BOOTSTRAP_ADMIN_EMAIL = env_str("PORTAL_ADMIN_EMAIL", "admin@localhost")
 
+# The notebook gateway (JupyterHub, deploy/jupyterhub/): the portal is its OAuth2 identity
+# provider, and its spawner calls the API as this account with a token (notebook_gateway_setup).
+HUB_URL = env_str("PORTAL_HUB_URL", "http://127.0.0.1:8001").rstrip("/")
+HUB_SERVICE_USERNAME = env_str("PORTAL_HUB_SERVICE_USER", "notebook-gateway")
+OAUTH2_PROVIDER = {"SCOPES": {"profile": "Your username and tenants"}, "DEFAULT_SCOPES": ["profile"]}
+
 # How long /healthz waits for each dependency before calling it down.
 HEALTH_CHECK_TIMEOUT_S = float(env_str("PORTAL_HEALTH_TIMEOUT_S", "3"))
+# /metrics answers loopback clients, and others that send `Authorization: Bearer <this>`.
+METRICS_TOKEN = env_str("PORTAL_METRICS_TOKEN", "")
 
 LOGGING = {
     "version": 1,

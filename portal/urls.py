@@ -1,12 +1,17 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from oauth2_provider.urls import base_urlpatterns as oauth2_base_urls
 
 from portal.health import healthz
+from portal.metrics import metrics
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
+    # OAuth2 for the notebook gateway: authorize and token only, no application management pages.
+    path("o/", include((oauth2_base_urls, "oauth2_provider"))),
     path("api/v1/", include("portal.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

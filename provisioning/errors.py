@@ -19,3 +19,20 @@ class StateConflict(Exception):
 
 class NoCapacity(Exception):
     """No host can take the request (API: 409); the message says why."""
+
+
+class NotFound(Exception):
+    """Something the request names does not exist for the caller (API: 404): another
+    tenant's objects answer exactly like missing ones. `errors` maps a field to its messages."""
+
+    def __init__(self, message: str, *, errors: dict[str, list[str]] | None = None):
+        self.errors = errors or {}
+        super().__init__(message)
+
+
+class InUse(StateConflict):
+    """The object cannot be removed while these sandboxes use it (API: 409)."""
+
+    def __init__(self, message: str, *, sandboxes: list[str]):
+        self.sandboxes = sandboxes
+        super().__init__(message, status="in_use")

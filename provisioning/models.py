@@ -42,6 +42,62 @@ class Host(models.Model):
         return self.name
 
 
+class HostPathPrefix(models.Model):
+    """A host directory tree that site admins allow hostpath DataTaps to lie under."""
+
+    path = models.CharField(max_length=500, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["path"]
+
+    def __str__(self) -> str:
+        return self.path
+
+
+class DataTapQuerySet(TenantScopedQuerySet):
+    tenant_path = "tenant"
+
+
+class DataTap(models.Model):
+    """A tenant's shared data, mounted in place at /data/<name> on every node that asks for it."""
+
+    class Kind(models.TextChoices):
+        HOSTPATH = "hostpath", "A directory present on every host, bind-mounted"
+        NFS = "nfs", "An NFS export, mounted by each host's engine as a local volume"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="datataps")
+    name = models.CharField(max_length=63, validators=[SLUG_VALIDATOR])
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    path = models.CharField(max_length=500, blank=True, help_text="hostpath: the directory on every host")
+    server = models.CharField(max_length=253, blank=True, help_text="nfs: host name or IP address")
+    export = models.CharField(max_length=500, blank=True, help_text="nfs: the exported path")
+    options = models.CharField(max_length=300, blank=True, help_text="nfs: extra mount options")
+    read_only = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    objects = DataTapQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["tenant", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="unique_datatap_name_per_tenant")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant}/{self.name}"
+
+    @property
+    def mount_target(self) -> str:
+        return f"/data/{self.name}"
+
+
 class SandboxStatus(models.TextChoices):
     PENDING = "pending", "Accepted, waiting for a worker"
     PROVISIONING = "provisioning", "Containers are being created and started"
@@ -99,11 +155,15 @@ class Sandbox(models.Model):
     catalog_item = models.ForeignKey(CatalogItem, on_delete=models.PROTECT, related_name="sandboxes")
     flavor = models.ForeignKey(Flavor, on_delete=models.PROTECT, related_name="+")
     gpus_per_node = models.PositiveIntegerField(default=0)
+    # Labels every host of the sandbox must carry: the catalog item's and the user's, merged.
+    host_labels = models.JSONField(default=dict, blank=True)
     secret = models.CharField(
         max_length=64, default=_new_secret, help_text="Token of the sandbox's own services"
     )
     status = models.CharField(max_length=20, choices=SandboxStatus.choices, default=SandboxStatus.PENDING)
     status_detail = models.TextField(blank=True, help_text="Plain-language reason for error or unknown")
+    # Mounted on every node; datatap_delete refuses while a live sandbox names the DataTap.
+    datataps = models.ManyToManyField(DataTap, blank=True, related_name="sandboxes")
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -138,6 +198,10 @@ class Sandbox(models.Model):
     @property
     def ledger_group(self) -> str:
         return f"sandbox/{self.pk}"
+
+    def datatap_volume(self, datatap: "DataTap") -> str:
+        """The engine volume that mounts an NFS DataTap for this sandbox on one host."""
+        return f"{self.resource_prefix}-tap-{datatap.name}"
 
 
 class NodeQuerySet(TenantScopedQuerySet):
@@ -245,3 +309,33 @@ class Operation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.sandbox} ({self.status})"
+
+
+class NotebookQuerySet(TenantScopedQuerySet):
+    tenant_path = "sandbox__tenant"
+
+
+class Notebook(models.Model):
+    """A Jupyter single-user server that the notebook gateway (JupyterHub) runs for one Hub user
+    inside a sandbox's head node. The sandbox's containers outlive it; it dies with them."""
+
+    sandbox = models.ForeignKey(Sandbox, on_delete=models.CASCADE, related_name="notebooks")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    port = models.PositiveIntegerField(help_text="Where it listens on the head node")
+    node = models.ForeignKey(Node, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    exec_id = models.CharField(max_length=100, blank=True, help_text="The engine's id of its process")
+    started = models.DateTimeField(null=True, blank=True)
+    last_activity = models.DateTimeField(null=True, blank=True, help_text="As JupyterHub last saw it")
+    created = models.DateTimeField(auto_now_add=True)
+
+    objects = NotebookQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["sandbox", "user"]
+        constraints = [
+            models.UniqueConstraint(fields=["sandbox", "user"], name="one_notebook_per_user_and_sandbox"),
+            models.UniqueConstraint(fields=["sandbox", "port"], name="one_notebook_per_port"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sandbox} notebook of {self.user}"

@@ -1,8 +1,28 @@
 """Reads of provisioning data for the UI and the API."""
 
-from django.db.models import Prefetch, QuerySet
+from dataclasses import dataclass
+from decimal import Decimal
 
-from provisioning.models import Node, NodeStatus, Sandbox, SandboxStatus
+from django.conf import settings
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
+
+from catalog.models import Flavor
+from provisioning.drivers import DriverError, driver_for_host
+from provisioning.models import (
+    DataTap,
+    Host,
+    HostPathPrefix,
+    Node,
+    NodeStatus,
+    Operation,
+    Sandbox,
+    SandboxStatus,
+)
+from tenants.models import Tenant
+from tenants.quota import DIMENSIONS, Resources
+from tenants.selectors.memberships import user_can_admin_tenant
+from tenants.selectors.usage import tenant_quota, tenant_usage
 
 
 def sandbox_list(*, user) -> QuerySet[Sandbox]:
@@ -10,7 +30,8 @@ def sandbox_list(*, user) -> QuerySet[Sandbox]:
         Sandbox.objects.visible_to(user)
         .select_related("tenant", "owner", "catalog_item", "flavor")
         .prefetch_related(
-            Prefetch("nodes", queryset=Node.objects.select_related("host").order_by("role", "index"))
+            Prefetch("nodes", queryset=Node.objects.select_related("host").order_by("role", "index")),
+            Prefetch("datataps", queryset=DataTap.objects.order_by("name")),
         )
     )
 
@@ -36,3 +57,127 @@ def sandbox_endpoints(*, sandbox: Sandbox) -> list[dict]:
                 }
             )
     return endpoints
+
+
+def datatap_list(*, user) -> QuerySet[DataTap]:
+    """The DataTaps of the user's tenants, each with the sandboxes (not deleted) that use it."""
+    return (
+        DataTap.objects.visible_to(user)
+        .select_related("tenant", "created_by")
+        .prefetch_related(
+            Prefetch(
+                "sandboxes",
+                queryset=Sandbox.objects.exclude(status=SandboxStatus.DELETED).order_by("name"),
+                to_attr="live_sandboxes",
+            )
+        )
+    )
+
+
+def hostpath_prefix_list() -> QuerySet[HostPathPrefix]:
+    return HostPathPrefix.objects.select_related("created_by")
+
+
+def sandbox_operations(*, sandbox: Sandbox, limit: int = 10) -> list[Operation]:
+    """The sandbox's latest operations, newest first."""
+    return list(sandbox.operations.select_related("requested_by").order_by("-created")[:limit])
+
+
+def node_logs(*, node: Node, tail: int = 200) -> str:
+    """The last lines a node's container printed; empty when it has no host or container yet.
+    An engine that does not answer gives its error as the text, so the page says why."""
+    if node.host is None:
+        return ""
+    try:
+        return driver_for_host(node.host, timeout=10).logs(name=node.container_name, tail=tail)
+    except DriverError as exc:
+        return f"The host {node.host.name} did not give the logs: {exc}"
+
+
+@dataclass(frozen=True)
+class QuotaLine:
+    """One quota dimension of a launch check: what the tenant holds, what the launch asks."""
+
+    name: str
+    limit: object
+    in_use: object
+    asked: object
+
+    @property
+    def over(self) -> bool:
+        return bool(self.asked) and self.in_use + self.asked > self.limit
+
+
+def sandbox_launch_check(
+    *, tenant: Tenant, flavor: Flavor, nodes: dict[str, int], gpus_per_node: int = 0
+) -> list[QuotaLine]:
+    """What a launch would hold against the tenant's quota, dimension by dimension, counted
+    as sandbox_create reserves it: one sandbox slot and the flavor's disk for the workspace,
+    and the flavor's cpus and memory plus the GPUs for every node. Advice for the form only:
+    quota_reserve decides, under lock, when the launch is made."""
+    count = sum(nodes.values())
+    asked = Resources(
+        cpus=flavor.cpus * count,
+        memory_mib=flavor.memory_mib * count,
+        gpus=gpus_per_node * count,
+        storage_gib=flavor.disk_gib,
+        sandboxes=1,
+    )
+    quota, usage = tenant_quota(tenant=tenant), tenant_usage(tenant=tenant)
+    return [
+        QuotaLine(
+            name=name, limit=getattr(quota, name), in_use=getattr(usage, name), asked=getattr(asked, name)
+        )
+        for name in DIMENSIONS
+    ]
+
+
+def host_list() -> QuerySet[Host]:
+    """Every host with what its nodes hold (cpus, memory, node count), in one query."""
+    holding = ~Q(nodes__status__in=[NodeStatus.STOPPED, NodeStatus.DELETED])
+    return Host.objects.annotate(
+        used_cpus=Coalesce(Sum("nodes__cpus", filter=holding), Decimal("0")),
+        used_memory_mib=Coalesce(Sum("nodes__memory_mib", filter=holding), 0),
+        node_count=Count("nodes", filter=holding),
+    ).order_by("name")
+
+
+def sandbox_can_manage(*, user, sandbox: Sandbox) -> bool:
+    """Its owner, a tenant admin of its tenant or a site admin may change a sandbox."""
+    return sandbox.owner_id == user.pk or user_can_admin_tenant(user=user, tenant=sandbox.tenant)
+
+
+@dataclass(frozen=True)
+class HostUtilisation:
+    """A host's capacity against what its nodes hold (stopped and deleted nodes hold nothing)."""
+
+    host: Host
+    cpus_allocatable: Decimal  # cores x PORTAL_CPU_OVERCOMMIT
+    cpus_allocated: Decimal
+    memory_mib_allocated: int
+    gpus_allocated: int
+    nodes: int
+
+    @property
+    def gpus_total(self) -> int:
+        return len(self.host.gpus)
+
+
+def host_utilisation_list() -> list[HostUtilisation]:
+    """Every host, for the site admins' usage page and /metrics."""
+    in_use: dict[int, set[str]] = {}
+    holding = Node.objects.exclude(status__in=[NodeStatus.STOPPED, NodeStatus.DELETED]).exclude(gpu_uuids=[])
+    for host_id, uuids in holding.values_list("host", "gpu_uuids"):
+        in_use.setdefault(host_id, set()).update(uuids)
+    overcommit = Decimal(settings.CPU_OVERCOMMIT)
+    return [
+        HostUtilisation(
+            host=host,
+            cpus_allocatable=host.cpus * overcommit,
+            cpus_allocated=host.used_cpus,
+            memory_mib_allocated=host.used_memory_mib,
+            gpus_allocated=len(in_use.get(host.pk, ())),
+            nodes=host.node_count,
+        )
+        for host in host_list()
+    ]

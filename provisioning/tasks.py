@@ -2,6 +2,8 @@
 
 from celery import shared_task
 
+from provisioning.services.drift import drift_record
+from provisioning.services.notebooks import notebooks_idle_stop as idle_notebooks_stop
 from provisioning.services.operations import operation_advance
 from provisioning.services.reconciler import reconcile_all
 
@@ -15,4 +17,11 @@ def operation_run(operation_id: int) -> None:
 
 @shared_task(ignore_result=True)
 def reconcile() -> dict:
-    return reconcile_all()
+    report = reconcile_all()
+    drift_record(report=report)
+    return report
+
+
+@shared_task(ignore_result=True)
+def notebooks_idle_stop() -> list[int]:
+    return idle_notebooks_stop()

@@ -34,6 +34,12 @@ class Tenant(models.Model):
     quota_gpus = models.PositiveIntegerField(default=0)
     quota_storage_gib = models.PositiveIntegerField(default=100)
     quota_sandboxes = models.PositiveIntegerField(default=10)
+    notebook_idle_minutes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Stop a sandbox whose notebook had no activity for this long; empty: never",
+    )
     created = models.DateTimeField(auto_now_add=True)
 
     objects = TenantQuerySet.as_manager()

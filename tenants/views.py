@@ -1,8 +1,11 @@
 """Browser pages of tenancy: tenants, members, personal tokens and the audit log."""
 
+from decimal import Decimal
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -29,6 +32,30 @@ def _tenant(request, slug, *, admin: bool = False):
     return tenant
 
 
+def paginate(request, items, *, per_page: int = 20):
+    return Paginator(items, per_page).get_page(request.GET.get("page"))
+
+
+def _plain(value):
+    return f"{value.normalize():f}" if isinstance(value, Decimal) else value
+
+
+def _quota_rows(tenant) -> list[dict]:
+    """Rows of the shared quota bars (frontend/_quota_bars.html)."""
+    quota, usage = tenant_quota(tenant=tenant).as_dict(), tenant_usage(tenant=tenant).as_dict()
+    return [
+        {
+            "name": name,
+            "label": TenantForm.base_fields[f"quota_{name}"].label,
+            "used": _plain(usage[name]),
+            "limit": _plain(quota[name]),
+            "over": usage[name] > quota[name],
+            "message": "Over quota: a site admin lowered the limit below what is in use.",
+        }
+        for name in quota
+    ]
+
+
 def _apply_errors(form, error: ValidationError) -> None:
     for field, messages_ in error.message_dict.items():
         form.add_error(field if field in form.fields else None, messages_)
@@ -36,10 +63,16 @@ def _apply_errors(form, error: ValidationError) -> None:
 
 @login_required
 def tenant_list_page(request):
+    page = paginate(request, tenant_list(user=request.user).order_by("slug"))
     return render(
         request,
         "tenants/tenant_list.html",
-        {"tenants": tenant_list(user=request.user), "current": tenant_current(request)},
+        {
+            "page_obj": page,
+            "tenants": page.object_list,
+            "switchable": tenant_list(user=request.user).order_by("slug").only("slug", "name"),
+            "current": tenant_current(request),
+        },
     )
 
 
@@ -79,23 +112,24 @@ def tenant_switch(request):
     return redirect(back)
 
 
+def _detail_context(request, tenant, *, add_form=None) -> dict:
+    can_admin = user_can_admin_tenant(user=request.user, tenant=tenant)
+    memberships = paginate(request, membership_list(tenant=tenant)) if can_admin else None
+    return {
+        "tenant": tenant,
+        "can_admin": can_admin,
+        "rows": _quota_rows(tenant),
+        "page_obj": memberships,
+        "memberships": memberships.object_list if can_admin else None,
+        "add_form": (add_form or MemberAddForm()) if can_admin else None,
+        "role_choices": MemberRoleForm.base_fields["role"].choices,
+    }
+
+
 @login_required
 def tenant_detail_page(request, slug):
     tenant = _tenant(request, slug)
-    can_admin = user_can_admin_tenant(user=request.user, tenant=tenant)
-    quota, usage = tenant_quota(tenant=tenant).as_dict(), tenant_usage(tenant=tenant).as_dict()
-    return render(
-        request,
-        "tenants/tenant_detail.html",
-        {
-            "tenant": tenant,
-            "can_admin": can_admin,
-            "resources": [(name, quota[name], usage[name], usage[name] > quota[name]) for name in quota],
-            "memberships": membership_list(tenant=tenant) if can_admin else None,
-            "add_form": MemberAddForm() if can_admin else None,
-            "role_choices": MemberRoleForm.base_fields["role"].choices,
-        },
-    )
+    return render(request, "tenants/tenant_detail.html", _detail_context(request, tenant))
 
 
 @login_required
@@ -139,12 +173,14 @@ def member_add_page(request, slug):
                 ip=client_ip(request),
             )
         except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+            _apply_errors(form, error)
         else:
             messages.success(request, f"Added {form.cleaned_data['username'].username}.")
-    else:
-        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
-    return redirect("tenants:detail", slug=tenant.slug)
+            return redirect("tenants:detail", slug=tenant.slug)
+    # Errors are shown next to the fields of the add form, with what was typed.
+    return render(
+        request, "tenants/tenant_detail.html", _detail_context(request, tenant, add_form=form), status=400
+    )
 
 
 @login_required
@@ -199,8 +235,13 @@ def audit_list_page(request):
     if not audit_can_view(user=request.user):
         raise PermissionDenied("Only site admins and tenant admins can read the audit log.")
     filterset = AuditEventFilterSet(data=request.GET or None)
+    filterset.form.is_valid()
     try:
-        events = audit_event_list(user=request.user, filters=request.GET)[:200]
+        page = paginate(request, audit_event_list(user=request.user, filters=request.GET), per_page=50)
     except ValidationError:
-        events = []
-    return render(request, "tenants/audit_list.html", {"form": filterset.form, "events": events})
+        page = paginate(request, [])
+    return render(
+        request,
+        "tenants/audit_list.html",
+        {"form": filterset.form, "page_obj": page, "events": page.object_list},
+    )

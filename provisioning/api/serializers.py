@@ -39,6 +39,7 @@ class SandboxOutput(serializers.ModelSerializer):
     flavor = serializers.SlugRelatedField(slug_field="name", read_only=True)
     nodes = serializers.SerializerMethodField()
     endpoints = serializers.SerializerMethodField()
+    datataps = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
 
     class Meta:
         model = Sandbox
@@ -54,6 +55,8 @@ class SandboxOutput(serializers.ModelSerializer):
             "status_detail",
             "nodes",
             "endpoints",
+            "datataps",
+            "host_labels",
             "created",
             "updated",
         ]
@@ -77,8 +80,13 @@ class SandboxCreateInput(serializers.Serializer):
     catalog_item = serializers.SlugField()
     flavor = serializers.SlugField()
     nodes = serializers.DictField(child=serializers.IntegerField(min_value=0, max_value=1000), required=False)
-    datataps = serializers.ListField(child=serializers.CharField(), required=False, default=list)
+    datataps = serializers.ListField(
+        child=serializers.CharField(max_length=63), required=False, default=list, max_length=50
+    )
     gpus_per_node = serializers.IntegerField(min_value=0, max_value=16, default=0)
+    host_labels = serializers.DictField(
+        child=serializers.CharField(max_length=63), required=False, default=dict
+    )
 
 
 class SandboxResizeInput(serializers.Serializer):

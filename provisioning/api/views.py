@@ -10,18 +10,14 @@ from rest_framework.views import APIView
 from provisioning.api.errors import service_errors
 from provisioning.api.filters import SandboxFilter
 from provisioning.api.serializers import (
-    HostCreateInput,
-    HostOutput,
     OperationOutput,
     SandboxCreateInput,
     SandboxOutput,
     SandboxResizeInput,
 )
-from provisioning.models import Host, Operation
+from provisioning.models import Operation
 from provisioning.selectors import sandbox_list
 from provisioning.services import sandboxes as sandbox_services
-from provisioning.services.hosts import host_register
-from tenants.api.permissions import IsSiteAdmin
 from tenants.models import Tenant
 from tenants.selectors.memberships import user_can_admin_tenant
 from tenants.services.audit import client_ip
@@ -52,7 +48,6 @@ class SandboxListCreate(generics.ListAPIView):
         data.is_valid(raise_exception=True)
         args = data.validated_data
         tenant = get_object_or_404(Tenant.objects.visible_to(request.user), slug=args.pop("tenant"))
-        args.pop("datataps")
         with service_errors():
             sandbox = sandbox_services.sandbox_create(
                 owner=request.user, tenant=tenant, ip=client_ip(request), **args
@@ -110,17 +105,3 @@ class OperationDetail(generics.RetrieveAPIView):
 
     def get_queryset(self):
         return Operation.objects.visible_to(self.request.user).select_related("requested_by")
-
-
-class HostListCreate(generics.ListAPIView):
-    serializer_class = HostOutput
-    permission_classes = [IsSiteAdmin]
-    queryset = Host.objects.all()
-
-    @extend_schema(request=HostCreateInput, responses={201: HostOutput})
-    def post(self, request):
-        data = HostCreateInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        with service_errors():
-            host = host_register(actor=request.user, ip=client_ip(request), **data.validated_data)
-        return Response(HostOutput(host).data, status=status.HTTP_201_CREATED)

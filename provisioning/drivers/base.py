@@ -77,6 +77,16 @@ class ContainerState:
         return self.running and self.health in ("healthy", "none")
 
 
+@dataclass(frozen=True)
+class ExecState:
+    """A command run inside a container: still running, or ended with an exit code."""
+
+    exec_id: str
+    running: bool
+    exit_code: int | None = None
+    output: str = ""  # what an attached command printed (stdout and stderr together)
+
+
 class ContainerDriver(ABC):
     @abstractmethod
     def ping(self) -> None:
@@ -134,3 +144,23 @@ class ContainerDriver(ABC):
     @abstractmethod
     def logs(self, *, name: str, tail: int = 200) -> str:
         """The last lines the container printed."""
+
+    @abstractmethod
+    def exec_start(
+        self,
+        *,
+        name: str,
+        command: list[str],
+        environment: dict[str, str] | None = None,
+        user: str | None = None,
+        workdir: str | None = None,
+        detach: bool = False,
+    ) -> ExecState:
+        """Run a command in the running container (no shell unless the command is one).
+        Attached: wait for it, return its exit code and output. Detached: return at once;
+        follow it with exec_poll. Raise DriverError when the container is not running."""
+
+    @abstractmethod
+    def exec_poll(self, *, exec_id: str) -> ExecState:
+        """Whether a detached command still runs, and its exit code once it ended. An id the
+        engine no longer knows (its container was removed or restarted) reads as ended."""

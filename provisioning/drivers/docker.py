@@ -1,6 +1,9 @@
 """The Docker engine driver: the only module that speaks the Docker SDK for containers."""
 
 import contextlib
+import hashlib
+import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -16,6 +19,7 @@ from provisioning.drivers.base import (
     ContainerState,
     DriverError,
     EngineInfo,
+    ExecState,
     HostUnreachable,
     NodeSpec,
 )
@@ -61,6 +65,9 @@ class DockerDriver(ContainerDriver):
             client = docker.DockerClient(base_url=host.url, tls=tls, timeout=timeout, version="1.41")
         except (docker.errors.DockerException, *UNREACHABLE_ERRORS) as exc:
             raise HostUnreachable(f"Docker engine {host.name} at {host.url} did not answer: {exc}") from exc
+        # requests would otherwise let REQUESTS_CA_BUNDLE replace the host's own CA (so a
+        # publicly signed impostor would pass) and send engine calls through an HTTP(S)_PROXY.
+        client.api.trust_env = False
         return cls(client, name=host.name, site=site)
 
     @_translate_errors
@@ -227,6 +234,57 @@ class DockerDriver(ContainerDriver):
         except docker.errors.NotFound:
             return ""
 
+    @_translate_errors
+    def exec_start(
+        self,
+        *,
+        name: str,
+        command: list[str],
+        environment: dict[str, str] | None = None,
+        user: str | None = None,
+        workdir: str | None = None,
+        detach: bool = False,
+    ) -> ExecState:
+        try:
+            created = self.api.exec_create(
+                name,
+                command,
+                stdout=True,
+                stderr=True,
+                environment=environment or None,
+                user=user or "",
+                workdir=workdir,
+            )
+        except docker.errors.NotFound as exc:
+            raise DriverError(f"Docker engine {self.name}: container {name} does not exist") from exc
+        except docker.errors.APIError as exc:
+            if exc.status_code == 409:  # the engine's word for "container is not running"
+                raise DriverError(f"Docker engine {self.name}: container {name} is not running") from exc
+            raise
+        exec_id = created["Id"]
+        if detach:
+            self.api.exec_start(exec_id, detach=True)
+            return self.exec_poll(exec_id=exec_id)
+        output = self.api.exec_start(exec_id, detach=False, demux=False) or b""
+        state = self.exec_poll(exec_id=exec_id)
+        return ExecState(
+            exec_id=exec_id,
+            running=False,
+            exit_code=state.exit_code,
+            output=output.decode("utf-8", "replace"),
+        )
+
+    @_translate_errors
+    def exec_poll(self, *, exec_id: str) -> ExecState:
+        try:
+            attrs = self.api.exec_inspect(exec_id)
+        except docker.errors.NotFound:
+            return ExecState(exec_id=exec_id, running=False)
+        running = bool(attrs.get("Running"))
+        return ExecState(
+            exec_id=exec_id, running=running, exit_code=None if running else attrs.get("ExitCode")
+        )
+
 
 def _ignore_missing(call) -> None:
     with contextlib.suppress(docker.errors.NotFound):
@@ -265,18 +323,30 @@ def _state_from_summary(summary: dict) -> ContainerState:
 
 
 def _tls_config(host) -> TLSConfig:
-    """docker-py wants certificate files: write the host's PEMs to a private temporary folder."""
-    folder = Path(tempfile.mkdtemp(prefix=f"portal-tls-{host.pk}-"))
-    paths = {}
-    for name, pem in (
+    """docker-py wants certificate files: write the host's PEMs once into a private folder named
+    by their digest, so that the reconciler's frequent connections reuse them instead of leaving
+    a folder behind each time, and a certificate rotation gets a folder of its own."""
+    pems = (
         ("ca.pem", host.tls_ca_cert),
         ("cert.pem", host.tls_client_cert),
         ("key.pem", host.tls_client_key),
-    ):
-        path = folder / name
-        path.write_text(pem)
-        path.chmod(0o600)
-        paths[name] = str(path)
+    )
+    digest = hashlib.sha256("\0".join(pem for _, pem in pems).encode()).hexdigest()[:32]
+    root = Path(tempfile.gettempdir()) / f"portal-tls-{os.getuid()}"
+    root.mkdir(mode=0o700, exist_ok=True)
+    if root.stat().st_uid != os.getuid() or root.stat().st_mode & 0o077:
+        raise DriverError(f"{root} must be private to the portal's user; remove it and retry.")
+    folder = root / digest
+    paths = {name: str(folder / name) for name, _ in pems}
+    if not folder.is_dir():
+        staging = Path(tempfile.mkdtemp(dir=root))
+        for name, pem in pems:
+            (staging / name).write_text(pem)
+            (staging / name).chmod(0o600)
+        try:
+            staging.rename(folder)  # atomic: a concurrent writer's folder holds the same files
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)
     return TLSConfig(
         client_cert=(paths["cert.pem"], paths["key.pem"]),
         ca_cert=paths["ca.pem"] if host.tls_ca_cert else None,

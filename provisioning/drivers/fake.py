@@ -5,6 +5,7 @@ from provisioning.drivers.base import (
     ContainerState,
     DriverError,
     EngineInfo,
+    ExecState,
     HostUnreachable,
     NodeSpec,
 )
@@ -24,6 +25,9 @@ class FakeDriver(ContainerDriver):
         self.reachable = True
         self.fail_start: str | None = None  # a message to fail every start with
         self.health = "healthy"  # what started containers report
+        # Every command run in a container: container name, command, environment, user, detach.
+        self.execs: dict[str, dict] = {}
+        self.exec_exit_code = 0  # what attached commands exit with
 
     def _check(self):
         if not self.reachable:
@@ -66,10 +70,12 @@ class FakeDriver(ContainerDriver):
         self._check()
         if name in self.containers:
             self.containers[name]["running"] = False
+            self._end_execs(name)
 
     def remove(self, *, name) -> None:
         self._check()
         self.containers.pop(name, None)
+        self._end_execs(name)
 
     def poll(self, *, name) -> ContainerState:
         self._check()
@@ -102,6 +108,42 @@ class FakeDriver(ContainerDriver):
     def logs(self, *, name, tail=200) -> str:
         self._check()
         return "fake log line\n" if name in self.containers else ""
+
+    def exec_start(
+        self, *, name, command, environment=None, user=None, workdir=None, detach=False
+    ) -> ExecState:
+        self._check()
+        container = self.containers.get(name)
+        if container is None or not container["running"]:
+            raise DriverError(f"container {name} is not running")
+        exec_id = f"exec-{len(self.execs) + 1}"
+        self.execs[exec_id] = {
+            "container": name,
+            "command": list(command),
+            "environment": dict(environment or {}),
+            "user": user,
+            "workdir": workdir,
+            "running": detach,
+            "exit_code": None if detach else self.exec_exit_code,
+        }
+        return self.exec_poll(exec_id=exec_id)
+
+    def exec_poll(self, *, exec_id) -> ExecState:
+        self._check()
+        record = self.execs.get(exec_id)
+        if record is None:
+            return ExecState(exec_id=exec_id, running=False)
+        return ExecState(exec_id=exec_id, running=record["running"], exit_code=record["exit_code"])
+
+    def exec_end(self, exec_id: str, *, exit_code: int = 0) -> None:
+        """Make a detached command end, as if it exited by itself."""
+        self.execs[exec_id].update(running=False, exit_code=exit_code)
+
+    def _end_execs(self, name: str) -> None:
+        """A stopped container takes its commands with it (killed: 137)."""
+        for record in self.execs.values():
+            if record["container"] == name and record["running"]:
+                record.update(running=False, exit_code=137)
 
 
 _ENGINES: dict[str, FakeDriver] = {}

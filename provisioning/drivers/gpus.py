@@ -29,3 +29,33 @@ def gpu_inventory() -> list[dict]:
 
 def _text(value) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+def gpu_readings() -> list[dict]:
+    """uuid, utilisation (percent of the last sample period) and memory used and total (bytes)
+    of each GPU, for /metrics; [] where there is no NVIDIA driver. A GPU that cannot report
+    (e.g. not supported in its mode) is left out rather than reported as idle."""
+    try:
+        pynvml.nvmlInit()
+    except pynvml.NVMLError:
+        return []
+    try:
+        readings = []
+        for index in range(pynvml.nvmlDeviceGetCount()):
+            try:
+                handle = pynvml.nvmlDeviceGetHandleByIndex(index)
+                memory = pynvml.nvmlDeviceGetMemoryInfo(handle)
+                readings.append(
+                    {
+                        "index": index,
+                        "uuid": _text(pynvml.nvmlDeviceGetUUID(handle)),
+                        "utilization_percent": pynvml.nvmlDeviceGetUtilizationRates(handle).gpu,
+                        "memory_used_bytes": memory.used,
+                        "memory_total_bytes": memory.total,
+                    }
+                )
+            except pynvml.NVMLError:
+                continue
+        return readings
+    finally:
+        pynvml.nvmlShutdown()

@@ -3,11 +3,13 @@ it to a worker once the transaction commits. Nothing here talks to a Docker engi
 
 from django.db import IntegrityError, transaction
 
+from catalog.manifest import host_labels_problems
 from catalog.models import CatalogItem, Flavor
 from provisioning.errors import InvalidRequest, NoCapacity, StateConflict
 from provisioning.models import Node, NodeStatus, Operation, Sandbox, SandboxStatus
 from provisioning.placement import PlacementError
 from provisioning.services.capacity import nodes_place
+from provisioning.services.datataps import datataps_for_sandbox
 from provisioning.services.dispatch import operation_enqueue
 from tenants.models import Tenant, User
 from tenants.quota import AllocationRequest, Resources
@@ -24,13 +26,22 @@ def sandbox_create(
     flavor: str,
     nodes: dict[str, int] | None = None,
     gpus_per_node: int = 0,
+    datataps: list[str] | None = None,
+    host_labels: dict[str, str] | None = None,
     ip: str | None = None,
 ) -> Sandbox:
-    item, flavor_obj, counts = _validate_create(
-        catalog_item=catalog_item, flavor=flavor, nodes=nodes, gpus_per_node=gpus_per_node
+    """`datataps` names DataTaps of the tenant, each mounted at /data/<name> on every node.
+    `host_labels` narrows the hosts its nodes may run on, beyond what the catalog item asks."""
+    item, flavor_obj, counts, labels = _validate_create(
+        catalog_item=catalog_item,
+        flavor=flavor,
+        nodes=nodes,
+        gpus_per_node=gpus_per_node,
+        host_labels=host_labels or {},
     )
     try:
         with transaction.atomic():
+            taps = datataps_for_sandbox(owner=owner, tenant=tenant, names=datataps or [])
             sandbox = Sandbox.objects.create(
                 tenant=tenant,
                 owner=owner,
@@ -38,7 +49,9 @@ def sandbox_create(
                 catalog_item=item,
                 flavor=flavor_obj,
                 gpus_per_node=gpus_per_node,
+                host_labels=labels,
             )
+            sandbox.datataps.set(taps)
             new_nodes = _nodes_add(sandbox, counts)
             quota_reserve(
                 tenant=tenant,
@@ -46,7 +59,7 @@ def sandbox_create(
                 group=sandbox.ledger_group,
                 requests=[_sandbox_allocation(sandbox), *[_node_allocation(n) for n in new_nodes]],
             )
-            _place(new_nodes, gpus_per_node=gpus_per_node)
+            _place(new_nodes, sandbox=sandbox)
             operation = Operation.objects.create(
                 sandbox=sandbox, kind=Operation.Kind.CREATE, requested_by=owner
             )
@@ -84,7 +97,7 @@ def sandbox_start(*, sandbox: Sandbox, actor: User, ip: str | None = None) -> Op
             requests=[_node_allocation(n) for n in nodes],
         )
         previous = next((n.host_id for n in nodes if n.host_id), None)
-        _place(nodes, gpus_per_node=sandbox.gpus_per_node, prefer_host_id=previous)
+        _place(nodes, sandbox=sandbox, prefer_host_id=previous)
         Node.objects.filter(pk__in=[n.pk for n in nodes]).update(status=NodeStatus.PENDING)
         return _operation(
             sandbox, actor=actor, ip=ip, kind=Operation.Kind.START, status=SandboxStatus.STARTING
@@ -124,7 +137,7 @@ def sandbox_resize(
                 requests=[_node_allocation(n) for n in new_nodes],
             )
             host_id = next(n.host_id for n in live if n.host_id)
-            _place(new_nodes, gpus_per_node=sandbox.gpus_per_node, only_host_id=host_id)
+            _place(new_nodes, sandbox=sandbox, only_host_id=host_id)
         return _operation(
             sandbox,
             actor=actor,
@@ -180,9 +193,9 @@ def _require(sandbox: Sandbox, allowed: set) -> None:
         )
 
 
-def _place(nodes: list[Node], **kwargs) -> None:
+def _place(nodes: list[Node], *, sandbox: Sandbox, **kwargs) -> None:
     try:
-        nodes_place(nodes=nodes, **kwargs)
+        nodes_place(nodes=nodes, gpus_per_node=sandbox.gpus_per_node, labels=sandbox.host_labels, **kwargs)
     except PlacementError as exc:
         raise NoCapacity(str(exc)) from exc
 
@@ -227,7 +240,14 @@ def _node_allocation(node: Node) -> AllocationRequest:
     )
 
 
-def _validate_create(*, catalog_item: str, flavor: str, nodes: dict[str, int] | None, gpus_per_node: int):
+def _validate_create(
+    *,
+    catalog_item: str,
+    flavor: str,
+    nodes: dict[str, int] | None,
+    gpus_per_node: int,
+    host_labels: dict[str, str],
+):
     errors: dict[str, list[str]] = {}
     item = CatalogItem.objects.filter(slug=catalog_item).first()
     if item is None:
@@ -247,9 +267,20 @@ def _validate_create(*, catalog_item: str, flavor: str, nodes: dict[str, int] | 
             counts = _validate_counts(item, nodes)
         except InvalidRequest as exc:
             errors.update(exc.errors)
+    labels = {}
+    if problems := host_labels_problems(host_labels):
+        errors["host_labels"] = problems
+    elif item is not None:
+        wanted = item.manifest.get("host_labels", {})
+        clashes = [k for k, v in host_labels.items() if wanted.get(k, v) != v]
+        if clashes:
+            errors["host_labels"] = [
+                f"{k}: catalog item {item.slug!r} runs only on hosts with {k}={wanted[k]}" for k in clashes
+            ]
+        labels = {**wanted, **host_labels}
     if errors:
         raise InvalidRequest(errors)
-    return item, flavor_obj, counts
+    return item, flavor_obj, counts, labels
 
 
 def _validate_counts(item: CatalogItem, nodes: dict[str, int] | None) -> dict[str, int]:

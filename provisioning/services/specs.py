@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 from provisioning.drivers import HealthCheck, Mount, NodeSpec
-from provisioning.models import Node, NodeStatus
+from provisioning.models import DataTap, Node, NodeStatus
 
 MASTER_PORT = 29500
 LABEL_PREFIX = "org.sandbox-portal"
@@ -29,6 +29,20 @@ def node_labels(node: Node) -> dict[str, str]:
 
 def sandbox_labels(sandbox) -> dict[str, str]:
     return {f"{LABEL_PREFIX}.sandbox": str(sandbox.pk), f"{LABEL_PREFIX}.tenant": sandbox.tenant.slug}
+
+
+def datatap_mounts(sandbox) -> list[Mount]:
+    """Each DataTap at /data/<name>: a hostpath bound in place, an NFS export through the
+    sandbox's own volume on the node's host; read-only where the DataTap is."""
+    return [
+        Mount(
+            source=tap.path if tap.kind == DataTap.Kind.HOSTPATH else sandbox.datatap_volume(tap),
+            target=tap.mount_target,
+            kind="bind" if tap.kind == DataTap.Kind.HOSTPATH else "volume",
+            read_only=tap.read_only,
+        )
+        for tap in sandbox.datataps.order_by("name")
+    ]
 
 
 def node_spec(node: Node) -> NodeSpec:
@@ -64,7 +78,10 @@ def node_spec(node: Node) -> NodeSpec:
         memory_bytes=node.memory_mib * 1024 * 1024,
         gpu_uuids=tuple(node.gpu_uuids),
         cap_add=tuple(manifest.get("capabilities", [])),
-        mounts=(Mount(source=sandbox.workspace_volume, target=manifest.get("workspace", "/workspace")),),
+        mounts=(
+            Mount(source=sandbox.workspace_volume, target=manifest.get("workspace", "/workspace")),
+            *datatap_mounts(sandbox),
+        ),
         healthcheck=HealthCheck(
             test=healthcheck["test"],
             interval_s=healthcheck.get("interval_s", 2),

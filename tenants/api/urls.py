@@ -4,6 +4,7 @@ from tenants.api.audit import AuditListApi
 from tenants.api.members import MemberDetailApi, MemberListApi
 from tenants.api.tenants import TenantDetailApi, TenantListApi
 from tenants.api.tokens import AuthTokenApi, TokenDetailApi, TokenListApi
+from tenants.api.usage import UsageApi
 
 urlpatterns = [
     path("auth/token/", AuthTokenApi.as_view(), name="api-auth-token"),
@@ -14,4 +15,5 @@ urlpatterns = [
     path("tokens/", TokenListApi.as_view(), name="api-token-list"),
     path("tokens/<int:pk>/", TokenDetailApi.as_view(), name="api-token-detail"),
     path("audit/", AuditListApi.as_view(), name="api-audit-list"),
+    path("usage/", UsageApi.as_view(), name="api-usage"),
 ]

@@ -1,0 +1,245 @@
+"""Sandbox pages: list with live status, launch form with a live quota check, detail with
+nodes, endpoints, operations and logs, and the actions (start, stop, resize, delete)."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from catalog.selectors import catalog_items_launchable, flavors_list
+from frontend.forms import SandboxLaunchForm, SandboxResizeForm
+from frontend.presenters import quota_bars
+from frontend.views.paging import paginate
+from provisioning.errors import InvalidRequest, NoCapacity, NotFound, StateConflict
+from provisioning.models import OPERATION_ACTIVE, SANDBOX_BUSY, NodeStatus, SandboxStatus
+from provisioning.selectors import (
+    datatap_list,
+    node_logs,
+    sandbox_can_manage,
+    sandbox_endpoints,
+    sandbox_launch_check,
+    sandbox_list,
+    sandbox_operations,
+)
+from provisioning.services import sandboxes as sandbox_services
+from tenants.quota import QuotaExceeded
+from tenants.selectors.tenants import tenant_current
+from tenants.services.audit import client_ip
+
+#: Where a quota error belongs in the launch form: the field whose value asked for too much.
+QUOTA_FIELD = {
+    "cpus": "flavor",
+    "memory_mib": "flavor",
+    "storage_gib": "flavor",
+    "gpus": "gpus_per_node",
+    "sandboxes": None,
+}
+
+
+def _live(request, template: str, context: dict):
+    """The whole page, or only its live part when htmx polls for it."""
+    if request.headers.get("HX-Request") and not request.headers.get("HX-Boosted"):
+        return render(request, template, context)
+    return None
+
+
+@login_required
+def sandbox_list_page(request):
+    sandboxes = sandbox_list(user=request.user).live()
+    status = request.GET.get("status", "")
+    if status in SandboxStatus.values:
+        sandboxes = sandboxes.filter(status=status)
+    page = paginate(request, sandboxes)
+    context = {
+        "page_obj": page,
+        "sandboxes": page.object_list,
+        "busy": any(s.status in SANDBOX_BUSY for s in page.object_list),
+        "statuses": SandboxStatus.choices,
+        "status": status,
+    }
+    return _live(request, "frontend/sandboxes/_table.html", context) or render(
+        request, "frontend/sandboxes/list.html", context
+    )
+
+
+def _launch_form(request, data=None):
+    """The launch form for the app the request names (posted, or ?app=), in the current tenant."""
+    tenant = tenant_current(request)
+    source = data if data is not None else request.GET
+    slug = source.get("catalog_item") or request.GET.get("app")
+    items = catalog_items_launchable()
+    item = items.filter(slug=slug).first() if slug else None
+    item = item or items.first()
+    taps = datatap_list(user=request.user).filter(tenant=tenant) if tenant else []
+    # Re-drawn for another app, the form keeps the name typed so far.
+    initial = {"name": request.GET.get("name", "")}
+    if item is not None:
+        initial["catalog_item"] = item.slug
+    form = SandboxLaunchForm(data, item=item, datataps=list(taps), initial=initial)
+    form.fields["catalog_item"].widget.attrs.update(
+        {
+            "hx-get": reverse("sandbox-launch"),
+            "hx-include": "closest form",
+            "hx-target": "#launch-form",
+            "hx-select": "#launch-form",
+            "hx-swap": "outerHTML",
+            # Its own queue: the form's quota check (same change event) must not cancel it.
+            "hx-sync": "this:replace",
+        }
+    )
+    return tenant, form
+
+
+def _apply_service_errors(form: SandboxLaunchForm, errors: dict[str, list[str]]) -> None:
+    for key, problems in errors.items():
+        for problem in problems:
+            form.add_error(form.field_for(key), problem)
+
+
+@login_required
+def sandbox_launch_page(request):
+    # A GET draws the form for ?app= or, when htmx asks after a change of app, for the chosen
+    # catalog_item: the page then swaps in the form with that app's roles.
+    tenant, form = _launch_form(request, request.POST if request.method == "POST" else None)
+    if tenant is None:
+        messages.error(request, "You belong to no tenant yet: ask a tenant admin to add you.")
+        return redirect("dashboard")
+    if request.method == "POST" and form.is_valid():
+        args = form.cleaned_data
+        try:
+            sandbox = sandbox_services.sandbox_create(
+                owner=request.user,
+                tenant=tenant,
+                name=args["name"],
+                catalog_item=args["catalog_item"],
+                flavor=args["flavor"],
+                nodes=form.nodes(),
+                gpus_per_node=args.get("gpus_per_node") or 0,
+                datataps=args.get("datataps") or [],
+                ip=client_ip(request),
+            )
+        except InvalidRequest as exc:
+            _apply_service_errors(form, exc.errors)
+        except NotFound as exc:
+            _apply_service_errors(form, exc.errors or {"": [str(exc)]})
+        except QuotaExceeded as exc:
+            form.add_error(form.field_for(QUOTA_FIELD[exc.dimension] or ""), str(exc))
+        except NoCapacity as exc:
+            form.add_error(None, f"No host can take this sandbox now: {exc}")
+        else:
+            messages.success(request, f"Launching {sandbox.name}.")
+            return redirect("sandbox-detail", pk=sandbox.pk)
+    return render(request, "frontend/sandboxes/launch.html", {"form": form, "tenant": tenant})
+
+
+@login_required
+def sandbox_launch_check_page(request):
+    """The quota panel of the launch form: what this launch would hold against the quota."""
+    tenant, form = _launch_form(request, request.GET)
+    context = {"tenant": tenant, "rows": None}
+    flavor = flavors_list().filter(name=request.GET.get("flavor", "")).first()
+    if tenant is not None and form.item is not None and flavor is not None:
+        # Fields typed wrong so far count at their defaults; the form says what is wrong on submit.
+        form.is_valid()
+        lines = sandbox_launch_check(
+            tenant=tenant,
+            flavor=flavor,
+            nodes=form.nodes(),
+            gpus_per_node=form.cleaned_data.get("gpus_per_node") or 0,
+        )
+        context["rows"] = quota_bars(lines)
+        context["over"] = [row for row in context["rows"] if row["over"]]
+    return render(request, "frontend/sandboxes/_launch_check.html", context)
+
+
+def _sandbox(request, pk: int, *, manage: bool = False):
+    sandbox = get_object_or_404(sandbox_list(user=request.user), pk=pk)
+    if manage and not sandbox_can_manage(user=request.user, sandbox=sandbox):
+        raise PermissionDenied("Only the sandbox's owner and its tenant's admins may change it.")
+    return sandbox
+
+
+def _detail_context(request, sandbox) -> dict:
+    operations = sandbox_operations(sandbox=sandbox)
+    roles = sandbox.catalog_item.manifest["roles"]
+    live_nodes = [n for n in sandbox.nodes.all() if n.status != NodeStatus.DELETED]
+    counts = {role: sum(1 for n in live_nodes if n.role == role) for role in roles}
+    resize = SandboxResizeForm(item=sandbox.catalog_item, counts=counts)
+    head_services = {s["name"] for s in roles.get("head", {}).get("services", [])}
+    return {
+        "sandbox": sandbox,
+        "nodes": live_nodes,
+        "endpoints": sandbox_endpoints(sandbox=sandbox),
+        "operations": operations,
+        "can_manage": sandbox_can_manage(user=request.user, sandbox=sandbox),
+        "busy": sandbox.status in SANDBOX_BUSY or any(op.status in OPERATION_ACTIVE for op in operations),
+        "resize_form": resize if resize.fields else None,
+        "has_jupyter": "jupyter" in head_services,
+    }
+
+
+@login_required
+def sandbox_detail_page(request, pk: int):
+    context = _detail_context(request, _sandbox(request, pk))
+    return _live(request, "frontend/sandboxes/_live.html", context) or render(
+        request, "frontend/sandboxes/detail.html", context
+    )
+
+
+def _act(request, pk, service, done: str, **kwargs):
+    sandbox = _sandbox(request, pk, manage=True)
+    try:
+        service(sandbox=sandbox, actor=request.user, ip=client_ip(request), **kwargs)
+    except (StateConflict, NoCapacity, QuotaExceeded) as exc:
+        messages.error(request, str(exc))
+    except InvalidRequest as exc:
+        messages.error(request, " ".join(p for problems in exc.errors.values() for p in problems))
+    else:
+        messages.success(request, f"{done} {sandbox.name}.")
+    return redirect("sandbox-detail", pk=sandbox.pk)
+
+
+@login_required
+@require_POST
+def sandbox_stop_page(request, pk: int):
+    return _act(request, pk, sandbox_services.sandbox_stop, "Stopping")
+
+
+@login_required
+@require_POST
+def sandbox_start_page(request, pk: int):
+    return _act(request, pk, sandbox_services.sandbox_start, "Starting")
+
+
+@login_required
+@require_POST
+def sandbox_resize_page(request, pk: int):
+    sandbox = _sandbox(request, pk, manage=True)
+    context = _detail_context(request, sandbox)
+    form = SandboxResizeForm(request.POST, item=sandbox.catalog_item, counts={})
+    if not form.is_valid():
+        context["resize_form"] = form
+        return render(request, "frontend/sandboxes/detail.html", context, status=400)
+    return _act(request, pk, sandbox_services.sandbox_resize, "Resizing", nodes=form.nodes())
+
+
+@login_required
+def sandbox_delete_page(request, pk: int):
+    """GET asks for confirmation; POST deletes."""
+    sandbox = _sandbox(request, pk, manage=True)
+    if request.method == "POST":
+        return _act(request, pk, sandbox_services.sandbox_delete, "Deleting")
+    return render(request, "frontend/sandboxes/delete.html", {"sandbox": sandbox})
+
+
+@login_required
+def node_logs_page(request, pk: int):
+    sandbox = _sandbox(request, pk)
+    node_id = request.GET.get("node", "")
+    if not node_id.isdigit():
+        raise Http404("Choose a node.")
+    node = get_object_or_404(sandbox.nodes.select_related("host"), pk=int(node_id))
+    return render(request, "frontend/sandboxes/_logs.html", {"node": node, "logs": node_logs(node=node)})
