@@ -19,8 +19,9 @@ from provisioning.models import (
     Sandbox,
     SandboxStatus,
 )
+from provisioning.sizing import launch_resources
 from tenants.models import Tenant
-from tenants.quota import DIMENSIONS, Resources
+from tenants.quota import DIMENSIONS
 from tenants.selectors.memberships import user_can_admin_tenant
 from tenants.selectors.usage import tenant_quota, tenant_usage
 
@@ -111,18 +112,10 @@ class QuotaLine:
 def sandbox_launch_check(
     *, tenant: Tenant, flavor: Flavor, nodes: dict[str, int], gpus_per_node: int = 0
 ) -> list[QuotaLine]:
-    """What a launch would hold against the tenant's quota, dimension by dimension, counted
-    as sandbox_create reserves it: one sandbox slot and the flavor's disk for the workspace,
-    and the flavor's cpus and memory plus the GPUs for every node. Advice for the form only:
-    quota_reserve decides, under lock, when the launch is made."""
-    count = sum(nodes.values())
-    asked = Resources(
-        cpus=flavor.cpus * count,
-        memory_mib=flavor.memory_mib * count,
-        gpus=gpus_per_node * count,
-        storage_gib=flavor.disk_gib,
-        sandboxes=1,
-    )
+    """What a launch would hold against the tenant's quota, dimension by dimension (counted by
+    provisioning.sizing, as sandbox_create reserves it). Advice for the form only: quota_reserve
+    decides, under lock, when the launch is made."""
+    asked = launch_resources(flavor=flavor, node_count=sum(nodes.values()), gpus_per_node=gpus_per_node)
     quota, usage = tenant_quota(tenant=tenant), tenant_usage(tenant=tenant)
     return [
         QuotaLine(

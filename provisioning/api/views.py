@@ -16,10 +16,9 @@ from provisioning.api.serializers import (
     SandboxResizeInput,
 )
 from provisioning.models import Operation
-from provisioning.selectors import sandbox_list
+from provisioning.selectors import sandbox_can_manage, sandbox_list
 from provisioning.services import sandboxes as sandbox_services
 from tenants.models import Tenant
-from tenants.selectors.memberships import user_can_admin_tenant
 from tenants.services.audit import client_ip
 
 
@@ -28,10 +27,7 @@ def _sandbox_for(request, pk: int):
 
 
 def _require_manager(request, sandbox) -> None:
-    """Its owner, a tenant admin of its tenant or a site admin may change a sandbox."""
-    if sandbox.owner_id != request.user.pk and not user_can_admin_tenant(
-        user=request.user, tenant=sandbox.tenant
-    ):
+    if not sandbox_can_manage(user=request.user, sandbox=sandbox):
         raise PermissionDenied("Only the sandbox's owner and its tenant's admins may change it.")
 
 

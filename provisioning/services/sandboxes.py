@@ -11,8 +11,9 @@ from provisioning.placement import PlacementError
 from provisioning.services.capacity import nodes_place
 from provisioning.services.datataps import datataps_for_sandbox
 from provisioning.services.dispatch import operation_enqueue
+from provisioning.sizing import node_resources, slot_resources
 from tenants.models import Tenant, User
-from tenants.quota import AllocationRequest, Resources
+from tenants.quota import AllocationRequest
 from tenants.services.audit import audit_record
 from tenants.services.quota import quota_reserve
 
@@ -219,19 +220,17 @@ def _nodes_add(
 
 
 def _sandbox_allocation(sandbox: Sandbox) -> AllocationRequest:
-    """The sandbox's slot and its workspace storage: held until the sandbox is deleted."""
     return AllocationRequest(
         subject=sandbox.ledger_group,
-        resources=Resources(sandboxes=1, storage_gib=sandbox.flavor.disk_gib),
+        resources=slot_resources(flavor=sandbox.flavor),
         attributes={"catalog_item": sandbox.catalog_item.slug, "sandbox": sandbox.pk},
     )
 
 
 def _node_allocation(node: Node) -> AllocationRequest:
-    """A node's cpus, memory and GPUs: held while its container may run."""
     return AllocationRequest(
         subject=node.ledger_subject,
-        resources=Resources(cpus=node.cpus, memory_mib=node.memory_mib, gpus=node.sandbox.gpus_per_node),
+        resources=node_resources(cpus=node.cpus, memory_mib=node.memory_mib, gpus=node.sandbox.gpus_per_node),
         attributes={
             "catalog_item": node.sandbox.catalog_item.slug,
             "sandbox": node.sandbox_id,
