@@ -15,6 +15,13 @@ class TenantForm(forms.Form):
     quota_gpus = forms.IntegerField(label="GPUs", min_value=0)
     quota_storage_gib = forms.IntegerField(label="Storage (GiB)", min_value=0)
     quota_sandboxes = forms.IntegerField(label="Sandboxes", min_value=0)
+    notebook_idle_minutes = forms.IntegerField(
+        label="Stop idle notebooks after (minutes)",
+        min_value=1,
+        required=False,
+        help_text="A sandbox whose notebook had no activity this long is stopped (not deleted). "
+        "Empty: never.",
+    )
 
     def __init__(self, *args, tenant: Tenant | None = None, with_quota: bool = True, **kwargs):
         tenant = tenant or Tenant()
@@ -22,6 +29,8 @@ class TenantForm(forms.Form):
         super().__init__(*args, initial=initial, **kwargs)
         if tenant.pk:
             del self.fields["slug"]
+        else:
+            del self.fields["notebook_idle_minutes"]  # set once the tenant exists
         if not with_quota:
             for dimension in DIMENSIONS:
                 del self.fields[f"quota_{dimension}"]

@@ -20,6 +20,7 @@ from tenants.selectors.tokens import token_list
 from tenants.selectors.usage import tenant_quota, tenant_usage
 from tenants.services.audit import client_ip
 from tenants.services.memberships import membership_add, membership_change_role, membership_remove
+from tenants.services.notebook_limits import tenant_set_notebook_idle_limit
 from tenants.services.tenants import tenant_create, tenant_select, tenant_update, tenant_update_quota
 from tenants.services.tokens import token_create, token_revoke
 
@@ -150,6 +151,8 @@ def tenant_edit_page(request, slug):
                 )
                 if with_quota:
                     tenant_update_quota(actor=request.user, tenant=tenant, quota=form.quota(), ip=ip)
+                idle = form.cleaned_data["notebook_idle_minutes"]
+                tenant_set_notebook_idle_limit(actor=request.user, tenant=tenant, minutes=idle, ip=ip)
         except ValidationError as error:
             _apply_errors(form, error)
         else:

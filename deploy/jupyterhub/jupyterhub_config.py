@@ -27,13 +27,13 @@ HUB_URL = env("PORTAL_HUB_URL", "http://127.0.0.1:8001").rstrip("/")
 STATE_DIR = Path(env("PORTAL_HUB_STATE_DIR", str(ROOT / "var" / "hub")))
 STATE_DIR.mkdir(parents=True, exist_ok=True)
 
-# The public side: configurable-http-proxy on its own port; browsers go there.
+# The public side: configurable-http-proxy on its own port, where browsers go. It runs as its
+# own process (deploy/jupyterhub/proxy.sh), not as the Hub's child: a Hub restart then leaves
+# it, with its routes, in place, and open notebooks keep working throughout.
 c.JupyterHub.bind_url = HUB_URL
-c.ConfigurableHTTPProxy.command = [
-    env("PORTAL_CHP_BIN", "/opt/portal/chp/node_modules/.bin/configurable-http-proxy")
-]
+c.ConfigurableHTTPProxy.should_start = False
 c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{env('PORTAL_HUB_PROXY_API_PORT', '8002')}"
-c.ConfigurableHTTPProxy.pid_file = str(STATE_DIR / "proxy.pid")
+c.ConfigurableHTTPProxy.auth_token = env("PORTAL_HUB_PROXY_AUTH_TOKEN")
 
 # The Hub's own API: single-user servers inside sandboxes call it (OAuth, activity), so it
 # listens where containers reach the host: the Docker bridge's gateway address by default.

@@ -10,9 +10,11 @@ import contextlib
 import logging
 import shlex
 from datetime import datetime, timedelta
+from urllib.parse import quote
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from provisioning.drivers import DriverError, HostUnreachable, driver_for_host
@@ -55,6 +57,11 @@ def notebook_open(*, user: User, sandbox_id: int, ip: str | None = None) -> Note
     sandbox = sandbox_list(user=user).filter(pk=sandbox_id).exclude(status=SandboxStatus.DELETED).first()
     if sandbox is None:
         raise NotFound(f"No sandbox {sandbox_id} that {user.get_username()} may open.")
+    if not catalog_item_has_jupyter(sandbox.catalog_item.manifest):
+        raise StateConflict(
+            f"Sandbox {sandbox.name!r} runs {sandbox.catalog_item.slug}, which has no Jupyter.",
+            status=sandbox.status,
+        )
     if sandbox.status in (SandboxStatus.ERROR, SandboxStatus.DELETING):
         raise StateConflict(
             f"Sandbox {sandbox.name!r} is {sandbox.status}: it cannot run a notebook.", status=sandbox.status
@@ -187,9 +194,10 @@ def notebooks_idle_stop(*, now: datetime | None = None) -> list[int]:
         last = max((a for a in activity if a is not None), default=None)
         if last is None or now - last <= limit:
             continue
+        minutes = sandbox.tenant.notebook_idle_minutes
         note = (
             f"Stopped at {now:%Y-%m-%d %H:%M} UTC by the idle limit: its notebook had no activity for "
-            f"more than {sandbox.tenant.notebook_idle_minutes} minutes. The workspace is kept; "
+            f"more than {minutes} minute{pluralize(minutes)}. The workspace is kept; "
             "open Jupyter again to start it."
         )
         # One transaction: the worker, enqueued on commit, finds the note already on the operation.
@@ -218,7 +226,14 @@ def notebooks_idle_stop(*, now: datetime | None = None) -> list[int]:
 def hub_spawn_url(*, user: User, sandbox: Sandbox) -> str:
     """Where the browser goes to open the sandbox's notebook: the Hub's spawn page of the named
     server, which spawns it (or finds it running) and then goes to JupyterLab."""
-    return f"{settings.HUB_URL}/hub/spawn/{user.get_username()}/{sandbox.pk}"
+    return f"{settings.HUB_URL}/hub/spawn/{quote(user.get_username(), safe='')}/{sandbox.pk}"
+
+
+def catalog_item_has_jupyter(manifest: dict) -> bool:
+    """The gateway serves images whose head role declares a `jupyter` service: they ship
+    JupyterLab, and jupyterhub-singleuser with it."""
+    services = manifest["roles"].get("head", {}).get("services", [])
+    return any(service["name"] == "jupyter" for service in services)
 
 
 def _require_member(notebook: Notebook) -> None:

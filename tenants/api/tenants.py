@@ -5,7 +5,8 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tenants.api.pagination import paginated_response
+from tenants.api.idempotency import api_create
+from tenants.api.pagination import PAGINATION_CLASS, paginated_response
 from tenants.api.permissions import IsSiteAdmin
 from tenants.api.resources import ResourcesSerializer
 from tenants.models import SLUG_VALIDATOR
@@ -13,6 +14,7 @@ from tenants.selectors.memberships import user_can_admin_tenant
 from tenants.selectors.tenants import tenant_list
 from tenants.selectors.usage import tenant_quota, tenant_usage
 from tenants.services.audit import client_ip
+from tenants.services.notebook_limits import tenant_set_notebook_idle_limit
 from tenants.services.tenants import tenant_create, tenant_update, tenant_update_quota
 
 
@@ -25,6 +27,7 @@ class TenantOutputSerializer(serializers.Serializer):
     description = serializers.CharField()
     quota = serializers.SerializerMethodField()
     usage = serializers.SerializerMethodField()
+    notebook_idle_minutes = serializers.IntegerField(allow_null=True)
     created = serializers.DateTimeField()
 
     @extend_schema_field(ResourcesSerializer)
@@ -60,6 +63,8 @@ class TenantListApi(APIView):
         class Meta:
             ref_name = "TenantCreate"
 
+    pagination_class = PAGINATION_CLASS
+
     def get_permissions(self):
         if self.request.method == "POST":
             return [IsSiteAdmin()]
@@ -75,6 +80,7 @@ class TenantListApi(APIView):
         )
 
     @extend_schema(request=InputSerializer, responses={201: TenantOutputSerializer})
+    @api_create
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -90,6 +96,13 @@ class TenantDetailApi(APIView):
         name = serializers.CharField(max_length=200, required=False)
         description = serializers.CharField(required=False, allow_blank=True)
         quota = QuotaInputSerializer(required=False)
+        notebook_idle_minutes = serializers.IntegerField(
+            required=False,
+            allow_null=True,
+            min_value=1,
+            max_value=60 * 24 * 365,
+            help_text="Stop sandboxes whose notebook had no activity this long; null turns it off.",
+        )
 
         class Meta:
             ref_name = "TenantUpdate"
@@ -121,5 +134,9 @@ class TenantDetailApi(APIView):
             if data.get("quota"):
                 tenant = tenant_update_quota(
                     actor=request.user, tenant=tenant, quota=dict(data["quota"]), ip=ip
+                )
+            if "notebook_idle_minutes" in data:
+                tenant = tenant_set_notebook_idle_limit(
+                    actor=request.user, tenant=tenant, minutes=data["notebook_idle_minutes"], ip=ip
                 )
         return Response(TenantOutputSerializer(tenant).data)

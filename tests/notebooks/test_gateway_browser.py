@@ -6,8 +6,8 @@ import re
 from datetime import timedelta
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from django.utils import timezone
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from provisioning.models import Notebook, Operation, SandboxStatus
 from provisioning.services.notebooks import IDLE_STOP_ACTION, notebooks_idle_stop
@@ -18,6 +18,7 @@ from tests.notebooks.conftest import PASSWORD, sandbox_status, wait_for
 pytestmark = pytest.mark.django_db(transaction=True)
 
 LAB_TIMEOUT_MS = 180_000
+RERUN_AFTER_MS = 20_000
 
 
 def open_jupyter(page, sandbox_id: int, hub):
@@ -54,9 +55,9 @@ def run_cell(page, code: str, expected: str, *, timeout_ms: int = 120_000) -> No
     page.keyboard.press("Shift+Enter")
     output = cell.locator(".jp-OutputArea-output", has_text=expected)
     try:
-        for _attempt in range(3):
+        for _attempt in range(timeout_ms // RERUN_AFTER_MS):
             try:
-                output.wait_for(timeout=timeout_ms // 3)
+                output.wait_for(timeout=RERUN_AFTER_MS)
                 return
             except PlaywrightTimeout:
                 # A run sent while JupyterLab was still (re)connecting to the kernel is dropped

@@ -8,7 +8,7 @@ from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application
 from rest_framework.test import APIClient
 
-from provisioning.errors import InvalidRequest, NotFound
+from provisioning.errors import InvalidRequest, NotFound, StateConflict
 from provisioning.models import Notebook, Operation, SandboxStatus
 from provisioning.services.notebook_gateway import CLIENT_ID, notebook_gateway_ensure
 from provisioning.services.notebooks import (
@@ -34,9 +34,9 @@ def run(operation):
 
 
 @pytest.fixture
-def sandbox(member, tenant, cluster_item, engine):
+def sandbox(member, tenant, notebook_item, engine):
     created = sandbox_create(
-        owner=member, tenant=tenant, name="nb", catalog_item="cluster", flavor="small", nodes={"worker": 1}
+        owner=member, tenant=tenant, name="nb", catalog_item="notebook", flavor="small", nodes={"worker": 1}
     )
     run(created.operations.get())
     created.refresh_from_db()
@@ -238,3 +238,10 @@ def test_userinfo_names_the_token_owner_and_tenants(member, tenant):
         401,
         403,
     )
+
+
+def test_an_image_without_jupyter_is_refused(member, tenant, cluster_item, engine):
+    plain = sandbox_create(owner=member, tenant=tenant, name="plain", catalog_item="cluster", flavor="small")
+    with pytest.raises(StateConflict, match="which has no Jupyter"):
+        notebook_open(user=member, sandbox_id=plain.pk)
+    assert not Notebook.objects.exists()

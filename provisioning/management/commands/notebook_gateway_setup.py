@@ -1,4 +1,5 @@
 import os
+import secrets
 from pathlib import Path
 
 from django.conf import settings
@@ -12,7 +13,8 @@ DEFAULT_ENV_FILE = Path(settings.BASE_DIR) / "var" / "hub" / "gateway.env"
 class Command(BaseCommand):
     help = (
         "Make the notebook gateway's OAuth2 application and service token (idempotent) and write "
-        "them to an environment file that deploy/jupyterhub/run.sh reads (mode 0600, never committed)."
+        "them, with the proxy's token, to an environment file that deploy/jupyterhub/run.sh and proxy.sh "
+        "read (mode 0600, never committed)."
     )
 
     def add_arguments(self, parser):
@@ -30,6 +32,8 @@ class Command(BaseCommand):
             "PORTAL_HUB_OAUTH_CLIENT_ID": credentials.client_id,
             "PORTAL_HUB_OAUTH_CLIENT_SECRET": credentials.client_secret,
             "PORTAL_HUB_SERVICE_TOKEN": credentials.service_token,
+            # Shared by the Hub and its proxy, which runs apart so that it outlives Hub restarts.
+            "PORTAL_HUB_PROXY_AUTH_TOKEN": known.get("PORTAL_HUB_PROXY_AUTH_TOKEN") or secrets.token_hex(32),
         }
         if values != {k: known.get(k) for k in values}:
             env_file.parent.mkdir(parents=True, exist_ok=True)
