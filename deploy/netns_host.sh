@@ -5,6 +5,9 @@
 #   deploy/netns_host.sh up NAME INDEX     start (idempotent); prints the host's URL
 #   deploy/netns_host.sh down NAME INDEX   stop the engine, remove the namespace (keeps images)
 #   deploy/netns_host.sh purge NAME INDEX  down, and remove its data as well
+#   deploy/netns_host.sh swarm NAME INDEX [MANAGER_NAME MANAGER_INDEX]
+#                                          make the engine a swarm manager, or join it to the
+#                                          swarm that MANAGER leads, so sandboxes may span them
 #
 # INDEX (1-250) picks the point-to-point link 10.231.INDEX.0/30: .1 on this side, .2 in the
 # namespace. The engine pulls catalog images from the registry, which listens on loopback only:
@@ -79,6 +82,27 @@ ensure_link() {
     ip link set "$veth_host" up
     in_ns ip link set lo up
     in_ns ip link set "$veth_ns" up
+    # The namespaced engines reach each other through this machine (swarm control, gossip and
+    # VXLAN between them); Docker's FORWARD policy would drop that.
+    in_ns ip route replace 10.231.0.0/16 via "$addr_host"
+    if iptables -L DOCKER-USER -n >/dev/null 2>&1; then
+        iptables -C DOCKER-USER -i 'pvh+' -o 'pvh+' -j ACCEPT 2>/dev/null ||
+            iptables -I DOCKER-USER -i 'pvh+' -o 'pvh+' -j ACCEPT
+    fi
+}
+
+swarm() {
+    local state
+    state=$(/usr/bin/docker -H "unix://$run/docker.sock" info --format '{{.Swarm.LocalNodeState}}')
+    [ "$state" = active ] && return 0
+    if [ -z "${1:-}" ]; then
+        /usr/bin/docker -H "unix://$run/docker.sock" swarm init --advertise-addr "$addr_ns" >/dev/null
+        return 0
+    fi
+    local manager_sock=/run/portal-hosts/$1/docker.sock manager_addr=10.231.$2.2 token
+    token=$(/usr/bin/docker -H "unix://$manager_sock" swarm join-token -q worker)
+    /usr/bin/docker -H "unix://$run/docker.sock" swarm join --token "$token" \
+        --advertise-addr "$addr_ns" "$manager_addr:2377" >/dev/null
 }
 
 ensure_registry_relay() {
@@ -131,6 +155,7 @@ up)
     ensure_engine
     echo "$url"
     ;;
+swarm) swarm "${4:-}" "${5:-}" ;;
 down) down ;;
 purge)
     down

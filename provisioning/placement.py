@@ -1,8 +1,10 @@
 """Placement: a pure function from a request and an inventory snapshot to a host per node.
 
-Every node of a sandbox goes to the same host: the sandbox network is a bridge network of that
-host's engine (see the issue note on swarm overlays). Among the hosts that fit, the fullest one
-wins (best-fit bin-packing), which keeps big hosts free for big requests.
+A sandbox goes to one host when one can take all its nodes: its network is then a bridge of
+that host's engine, the simplest and fastest. Among the hosts that fit, the fullest one wins
+(best-fit bin-packing), which keeps big hosts free for big requests. When no single host fits,
+the nodes may spread over the hosts of one Docker swarm, joined by an overlay network; each node
+then goes, biggest first, to the fullest host of that swarm that can take it.
 """
 
 from dataclasses import dataclass, field
@@ -20,6 +22,7 @@ class HostSnapshot:
     used_cpus: Decimal = Decimal("0")
     used_memory_mib: int = 0
     used_gpu_uuids: frozenset[str] = frozenset()
+    swarm: str = ""
 
     def free_cpus(self, overcommit: Decimal) -> Decimal:
         return Decimal(self.cpus) * overcommit - self.used_cpus
@@ -43,8 +46,19 @@ class NodeRequest:
 
 @dataclass(frozen=True)
 class Placement:
-    host_id: int
+    host_ids: dict[str, int]  # node key -> its host
     gpu_uuids: dict[str, list[str]]  # node key -> GPUs assigned to it
+    swarm: str = ""  # set when the nodes span hosts of this swarm
+
+    @property
+    def spans_hosts(self) -> bool:
+        return len(set(self.host_ids.values())) > 1
+
+    @property
+    def host_id(self) -> int:
+        """The host, when every node is on one."""
+        (only,) = set(self.host_ids.values())
+        return only
 
 
 class PlacementError(Exception):
@@ -57,7 +71,11 @@ def place(
     hosts: list[HostSnapshot],
     overcommit: Decimal = Decimal("1"),
     labels: dict | None = None,
+    swarm: str = "",
+    may_spread: bool = True,
 ) -> Placement:
+    """`swarm`: the nodes must go to hosts of this swarm (a sandbox that already spans it).
+    Otherwise one host if any fits, else (`may_spread`) the hosts of any one swarm."""
     if not nodes:
         raise PlacementError("Nothing to place.")
     labels = labels or {}
@@ -69,20 +87,56 @@ def place(
     if not candidates:
         wanted = ", ".join(f"{k}={v}" for k, v in sorted(labels.items()))
         raise PlacementError(f"No ready host has the labels {wanted}.")
+    if swarm:
+        spread = _spread(nodes, [h for h in candidates if h.swarm == swarm], overcommit)
+        if spread is None:
+            raise PlacementError(
+                "The hosts of this sandbox's swarm cannot take these nodes: "
+                + _why_nothing_fits(candidates, overcommit, cpus=cpus, memory=memory, gpus=gpus)
+            )
+        return spread
     fitting = [
         h
         for h in candidates
         if h.free_cpus(overcommit) >= cpus and h.free_memory_mib >= memory and len(h.free_gpu_uuids) >= gpus
     ]
-    if not fitting:
-        raise PlacementError(_why_nothing_fits(candidates, overcommit, cpus=cpus, memory=memory, gpus=gpus))
+    if fitting:
+        best = min(fitting, key=lambda h: (h.free_cpus(overcommit) - cpus, h.free_memory_mib - memory, h.id))
+        free_gpus = iter(best.free_gpu_uuids)
+        return Placement(
+            host_ids={n.key: best.id for n in nodes},
+            gpu_uuids={n.key: [next(free_gpus) for _ in range(n.gpus)] for n in nodes},
+        )
+    if len(nodes) > 1 and may_spread:
+        for key in sorted({h.swarm for h in candidates if h.swarm}):
+            spread = _spread(nodes, [h for h in candidates if h.swarm == key], overcommit)
+            if spread is not None:
+                return spread
+    raise PlacementError(_why_nothing_fits(candidates, overcommit, cpus=cpus, memory=memory, gpus=gpus))
 
-    best = min(fitting, key=lambda h: (h.free_cpus(overcommit) - cpus, h.free_memory_mib - memory, h.id))
-    free_gpus = iter(best.free_gpu_uuids)
-    return Placement(
-        host_id=best.id,
-        gpu_uuids={n.key: [next(free_gpus) for _ in range(n.gpus)] for n in nodes},
-    )
+
+def _room_for(room: list, node: NodeRequest) -> bool:
+    cpus, memory_mib, gpu_uuids = room
+    return cpus >= node.cpus and memory_mib >= node.memory_mib and len(gpu_uuids) >= node.gpus
+
+
+def _spread(nodes: list[NodeRequest], hosts: list[HostSnapshot], overcommit: Decimal) -> Placement | None:
+    """Best fit node by node, biggest node first, over the hosts of one swarm; None if one does
+    not fit anywhere."""
+    free = {h.id: [h.free_cpus(overcommit), h.free_memory_mib, list(h.free_gpu_uuids)] for h in hosts}
+    host_ids, gpu_uuids = {}, {}
+    for node in sorted(nodes, key=lambda n: (n.gpus, n.cpus, n.memory_mib), reverse=True):
+        fits = [h for h in hosts if _room_for(free[h.id], node)]
+        if not fits:
+            return None
+        best = min(fits, key=lambda h: (free[h.id][0] - node.cpus, free[h.id][1] - node.memory_mib, h.id))
+        room = free[best.id]
+        room[0] -= node.cpus
+        room[1] -= node.memory_mib
+        gpu_uuids[node.key], room[2] = room[2][: node.gpus], room[2][node.gpus :]
+        host_ids[node.key] = best.id
+    swarm = hosts[0].swarm if len(set(host_ids.values())) > 1 else ""
+    return Placement(host_ids=host_ids, gpu_uuids=gpu_uuids, swarm=swarm)
 
 
 def _why_nothing_fits(hosts: list[HostSnapshot], overcommit: Decimal, *, cpus, memory, gpus) -> str:

@@ -39,6 +39,7 @@ def hosts_snapshot(*, lock: bool, host_ids: list[int] | None = None) -> list[Hos
             used_cpus=used.get(h.pk, {}).get("cpus") or Decimal("0"),
             used_memory_mib=used.get(h.pk, {}).get("memory_mib") or 0,
             used_gpu_uuids=frozenset(used_gpus.get(h.pk, ())),
+            swarm=h.swarm,
         )
         for h in hosts
     ]
@@ -47,24 +48,34 @@ def hosts_snapshot(*, lock: bool, host_ids: list[int] | None = None) -> list[Hos
 def nodes_place(
     *,
     nodes: list[Node],
-    gpus_per_node: int,
-    labels: dict[str, str] | None = None,
+    sandbox,
     prefer_host_id: int | None = None,
     only_host_id: int | None = None,
-) -> None:
+    may_spread: bool = False,
+) -> Placement:
     """Assign a host (and GPUs) to each node and save them. Call inside the transaction that
-    created the nodes; raises PlacementError, which rolls everything back."""
+    created the nodes; raises PlacementError, which rolls everything back. A sandbox that spans
+    a swarm places new nodes within it; `may_spread` lets a new sandbox span one."""
     requests = [
-        NodeRequest(key=str(n.pk), cpus=Decimal(n.cpus), memory_mib=n.memory_mib, gpus=gpus_per_node)
+        NodeRequest(
+            key=str(n.pk), cpus=Decimal(n.cpus), memory_mib=n.memory_mib, gpus=sandbox.gpus_per_node
+        )
         for n in nodes
     ]
     overcommit = Decimal(settings.CPU_OVERCOMMIT)
 
-    def fit(hosts: list[HostSnapshot]) -> Placement:
-        return place(nodes=requests, hosts=hosts, overcommit=overcommit, labels=labels)
+    def fit(hosts: list[HostSnapshot], *, spread: bool = False) -> Placement:
+        return place(
+            nodes=requests,
+            hosts=hosts,
+            overcommit=overcommit,
+            labels=sandbox.host_labels,
+            swarm=sandbox.swarm,
+            may_spread=spread,
+        )
 
     placement: Placement | None = None
-    if only_host_id is not None:
+    if only_host_id is not None and not sandbox.swarm:
         hosts = hosts_snapshot(lock=True, host_ids=[only_host_id])
         if not hosts:
             raise PlacementError("The sandbox's host is not ready: it takes no new nodes.")
@@ -74,14 +85,15 @@ def nodes_place(
         if not snapshot:
             raise PlacementError("No Docker host is ready to take sandboxes.")
         preferred = [h for h in snapshot if h.id == prefer_host_id]
-        if preferred:
+        if preferred and not sandbox.swarm:
             try:
                 placement = fit(preferred)
             except PlacementError:
                 placement = None
         if placement is None:
-            placement = fit(snapshot)
+            placement = fit(snapshot, spread=may_spread)
     for node in nodes:
-        node.host_id = placement.host_id
+        node.host_id = placement.host_ids[str(node.pk)]
         node.gpu_uuids = placement.gpu_uuids[str(node.pk)]
         node.save(update_fields=["host", "gpu_uuids"])
+    return placement

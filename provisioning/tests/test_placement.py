@@ -7,8 +7,11 @@ import pytest
 from provisioning.placement import HostSnapshot, NodeRequest, PlacementError, place
 
 
-def host(i, *, cpus=16, memory_mib=65536, gpus=0, used_cpus=0, used_memory_mib=0, used_gpus=(), **labels):
+def host(
+    i, *, cpus=16, memory_mib=65536, gpus=0, used_cpus=0, used_memory_mib=0, used_gpus=(), swarm="", **labels
+):
     return HostSnapshot(
+        swarm=swarm,
         id=i,
         name=f"h{i}",
         cpus=cpus,
@@ -104,3 +107,47 @@ def test_placement_is_pure():
     second = place(nodes=nodes(1, gpus=1), hosts=hosts)
 
     assert first == second and hosts == before
+
+
+def test_a_sandbox_too_big_for_one_host_spreads_over_the_hosts_of_a_swarm():
+    hosts = [host(1, cpus=4), host(2, cpus=4, swarm="s"), host(3, cpus=4, swarm="s"), host(4, cpus=4)]
+    placement = place(nodes=nodes(6), hosts=hosts)
+    assert placement.swarm == "s" and placement.spans_hosts
+    assert sorted(placement.host_ids.values()) == [2, 2, 2, 2, 3, 3]  # best fit: fill one, then the next
+
+
+def test_one_host_is_preferred_even_inside_a_swarm():
+    hosts = [host(1, cpus=8, swarm="s"), host(2, cpus=8, swarm="s")]
+    placement = place(nodes=nodes(3), hosts=hosts)
+    assert not placement.spans_hosts and placement.swarm == ""
+
+
+def test_hosts_outside_a_swarm_never_share_a_sandbox():
+    hosts = [host(i, cpus=4) for i in range(1, 4)]
+    with pytest.raises(PlacementError, match="CPUs asked"):
+        place(nodes=nodes(6), hosts=hosts)
+
+
+def test_spreading_assigns_gpus_per_host_and_keeps_to_the_labels():
+    hosts = [
+        host(1, gpus=2, swarm="s", room="a"),
+        host(2, gpus=2, swarm="s", room="a"),
+        host(3, gpus=8, swarm="s", room="b"),
+    ]
+    placement = place(nodes=nodes(3, gpus=1), hosts=hosts, labels={"room": "a"})
+    assert set(placement.host_ids.values()) == {1, 2}
+    used = [uuid for uuids in placement.gpu_uuids.values() for uuid in uuids]
+    assert len(used) == len(set(used)) == 3
+    assert all(
+        uuid.startswith(f"GPU-{placement.host_ids[key]}-")
+        for key, uuids in placement.gpu_uuids.items()
+        for uuid in uuids
+    )
+
+
+def test_a_sandbox_spanning_a_swarm_grows_only_inside_it():
+    hosts = [host(1, cpus=16), host(2, cpus=2, swarm="s"), host(3, cpus=2, swarm="s")]
+    placement = place(nodes=nodes(3), hosts=hosts, swarm="s")
+    assert set(placement.host_ids.values()) == {2, 3}
+    with pytest.raises(PlacementError, match="swarm"):
+        place(nodes=nodes(5), hosts=hosts, swarm="s")
