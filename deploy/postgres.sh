@@ -17,6 +17,9 @@ if ! pg_ready; then
         pg_createcluster "$version" main --port "$DB_PORT" >/dev/null
         cluster="$version main"
     fi
+    # Loopback only, whatever the package's default: nodes and neighbours never reach it.
+    # shellcheck disable=SC2086
+    pg_conftool $cluster set listen_addresses localhost
     log "starting PostgreSQL $cluster"
     # shellcheck disable=SC2086
     pg_ctlcluster $cluster start

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from frontend.views import dashboard, datataps, hosts, notebooks, sandboxes, usage
+from frontend.views import dashboard, datataps, hosts, jobs, notebooks, sandboxes, usage
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
@@ -17,6 +17,11 @@ urlpatterns = [
     path("sandboxes/<int:pk>/delete/", sandboxes.sandbox_delete_page, name="sandbox-delete"),
     path("sandboxes/<int:pk>/logs/", sandboxes.node_logs_page, name="sandbox-logs"),
     path("sandboxes/<int:pk>/jupyter/", notebooks.notebook_open_page, name="notebook-open"),
+    path("sandboxes/<int:pk>/jobs/", jobs.sandbox_jobs_panel, name="sandbox-jobs"),
+    path("sandboxes/<int:pk>/jobs/run/", jobs.job_run_page, name="job-run"),
+    path("sandboxes/<int:pk>/jobs/validate/", jobs.job_validate_page, name="job-validate"),
+    path("jobs/<int:pk>/", jobs.job_detail_page, name="job-detail"),
+    path("jobs/<int:pk>/cancel/", jobs.job_cancel_page, name="job-cancel"),
     path("hosts/", hosts.host_list_page, name="host-list"),
     path("hosts/new/", hosts.host_add_page, name="host-add"),
     path("hosts/<int:pk>/state/", hosts.host_state_page, name="host-state"),

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "axes",
     "oauth2_provider",
     "tenants",
@@ -44,7 +45,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.security.SecurityHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "tenants.api.middleware.ApiBodySizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -148,16 +151,36 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "tenants.api.schema.PortalAutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": ["tenants.api.throttling.CreateRateThrottle"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "tenants.api.errors.exception_handler",
 }
+# Creates over the API (POSTs that make a sandbox, DataTap, tenant, member, token, host, job...)
+# per token, or per user for session callers; over it answers 429 with Retry-After.
+PORTAL_CREATE_RATE = env_str("PORTAL_CREATE_RATE", "60/min")
+# How long an Idempotency-Key's first answer is kept for replay.
+IDEMPOTENCY_KEY_TTL_HOURS = env_int("PORTAL_IDEMPOTENCY_KEY_TTL_HOURS", 24)
+# Largest request body; the API answers 413 beyond it (tenants.api.middleware).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("PORTAL_MAX_BODY_BYTES", 2 * 1024 * 1024)
+# The cache (API throttle counts, shared by every web worker): its own Redis database, apart
+# from Celery's broker.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env_str("PORTAL_CACHE_URL", "redis://127.0.0.1:6379/1"),
+        "KEY_PREFIX": "portal",
+    }
+}
 SPECTACULAR_SETTINGS = {
     "TITLE": "AI Sandbox Portal API",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from our static files: the Content-Security-Policy allows no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     # Several models have a `kind`; each keeps its own enum name in the schema.
     "ENUM_NAME_OVERRIDES": {
         "DataTapKindEnum": "provisioning.models.DataTap.Kind",

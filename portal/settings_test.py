@@ -7,6 +7,16 @@ from portal.settings import *  # noqa: F403
 REDIS_URL = env_str("PORTAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL
+# The test run's one Redis database serves the cache too, its keys apart by prefix.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "test-cache",
+    }
+}
+# Tests create many objects quickly as the same user; the throttle's own tests lower it.
+PORTAL_CREATE_RATE = "100000/min"
 # The tests' Docker objects are apart from those of a portal running on the same engine.
 SITE = env_str("PORTAL_TEST_SITE", "test")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests

@@ -1,10 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from oauth2_provider.urls import base_urlpatterns as oauth2_base_urls
 
 from portal.health import healthz
 from portal.metrics import metrics
+
+# Unknown /api/ URLs and crashes answer in the API's error format; pages keep Django's.
+handler404 = "tenants.api.errors.not_found_handler"
+handler500 = "tenants.api.errors.server_error_handler"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -14,7 +18,12 @@ urlpatterns = [
     path("o/", include((oauth2_base_urls, "oauth2_provider"))),
     path("api/v1/", include("portal.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # The split view serves its start-up script as a file of its own: no inline script to allow.
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="frontend/api_docs.html"),
+        name="api-docs",
+    ),
     path("", include("tenants.urls")),
     path("", include("catalog.urls")),
     path("", include("frontend.urls")),

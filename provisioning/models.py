@@ -5,6 +5,7 @@ from django.db import models
 
 from catalog.models import CatalogItem, Flavor
 from provisioning.naming import sandbox_prefix
+from provisioning.sshkeys import ssh_private_key_new
 from tenants.models import SLUG_VALIDATOR, Tenant
 from tenants.querysets import TenantScopedQuerySet
 
@@ -31,6 +32,10 @@ class Host(models.Model):
         default=list, blank=True, help_text="NVML inventory: index, uuid, model, memory_mib"
     )
     engine_version = models.CharField(max_length=50, blank=True)
+    # Engines of one Docker swarm share this key (from their managers' ids); a sandbox may span
+    # them on an attachable overlay network, created through a manager.
+    swarm = models.CharField(max_length=64, blank=True)
+    swarm_manager = models.BooleanField(default=False)
     last_seen = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     created = models.DateTimeField(auto_now_add=True)
@@ -141,6 +146,10 @@ def _new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
+def _new_ssh_private_key() -> str:
+    return ssh_private_key_new()
+
+
 class SandboxQuerySet(TenantScopedQuerySet):
     tenant_path = "tenant"
 
@@ -157,9 +166,14 @@ class Sandbox(models.Model):
     gpus_per_node = models.PositiveIntegerField(default=0)
     # Labels every host of the sandbox must carry: the catalog item's and the user's, merged.
     host_labels = models.JSONField(default=dict, blank=True)
+    # Set when its nodes span the hosts of this swarm on an overlay network; empty: one host,
+    # on a bridge network of that host's engine.
+    swarm = models.CharField(max_length=64, blank=True)
     secret = models.CharField(
         max_length=64, default=_new_secret, help_text="Token of the sandbox's own services"
     )
+    # Passwordless SSH among the sandbox's nodes; never shown, gone with the row's containers.
+    ssh_private_key = models.TextField(default=_new_ssh_private_key, editable=False)
     status = models.CharField(max_length=20, choices=SandboxStatus.choices, default=SandboxStatus.PENDING)
     status_detail = models.TextField(blank=True, help_text="Plain-language reason for error or unknown")
     # Mounted on every node; datatap_delete refuses while a live sandbox names the DataTap.
@@ -339,3 +353,96 @@ class Notebook(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sandbox} notebook of {self.user}"
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "pending", "Accepted, waiting for a worker to start it on the nodes"
+    RUNNING = "running", "The command runs on the nodes"
+    SUCCEEDED = "succeeded", "Exited 0 on every node"
+    FAILED = "failed", "Exited non-zero, or could not run, on at least one node; see the explanation"
+    CANCELLED = "cancelled", "Stopped on every node at a user's request"
+
+
+JOB_ACTIVE = {JobStatus.PENDING, JobStatus.RUNNING}
+JOB_TERMINAL = {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED}
+
+
+class JobQuerySet(TenantScopedQuerySet):
+    tenant_path = "sandbox__tenant"
+
+    def active(self):
+        return self.filter(status__in=JOB_ACTIVE)
+
+
+class Job(models.Model):
+    """A command run across some or all of a sandbox's nodes, one process per node."""
+
+    class Kind(models.TextChoices):
+        COMMAND = "command", "A user's command"
+        VALIDATION = "validation", "The image's validation job"
+
+    sandbox = models.ForeignKey(Sandbox, on_delete=models.CASCADE, related_name="jobs")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.COMMAND)
+    command = models.TextField()
+    target = models.CharField(max_length=50, help_text='"all", "head" or a role: where it runs')
+    status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.PENDING)
+    explanation = models.TextField(blank=True, help_text="Why it failed, in plain language")
+    result = models.JSONField(
+        null=True, blank=True, help_text="What a validation job measured (rank 0's result line)"
+    )
+    master_port = models.PositiveIntegerField(help_text="MASTER_PORT of this job's rendezvous")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    cancel_requested = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    started = models.DateTimeField(null=True, blank=True)
+    updated = models.DateTimeField(auto_now=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    objects = JobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"job {self.pk} of {self.sandbox} ({self.status})"
+
+    @property
+    def workdir(self) -> str:
+        """Where each node keeps the job's command, log, pid and exit code: inside the sandbox's
+        own containers, where every process is the sandbox's user's, in a folder every image has."""
+        return f"/tmp/sandbox-jobs/{self.pk}"  # noqa: S108 - not the portal's /tmp
+
+
+class JobNodeQuerySet(TenantScopedQuerySet):
+    tenant_path = "job__sandbox__tenant"
+
+
+class JobNode(models.Model):
+    """The job's process on one node: its rank, its exit code and the log it printed."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="nodes")
+    node = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="+")
+    rank = models.PositiveIntegerField()
+    status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.PENDING)
+    exit_code = models.IntegerField(null=True, blank=True)
+    detail = models.CharField(max_length=300, blank=True, help_text="How it ended when not by exiting")
+    exec_id = models.CharField(max_length=100, blank=True, help_text="The engine's id of the launch")
+    launched = models.DateTimeField(null=True, blank=True)
+    # The log's tail is kept here; log_dropped counts the characters before it that were let go,
+    # so positions in the whole output stay stable for incremental reads.
+    log = models.TextField(blank=True)
+    log_dropped = models.PositiveBigIntegerField(default=0)
+    log_read_bytes = models.PositiveBigIntegerField(
+        default=0, help_text="How far the node's log file was read"
+    )
+
+    objects = JobNodeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["job", "rank"]
+        constraints = [models.UniqueConstraint(fields=["job", "node"], name="one_job_process_per_node")]
+
+    def __str__(self) -> str:
+        return f"{self.job} on {self.node.hostname}"

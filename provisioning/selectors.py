@@ -13,6 +13,8 @@ from provisioning.models import (
     DataTap,
     Host,
     HostPathPrefix,
+    Job,
+    JobNode,
     Node,
     NodeStatus,
     Operation,
@@ -174,3 +176,22 @@ def host_utilisation_list() -> list[HostUtilisation]:
         )
         for host in host_list()
     ]
+
+
+def job_list(*, user) -> QuerySet[Job]:
+    """The jobs of the user's tenants, each with its nodes in rank order."""
+    return (
+        Job.objects.visible_to(user)
+        .select_related("sandbox", "requested_by")
+        .prefetch_related(Prefetch("nodes", queryset=JobNode.objects.select_related("node").order_by("rank")))
+    )
+
+
+def job_node_log(*, process: JobNode, offset: int | None = None) -> tuple[str, int]:
+    """A node's log from `offset` (a position in everything it printed; None: all that is kept)
+    and the position where it ends, to ask from next time."""
+    end = process.log_dropped + len(process.log)
+    if offset is None:
+        return process.log, end
+    return process.log[max(0, offset - process.log_dropped) :], end
+

@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from provisioning.services.drift import drift_record
+from provisioning.services.jobs import job_advance, jobs_resume
 from provisioning.services.notebooks import notebooks_idle_stop as idle_notebooks_stop
 from provisioning.services.operations import operation_advance
 from provisioning.services.reconciler import reconcile_all
@@ -19,7 +20,15 @@ def operation_run(operation_id: int) -> None:
 def reconcile() -> dict:
     report = reconcile_all()
     drift_record(report=report)
+    jobs_resume()
     return report
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def job_run(job_id: int) -> None:
+    outcome = job_advance(job_id=job_id)
+    if outcome.again_in is not None:
+        job_run.apply_async((job_id,), countdown=outcome.again_in)
 
 
 @shared_task(ignore_result=True)

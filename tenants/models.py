@@ -174,3 +174,23 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AuditEventImmutable("Audit events are append-only: they cannot be deleted.")
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a create sent with an `Idempotency-Key` header, so that a client
+    retrying after a timeout gets that answer again instead of a second object. Keys are scoped
+    per user (the unique constraint is also what stops two concurrent duplicates both creating)
+    and kept for a day; `fingerprint` tells a retry from a different request reusing the key."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="sha256 of method, path and body")
+    status_code = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.key}"

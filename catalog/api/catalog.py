@@ -14,6 +14,7 @@ from catalog.registry import RegistryClient, RegistryUnavailable
 from catalog.selectors import catalog_items_visible_to, image_builds_list
 from catalog.services.builds import image_build_request
 from catalog.services.catalog_items import catalog_item_register, catalog_item_set_enabled
+from tenants.api.idempotency import api_create
 from tenants.api.permissions import IsSiteAdmin
 from tenants.services.audit import client_ip
 
@@ -44,6 +45,7 @@ class CatalogListApi(ListAPIView):
         return super().get_permissions()
 
     @extend_schema(request=CatalogItemAddInputSerializer, responses={201: CatalogItemOutputSerializer})
+    @api_create
     def post(self, request):
         serializer = self.CatalogItemAddInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -106,6 +108,7 @@ class ImageBuildListApi(ListAPIView):
         return image_builds_list()
 
     @extend_schema(request=ImageBuildInputSerializer, responses={202: ImageBuildOutputSerializer})
+    @api_create
     def post(self, request):
         serializer = self.ImageBuildInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

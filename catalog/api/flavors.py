@@ -11,6 +11,8 @@ from catalog.api.serializers import FlavorSerializer
 from catalog.models import Flavor
 from catalog.selectors import flavors_list
 from catalog.services.flavors import FlavorInUse, flavor_create, flavor_delete, flavor_update
+from tenants.api.errors import Conflict
+from tenants.api.idempotency import api_create
 from tenants.api.permissions import IsSiteAdmin
 from tenants.services.audit import client_ip
 
@@ -37,6 +39,7 @@ class FlavorListApi(ListAPIView):
         return super().get_permissions()
 
     @extend_schema(request=FlavorInputSerializer, responses={201: FlavorSerializer})
+    @api_create
     def post(self, request):
         serializer = FlavorInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -73,5 +76,5 @@ class FlavorDetailApi(APIView):
         try:
             flavor_delete(flavor=flavor, actor=request.user, ip=client_ip(request))
         except FlavorInUse as exc:
-            raise exceptions.ValidationError({"name": [str(exc)]}) from exc
+            raise Conflict(str(exc), code="in_use") from exc
         return Response(status=status.HTTP_204_NO_CONTENT)

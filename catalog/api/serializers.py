@@ -10,7 +10,7 @@ class FlavorSerializer(serializers.ModelSerializer):
 
 
 class CatalogItemOutputSerializer(serializers.ModelSerializer):
-    default_flavor = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    default_flavor = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
     image = serializers.CharField(read_only=True)
     roles = serializers.SerializerMethodField()
 
@@ -47,8 +47,8 @@ class CatalogItemOutputSerializer(serializers.ModelSerializer):
 
 
 class ImageBuildOutputSerializer(serializers.ModelSerializer):
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    catalog_item = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    catalog_item = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
 
     class Meta:
         model = ImageBuild

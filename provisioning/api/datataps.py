@@ -2,13 +2,14 @@
 404; a tenant member may look at the tenant's DataTaps, only its admins create and delete."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from provisioning.api.errors import service_errors
+from provisioning.api.filters import DataTapFilter
 from provisioning.models import DataTap, HostPathPrefix
 from provisioning.selectors import datatap_list, hostpath_prefix_list
 from provisioning.services.datataps import (
@@ -17,6 +18,7 @@ from provisioning.services.datataps import (
     hostpath_prefix_add,
     hostpath_prefix_remove,
 )
+from tenants.api.idempotency import api_create
 from tenants.api.permissions import IsSiteAdmin
 from tenants.models import Tenant
 from tenants.selectors.memberships import user_can_admin_tenant
@@ -27,7 +29,7 @@ NAME_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$"
 
 class DataTapOutput(serializers.ModelSerializer):
     tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     mount_path = serializers.CharField(source="mount_target", read_only=True)
     sandboxes = serializers.SerializerMethodField(help_text="Sandboxes (not deleted) that mount it")
 
@@ -85,18 +87,15 @@ def _require_admin(request, tenant: Tenant) -> None:
         raise PermissionDenied("Only this tenant's admins and site admins manage its DataTaps.")
 
 
-@extend_schema_view(
-    get=extend_schema(parameters=[OpenApiParameter("tenant", str, description="Only this tenant's (slug)")])
-)
 class DataTapListCreate(generics.ListAPIView):
     serializer_class = DataTapOutput
+    filterset_class = DataTapFilter
 
     def get_queryset(self):
-        taps = datatap_list(user=self.request.user)
-        tenant = self.request.query_params.get("tenant")
-        return taps.filter(tenant__slug=tenant) if tenant else taps
+        return datatap_list(user=self.request.user)
 
     @extend_schema(request=DataTapCreateInput, responses={201: DataTapOutput})
+    @api_create
     def post(self, request):
         data = DataTapCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -123,7 +122,7 @@ class DataTapDetail(APIView):
 
 
 class HostPathPrefixOutput(serializers.ModelSerializer):
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = HostPathPrefix
@@ -143,6 +142,7 @@ class HostPathPrefixListCreate(generics.ListAPIView):
         return hostpath_prefix_list()
 
     @extend_schema(request=HostPathPrefixInput, responses={201: HostPathPrefixOutput})
+    @api_create
     def post(self, request):
         data = HostPathPrefixInput(data=request.data)
         data.is_valid(raise_exception=True)

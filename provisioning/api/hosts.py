@@ -7,9 +7,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from provisioning.api.errors import service_errors
+from provisioning.api.filters import HostFilter
 from provisioning.api.serializers import HostCreateInput, HostOutput
 from provisioning.models import Host
 from provisioning.services.hosts import ADMIN_STATES, host_inventory_refresh, host_register, host_set_state
+from tenants.api.idempotency import api_create
 from tenants.api.permissions import IsSiteAdmin
 from tenants.services.audit import client_ip
 
@@ -22,8 +24,10 @@ class HostListCreate(generics.ListAPIView):
     serializer_class = HostOutput
     permission_classes = [IsSiteAdmin]
     queryset = Host.objects.order_by("name")
+    filterset_class = HostFilter
 
     @extend_schema(request=HostCreateInput, responses={201: HostOutput})
+    @api_create
     def post(self, request):
         data = HostCreateInput(data=request.data)
         data.is_valid(raise_exception=True)

@@ -95,7 +95,7 @@ class SandboxResizeInput(serializers.Serializer):
 
 class OperationOutput(serializers.ModelSerializer):
     sandbox = serializers.PrimaryKeyRelatedField(read_only=True)
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     progress = serializers.SerializerMethodField()
 
     class Meta:

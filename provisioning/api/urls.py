@@ -1,6 +1,6 @@
 from django.urls import path
 
-from provisioning.api import datataps, hosts, notebooks, views
+from provisioning.api import datataps, hosts, jobs, notebooks, views
 
 urlpatterns = [
     path("sandboxes/", views.SandboxListCreate.as_view(), name="api-sandbox-list"),
@@ -10,6 +10,14 @@ urlpatterns = [
     path("sandboxes/<int:pk>/resize/", views.SandboxResize.as_view(), name="api-sandbox-resize"),
     path("sandboxes/<int:pk>/operations/", views.SandboxOperations.as_view(), name="api-sandbox-operations"),
     path("operations/<int:pk>/", views.OperationDetail.as_view(), name="api-operation-detail"),
+    path("sandboxes/<int:pk>/jobs/", jobs.SandboxJobs.as_view(), name="api-sandbox-jobs"),
+    path(
+        "sandboxes/<int:pk>/jobs/validation/",
+        jobs.SandboxValidationJob.as_view(),
+        name="api-sandbox-validation-job",
+    ),
+    path("jobs/<int:pk>/", jobs.JobDetail.as_view(), name="api-job-detail"),
+    path("jobs/<int:pk>/cancel/", jobs.JobCancel.as_view(), name="api-job-cancel"),
     path("hosts/", hosts.HostListCreate.as_view(), name="api-host-list"),
     path("hosts/<int:pk>/", hosts.HostDetail.as_view(), name="api-host-detail"),
     path("hosts/<int:pk>/refresh/", hosts.HostRefresh.as_view(), name="api-host-refresh"),

@@ -20,6 +20,8 @@ class EngineInfo:
     memory_mib: int
     engine_version: str
     gpus: list[dict] = field(default_factory=list)
+    swarm: str = ""  # the same for every engine of one Docker swarm, empty outside one
+    swarm_manager: bool = False
 
 
 @dataclass(frozen=True)
@@ -97,8 +99,9 @@ class ContainerDriver(ABC):
         """Capacity and version of the engine."""
 
     @abstractmethod
-    def ensure_network(self, *, name: str, labels: dict[str, str]) -> None:
-        """Create the sandbox network unless it exists."""
+    def ensure_network(self, *, name: str, labels: dict[str, str], overlay: bool = False) -> None:
+        """Create the sandbox network unless it exists: a bridge of this engine, or with
+        `overlay` (on a swarm manager) an attachable overlay its swarm's engines can join."""
 
     @abstractmethod
     def remove_network(self, *, name: str) -> None:

@@ -82,15 +82,21 @@ class DockerDriver(ContainerDriver):
             memory_mib=info["MemTotal"] // (1024 * 1024),
             engine_version=info.get("ServerVersion", ""),
             gpus=self.gpu_probe() if "nvidia" in info.get("Runtimes", {}) else [],
+            swarm=_swarm_key(info.get("Swarm") or {}),
+            swarm_manager=bool((info.get("Swarm") or {}).get("ControlAvailable")),
         )
 
     @_translate_errors
-    def ensure_network(self, *, name: str, labels: dict[str, str]) -> None:
+    def ensure_network(self, *, name: str, labels: dict[str, str], overlay: bool = False) -> None:
         if self.client.networks.list(names=[name]):
             return
         try:
             self.api.create_network(
-                name, driver="bridge", labels={**labels, SITE_LABEL: self.site}, check_duplicate=True
+                name,
+                driver="overlay" if overlay else "bridge",
+                attachable=overlay or None,
+                labels={**labels, SITE_LABEL: self.site},
+                check_duplicate=True,
             )
         except docker.errors.APIError as exc:
             if exc.status_code != 409:  # a concurrent attempt made it first
@@ -220,7 +226,14 @@ class DockerDriver(ContainerDriver):
 
     @_translate_errors
     def list_managed_networks(self) -> list[str]:
-        return [n["Name"] for n in self.api.networks(filters={"label": self._site_filter})]
+        networks = self.api.networks(filters={"label": self._site_filter})
+        # A swarm's overlay networks show on every engine that uses one, but only a manager may
+        # remove them: elsewhere they are not this engine's to clean up.
+        manager = any(n.get("Scope") == "swarm" for n in networks) and self._is_swarm_manager()
+        return [n["Name"] for n in networks if n.get("Scope") != "swarm" or manager]
+
+    def _is_swarm_manager(self) -> bool:
+        return bool((self.client.info().get("Swarm") or {}).get("ControlAvailable"))
 
     @_translate_errors
     def list_managed_volumes(self) -> list[str]:
@@ -320,6 +333,15 @@ def _state_from_summary(summary: dict) -> ContainerState:
         health=health,
         labels=summary.get("Labels") or {},
     )
+
+
+def _swarm_key(swarm: dict) -> str:
+    """Engines of one swarm see the same managers, whatever their own role: their ids make a key
+    that every member computes alike (the cluster id itself is shown to managers only)."""
+    if swarm.get("LocalNodeState") != "active":
+        return ""
+    managers = sorted(m["NodeID"] for m in swarm.get("RemoteManagers") or [])
+    return hashlib.sha256(",".join(managers).encode()).hexdigest()[:32] if managers else ""
 
 
 def _tls_config(host) -> TLSConfig:

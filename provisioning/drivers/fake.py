@@ -28,6 +28,9 @@ class FakeDriver(ContainerDriver):
         # Every command run in a container: container name, command, environment, user, detach.
         self.execs: dict[str, dict] = {}
         self.exec_exit_code = 0  # what attached commands exit with
+        # Answers attached commands instead: called with the exec's record, returns its
+        # (exit code, output), so a test can play what a command inside the container says.
+        self.exec_responder = None
 
     def _check(self):
         if not self.reachable:
@@ -40,7 +43,7 @@ class FakeDriver(ContainerDriver):
         self._check()
         return EngineInfo(cpus=self.cpus, memory_mib=self.memory_mib, engine_version="fake", gpus=self.gpus)
 
-    def ensure_network(self, *, name, labels) -> None:
+    def ensure_network(self, *, name, labels, overlay=False) -> None:
         self._check()
         self.networks.add(name)
 
@@ -126,6 +129,10 @@ class FakeDriver(ContainerDriver):
             "running": detach,
             "exit_code": None if detach else self.exec_exit_code,
         }
+        if not detach and self.exec_responder is not None:
+            exit_code, output = self.exec_responder(self.execs[exec_id])
+            self.execs[exec_id]["exit_code"] = exit_code
+            return ExecState(exec_id=exec_id, running=False, exit_code=exit_code, output=output)
         return self.exec_poll(exec_id=exec_id)
 
     def exec_poll(self, *, exec_id) -> ExecState:

@@ -27,6 +27,8 @@ def host_inventory_refresh(*, host: Host) -> Host:
         memory_mib=info.memory_mib,
         gpus=info.gpus,
         engine_version=info.engine_version,
+        swarm=info.swarm,
+        swarm_manager=info.swarm_manager,
         last_seen=timezone.now(),
         last_error="",
     )

@@ -21,6 +21,7 @@ from provisioning.models import (
     SandboxStatus,
 )
 from provisioning.services.datataps import sandbox_mount_failure, sandbox_tap_volumes
+from provisioning.services.readiness import node_ready
 from provisioning.services.specs import node_spec, sandbox_labels
 from tenants.services.quota import quota_release
 
@@ -101,9 +102,11 @@ def _finish(operation: Operation) -> None:
         Operation.Kind.STOP: SandboxStatus.STOPPED,
         Operation.Kind.DELETE: SandboxStatus.DELETED,
     }[operation.kind]
+    # A deleted sandbox is kept as a record, but its nodes' SSH key goes with its containers.
+    gone = {"ssh_private_key": ""} if final == SandboxStatus.DELETED else {}
     with transaction.atomic():
         Sandbox.objects.filter(pk=operation.sandbox_id).update(
-            status=final, status_detail="", updated=timezone.now()
+            status=final, status_detail="", updated=timezone.now(), **gone
         )
         _close(operation, OperationStatus.SUCCEEDED)
 
@@ -149,6 +152,23 @@ def _drivers(nodes: list[Node]) -> dict[int, tuple[Host, object]]:
     return {host_id: (host, driver_for_host(host)) for host_id, host in hosts.items()}
 
 
+def _swarm_manager(sandbox: Sandbox):
+    """The overlay network of a sandbox spanning a swarm is made and removed through one of the
+    swarm's managers; its other engines attach their containers to it."""
+    manager = (
+        Host.objects.filter(swarm=sandbox.swarm, swarm_manager=True)
+        .exclude(state__in=[Host.State.DISABLED, Host.State.UNREACHABLE])
+        .order_by("pk")
+        .first()
+    )
+    if manager is None:
+        raise DriverError(
+            "No manager of the sandbox's Docker swarm answers: its overlay network cannot be "
+            "made or removed. Register a swarm manager as a host, or bring one back."
+        )
+    return driver_for_host(manager)
+
+
 def _bring_up(operation: Operation) -> bool:
     """Create or start every live node and report how many pass their healthcheck."""
     sandbox = Sandbox.objects.select_related("catalog_item", "tenant").get(pk=operation.sandbox_id)
@@ -157,8 +177,13 @@ def _bring_up(operation: Operation) -> bool:
     nodes = _live_nodes(sandbox)
     drivers = _drivers(nodes)
     tap_volumes = sandbox_tap_volumes(sandbox)
+    if sandbox.swarm:
+        _swarm_manager(sandbox).ensure_network(
+            name=sandbox.network_name, labels=sandbox_labels(sandbox), overlay=True
+        )
     for _host, driver in drivers.values():
-        driver.ensure_network(name=sandbox.network_name, labels=sandbox_labels(sandbox))
+        if not sandbox.swarm:
+            driver.ensure_network(name=sandbox.network_name, labels=sandbox_labels(sandbox))
         driver.ensure_volume(name=sandbox.workspace_volume, labels=sandbox_labels(sandbox))
         for name, driver_opts in tap_volumes.items():
             driver.ensure_volume(name=name, labels=sandbox_labels(sandbox), driver_opts=driver_opts)
@@ -180,7 +205,7 @@ def _bring_up(operation: Operation) -> bool:
             raise OperationFailed(
                 f"Node {node.hostname} failed its healthcheck. Last lines of its log:\n{logs}"
             )
-        is_ready = state.ready or _passes_healthcheck_now(driver, spec, state)
+        is_ready = node_ready(driver=driver, spec=spec, state=state)
         status = NodeStatus.RUNNING if is_ready else NodeStatus.STARTING
         ready += is_ready
         Node.objects.filter(pk=node.pk).update(status=status, ip=state.ip, status_detail="")
@@ -194,23 +219,6 @@ def _bring_up(operation: Operation) -> bool:
             f"{settings.NODE_READY_TIMEOUT_S} seconds."
         )
     return False
-
-
-def _passes_healthcheck_now(driver, spec, state) -> bool:
-    """The engine runs a node's healthcheck only every interval (2 s, say), so a node that is
-    up early waits for the next tick. Running the same check ourselves while the engine still
-    says "starting" reports a ready node as soon as it is, which is most of what separates a
-    click from a usable notebook."""
-    if not (state.running and state.health == "starting" and spec.healthcheck):
-        return False
-    kind, *args = spec.healthcheck.test
-    command = {"CMD": args, "CMD-SHELL": ["/bin/sh", "-c", " ".join(args)]}.get(kind)
-    if not command:
-        return False
-    try:
-        return driver.exec_start(name=spec.name, command=command, user=spec.user).exit_code == 0
-    except DriverError:
-        return False  # not up enough to run it yet: the next look, or the engine, decides
 
 
 def _exited_explanation(node: Node, state, driver) -> str:
@@ -271,8 +279,11 @@ def _tear_down(sandbox: Sandbox, progress: Operation | None = None) -> None:
         if progress:
             _progress(progress, done, len(live), f"{done} of {len(live)} nodes removed")
     tap_volumes = sandbox_tap_volumes(sandbox)
+    if sandbox.swarm:
+        _swarm_manager(sandbox).remove_network(name=sandbox.network_name)
     for _host, driver in drivers.values():
-        driver.remove_network(name=sandbox.network_name)
+        if not sandbox.swarm:
+            driver.remove_network(name=sandbox.network_name)
         driver.remove_volume(name=sandbox.workspace_volume)
         for name in tap_volumes:
             driver.remove_volume(name=name)

@@ -13,6 +13,7 @@ from provisioning.models import Host, Node, NodeStatus, Operation, Sandbox, Sand
 from provisioning.naming import sandbox_id_from_name
 from provisioning.services.dispatch import operation_enqueue
 from provisioning.services.hosts import host_inventory_refresh
+from provisioning.services.readiness import node_ready
 from provisioning.services.specs import LABEL_PREFIX, node_spec
 
 log = logging.getLogger(__name__)
@@ -73,12 +74,11 @@ def host_reconcile(*, host: Host) -> dict:
             if state is None or not state.running:
                 state = driver.start(node_spec(node))
                 drift["restarted"] += 1
-            elif state.health == "starting":
-                continue  # the engine's healthcheck has not spoken yet: nothing to correct
+            ready = state.ready or node_ready(driver=driver, spec=node_spec(node), state=state)
         except DriverError as exc:
             Node.objects.filter(pk=node.pk).update(status=NodeStatus.FAILED, status_detail=str(exc))
             continue
-        status = NodeStatus.RUNNING if state.ready else NodeStatus.STARTING
+        status = NodeStatus.RUNNING if ready else NodeStatus.STARTING
         if node.status == NodeStatus.UNKNOWN and status == NodeStatus.RUNNING:
             drift["recovered"] += 1
         if node.status != status:

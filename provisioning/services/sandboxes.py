@@ -60,7 +60,7 @@ def sandbox_create(
                 group=sandbox.ledger_group,
                 requests=[_sandbox_allocation(sandbox), *[_node_allocation(n) for n in new_nodes]],
             )
-            _place(new_nodes, sandbox=sandbox)
+            _place(new_nodes, sandbox=sandbox, may_spread=True)
             operation = Operation.objects.create(
                 sandbox=sandbox, kind=Operation.Kind.CREATE, requested_by=owner
             )
@@ -196,9 +196,12 @@ def _require(sandbox: Sandbox, allowed: set) -> None:
 
 def _place(nodes: list[Node], *, sandbox: Sandbox, **kwargs) -> None:
     try:
-        nodes_place(nodes=nodes, gpus_per_node=sandbox.gpus_per_node, labels=sandbox.host_labels, **kwargs)
+        placement = nodes_place(nodes=nodes, sandbox=sandbox, **kwargs)
     except PlacementError as exc:
         raise NoCapacity(str(exc)) from exc
+    if placement.swarm and not sandbox.swarm:
+        sandbox.swarm = placement.swarm
+        sandbox.save(update_fields=["swarm"])
 
 
 def _nodes_add(

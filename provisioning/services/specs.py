@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from provisioning.drivers import HealthCheck, Mount, NodeSpec
 from provisioning.models import DataTap, Node, NodeStatus
+from provisioning.sshkeys import ssh_public_key
 
 MASTER_PORT = 29500
 LABEL_PREFIX = "org.sandbox-portal"
@@ -64,6 +65,11 @@ def node_spec(node: Node) -> NodeSpec:
         "WORLD_SIZE": str(len(world)),
         "NODE_RANK": str(rank),
         "RANK": str(rank),  # one process per node
+        # sandbox-entrypoint installs them in the user's ~/.ssh: passwordless SSH among nodes.
+        "SANDBOX_SSH_AUTHORIZED_KEY": ssh_public_key(
+            sandbox.ssh_private_key, comment=f"sandbox-{sandbox.pk}"
+        ),
+        "SANDBOX_SSH_PRIVATE_KEY": sandbox.ssh_private_key,
     }
     healthcheck = role.get("healthcheck")
     return NodeSpec(

@@ -2,7 +2,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.views import APIView
 
-from tenants.api.pagination import paginated_response
+from tenants.api.pagination import PAGINATION_CLASS, paginated_response
 from tenants.filtersets import AuditEventFilterSet
 from tenants.models import AuditEvent
 from tenants.selectors.audit import audit_event_list
@@ -28,6 +28,8 @@ class AuditEventOutputSerializer(serializers.Serializer):
 class AuditListApi(APIView):
     """Read-only: the audit log has no write endpoint. Site admins read every event, tenant
     admins their tenants' events, members get 403."""
+
+    pagination_class = PAGINATION_CLASS
 
     @extend_schema(
         responses=AuditEventOutputSerializer(many=True),

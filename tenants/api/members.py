@@ -4,7 +4,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tenants.api.pagination import paginated_response
+from tenants.api.idempotency import api_create
+from tenants.api.pagination import PAGINATION_CLASS, paginated_response
 from tenants.api.permissions import IsTenantAdmin
 from tenants.models import Membership, User
 from tenants.selectors.memberships import membership_list
@@ -37,6 +38,8 @@ class _TenantAdminApi(APIView):
 
 
 class MemberListApi(_TenantAdminApi):
+    pagination_class = PAGINATION_CLASS
+
     class InputSerializer(serializers.Serializer):
         username = serializers.CharField()
         role = serializers.ChoiceField(choices=Membership.Role.choices, default=Membership.Role.MEMBER)
@@ -61,6 +64,7 @@ class MemberListApi(_TenantAdminApi):
         )
 
     @extend_schema(request=InputSerializer, responses={201: MemberOutputSerializer})
+    @api_create
     def post(self, request, slug):
         tenant = self.tenant(request, slug)
         serializer = self.InputSerializer(data=request.data)

@@ -5,7 +5,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tenants.api.pagination import paginated_response
+from tenants.api.idempotency import api_create
+from tenants.api.pagination import PAGINATION_CLASS, paginated_response
 from tenants.selectors.tokens import token_list
 from tenants.services.audit import client_ip
 from tenants.services.tokens import LoginRefused, token_create, token_obtain, token_revoke
@@ -77,7 +78,10 @@ class AuthTokenApi(APIView):
 
 
 class TokenListApi(APIView):
-    """The caller's own personal tokens: list, and create (the key is in the answer, once)."""
+    """The caller's own personal tokens: list, and create (the key is in the answer, once;
+    a replay of the create by its Idempotency-Key answers without it)."""
+
+    pagination_class = PAGINATION_CLASS
 
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=100)
@@ -96,6 +100,7 @@ class TokenListApi(APIView):
         )
 
     @extend_schema(request=InputSerializer, responses={201: TokenCreatedSerializer})
+    @api_create(secret_fields=("key",))
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -1,0 +1,70 @@
+"""Response headers that tell browsers to trust nothing but the portal's own files.
+
+Django's SecurityMiddleware and XFrameOptionsMiddleware already send X-Content-Type-Options,
+Referrer-Policy, Cross-Origin-Opener-Policy and X-Frame-Options; this adds the
+Content-Security-Policy and the Permissions-Policy, on every response (pages, API, static files)
+so that no page can be the one that forgot them."""
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+
+def content_security_policy() -> str:
+    """Scripts, styles, images and fonts come from the portal only; no inline script runs.
+
+    Inline `style` attributes stay allowed (`style-src-attr`): the templates size progress bars
+    and charts with them, and an attribute style can neither run script nor read the page.
+    Forms may post to the portal and to the notebook gateway: logging in to JupyterHub is an
+    OAuth2 round trip whose last redirect, after the login form, lands on the Hub."""
+    form_targets = ["'self'"]
+    hub = urlsplit(settings.HUB_URL)
+    if hub.scheme and hub.netloc:
+        form_targets.append(f"{hub.scheme}://{hub.netloc}")
+    directives = {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],  # Bootstrap draws its icons as data: SVGs
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": form_targets,
+        "frame-ancestors": ["'none'"],
+    }
+    return "; ".join(f"{name} {' '.join(values)}" for name, values in directives.items())
+
+
+#: Browser features no portal page uses; a script injected into one gets none of them either.
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer",
+        "camera",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "payment",
+        "usb",
+        "interest-cohort",
+    )
+)
+
+
+class SecurityHeadersMiddleware:
+    """Outermost middleware: it also covers responses that WhiteNoise answers by itself."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.csp = content_security_policy()
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Security-Policy", self.csp)
+        response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        # WhiteNoise answers static files before XFrameOptionsMiddleware sees them.
+        response.headers.setdefault("X-Frame-Options", settings.X_FRAME_OPTIONS)
+        return response

@@ -1,0 +1,457 @@
+"""Jobs: a command run on some or all of a sandbox's nodes, one process per node, as the node's
+non-root user in its workspace, with the distributed environment of this job.
+
+Each node keeps the job in a folder of its own (Job.workdir): the command, the MPI-style hostfile,
+the process group's id, the log and, once the command ended, its exit code. The worker reads that
+folder back through short execs, so following a job needs no open stream and survives a worker
+restart: job_advance is a poll, safe to repeat, and the reconciler resumes a job nobody follows.
+A cancel signals the whole process group (the command runs under setsid), TERM first, then KILL.
+"""
+
+import json
+import logging
+import shlex
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from provisioning.drivers import DriverError, driver_for_host
+from provisioning.errors import InvalidRequest, NotFound, StateConflict
+from provisioning.models import (
+    JOB_ACTIVE,
+    JOB_TERMINAL,
+    Job,
+    JobNode,
+    JobStatus,
+    Node,
+    NodeStatus,
+    Sandbox,
+    SandboxStatus,
+)
+from provisioning.services.specs import MASTER_PORT, node_rank
+from tenants.models import User
+from tenants.services.audit import audit_record
+
+log = logging.getLogger(__name__)
+
+#: Advisory-lock namespace of "a worker is advancing this job".
+JOB_LOCK = 71_002
+#: The manifest's environment names the image's validation job under this key.
+VALIDATION_ENV = "VALIDATION_JOB"
+#: Rank 0 of the validation job prints its measurements on one line starting with this.
+VALIDATION_RESULT_MARK = "SANDBOX_VALIDATION_RESULT "
+MAX_COMMAND_CHARS = 20_000
+#: The log's tail kept per node; older output is let go (log_dropped counts it).
+LOG_KEEP_CHARS = 1_000_000
+#: At most this much of a node's log is read per poll, so one poll stays short.
+LOG_READ_BYTES = 256 * 1024
+POLL_S = 1.0
+#: A launched command that has not written its pid by then never started.
+LAUNCH_GRACE = timedelta(seconds=30)
+#: After a cancel, processes that ignore TERM this long get KILL.
+CANCEL_GRACE = timedelta(seconds=5)
+#: Jobs not advanced for this long lost their worker; the reconciler hands them to another.
+STALE_AFTER = timedelta(seconds=30)
+
+# Positional arguments ($1, $2, ...) carry the command and paths, so nothing is quoted by hand.
+_PREPARE = r"""set -e
+mkdir -p "$1"
+printf '%s\n' "$3" > "$1/command"
+printf '%s' "$2" > "$1/hostfile"
+mkdir -p "${HOME:-/tmp}/.sandbox"
+cp "$1/hostfile" "${HOME:-/tmp}/.sandbox/hostfile"
+"""
+# Runs as the leader of a new session (setsid), so its pid is the group every child joins. The
+# mkdir makes a repeated launch (a retried task) a no-op; the exit code appears atomically.
+_RUN = r"""mkdir "$1/launched" 2>/dev/null || exit 0
+echo $$ > "$1/pid"
+if command -v bash >/dev/null 2>&1; then shell=bash; else shell=sh; fi
+"$shell" "$1/command" > "$1/log" 2>&1 < /dev/null
+echo $? > "$1/exit.tmp" && mv "$1/exit.tmp" "$1/exit"
+"""
+# Prints "<state> <log size> <bytes that follow>" then that much of the log from offset $2.
+_PROBE = r"""d=$1
+if [ -f "$d/exit" ]; then state="exit:$(cat "$d/exit")"
+elif [ ! -f "$d/pid" ]; then state=absent
+elif kill -0 "$(cat "$d/pid")" 2>/dev/null; then state=running
+elif [ -f "$d/exit" ]; then state="exit:$(cat "$d/exit")"
+else state=gone
+fi
+size=$(stat -c %s "$d/log" 2>/dev/null || echo 0)
+n=$((size - $2))
+if [ "$n" -gt "$3" ]; then n=$3; fi
+if [ "$n" -lt 0 ]; then n=0; fi
+echo "$state $size $n"
+if [ "$n" -gt 0 ]; then tail -c +$(($2 + 1)) "$d/log" | head -c "$n"; fi
+exit 0
+"""
+_SIGNAL = r"""pg=$(cat "$1/pid" 2>/dev/null) || exit 0
+kill -s "$2" -- "-$pg" 2>/dev/null
+exit 0
+"""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    again_in: float | None = None  # seconds until the next look, None when the job is over
+
+
+def job_create(
+    *,
+    sandbox: Sandbox,
+    actor: User,
+    command: str,
+    target: str = "all",
+    kind: str = Job.Kind.COMMAND,
+    ip: str | None = None,
+) -> Job:
+    """Record a job on the sandbox's running nodes that `target` names ("all", "head" or a role)
+    and hand it to a worker. The environment and hostfile come from the nodes as they are now,
+    so a job after a resize sees the new cluster."""
+    command = (command or "").strip()
+    if not command:
+        raise InvalidRequest({"command": ["Give the command to run."]})
+    if len(command) > MAX_COMMAND_CHARS:
+        raise InvalidRequest({"command": [f"At most {MAX_COMMAND_CHARS} characters."]})
+    with transaction.atomic():
+        # The lock orders the job after any operation being recorded on the sandbox right now.
+        sandbox = Sandbox.objects.select_for_update().select_related("tenant").get(pk=sandbox.pk)
+        if sandbox.status != SandboxStatus.RUNNING:
+            raise StateConflict(
+                f"Sandbox {sandbox.name!r} is {sandbox.status}; a job runs only on a running sandbox.",
+                status=sandbox.status,
+            )
+        nodes = _target_nodes(sandbox, target)
+        job = Job.objects.create(
+            sandbox=sandbox, kind=kind, command=command, target=target, requested_by=actor, master_port=0
+        )
+        # A port of its own per job: a cancelled job's rendezvous may still hold the last one.
+        job.master_port = MASTER_PORT + 1 + job.pk % 500
+        job.save(update_fields=["master_port"])
+        JobNode.objects.bulk_create(JobNode(job=job, node=node, rank=rank) for rank, node in enumerate(nodes))
+        audit_record(
+            actor=actor,
+            action=f"job.{kind}",
+            tenant=sandbox.tenant,
+            target=job,
+            ip=ip,
+            detail={"sandbox": sandbox.pk, "target": target, "command": command[:500]},
+        )
+        _enqueue(job)
+    return job
+
+
+def job_validation_create(
+    *, sandbox: Sandbox, actor: User, datatap: str | None = None, ip: str | None = None
+) -> Job:
+    """The validation job that the sandbox's image ships, on every node; it trains on the
+    DataTap `datatap` when given (it must be mounted in the sandbox)."""
+    command = validation_command(sandbox=sandbox)
+    if command is None:
+        raise StateConflict(
+            f"The catalog item {sandbox.catalog_item.slug!r} ships no validation job.", status=sandbox.status
+        )
+    if datatap:
+        tap = sandbox.datataps.filter(name=datatap).first()
+        if tap is None:
+            raise NotFound(
+                f"No DataTap {datatap!r} is mounted in sandbox {sandbox.name!r}.",
+                errors={"datatap": [f"Not mounted in this sandbox: {datatap}"]},
+            )
+        command = f"{command} --data {shlex.quote(tap.mount_target)}"
+    return job_create(sandbox=sandbox, actor=actor, command=command, kind=Job.Kind.VALIDATION, ip=ip)
+
+
+def validation_command(*, sandbox: Sandbox) -> str | None:
+    return sandbox.catalog_item.manifest.get("environment", {}).get(VALIDATION_ENV)
+
+
+def job_cancel(*, job: Job, actor: User, ip: str | None = None) -> Job:
+    """Ask the worker that follows the job to stop it on every node (it signals within a poll)."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().select_related("sandbox__tenant").get(pk=job.pk)
+        if job.status in JOB_TERMINAL:
+            raise StateConflict(f"Job {job.pk} is already {job.status}.", status=job.status)
+        if job.cancel_requested is None:
+            job.cancel_requested = timezone.now()
+            job.save(update_fields=["cancel_requested", "updated"])
+            audit_record(actor=actor, action="job.cancel", tenant=job.sandbox.tenant, target=job, ip=ip)
+    return job
+
+
+def jobs_resume() -> list[int]:
+    """Hand the active jobs that no worker advanced lately to a worker again (their task was lost
+    with a killed worker). A job that is in fact followed skips the extra task: it is locked."""
+    stale = list(
+        Job.objects.filter(status__in=JOB_ACTIVE, updated__lt=timezone.now() - STALE_AFTER).values_list(
+            "pk", flat=True
+        )
+    )
+    for job in Job.objects.filter(pk__in=stale):
+        _enqueue(job)
+    return stale
+
+
+def job_advance(*, job_id: int) -> Outcome:
+    """Do what can be done for the job now: launch it, read its nodes' logs and exit codes,
+    carry out a cancel, finish it. Returns when to look again."""
+    job = Job.objects.filter(pk=job_id).first()
+    if job is None or job.status in JOB_TERMINAL:
+        return Outcome()
+    with _job_lock(job_id) as acquired:
+        if not acquired:  # another worker follows it
+            return Outcome()
+        job = Job.objects.select_related("sandbox__catalog_item").get(pk=job_id)
+        if job.status in JOB_TERMINAL:
+            return Outcome()
+        processes = list(job.nodes.select_related("node__host", "node__sandbox").order_by("rank"))
+        if job.status == JobStatus.PENDING:
+            if job.cancel_requested is not None:
+                JobNode.objects.filter(job=job).update(
+                    status=JobStatus.CANCELLED, detail="Cancelled before it started"
+                )
+                _close(job, JobStatus.CANCELLED, "")
+                return Outcome()
+            if job.sandbox.status != SandboxStatus.RUNNING:
+                explanation = f"The sandbox became {job.sandbox.status} before the job started."
+                JobNode.objects.filter(job=job).update(status=JobStatus.FAILED, detail=explanation)
+                _close(job, JobStatus.FAILED, explanation)
+                return Outcome()
+            job.status, job.started = JobStatus.RUNNING, timezone.now()
+            job.save(update_fields=["status", "started", "updated"])
+        if job.cancel_requested is None and any(p.launched is None for p in processes):
+            _launch(job, processes)  # again after a crash midway: launched nodes are skipped
+        for process in processes:
+            if process.status not in JOB_ACTIVE:
+                continue
+            if process.launched is None:  # the cancel came before this node's launch
+                process.status, process.detail = JobStatus.CANCELLED, "Cancelled before it started"
+                process.save(update_fields=["status", "detail"])
+                continue
+            _follow(job, process)
+        if any(p.status in JOB_ACTIVE for p in processes):
+            job.save(update_fields=["updated"])  # shows the reconciler that the job is followed
+            return Outcome(again_in=POLL_S)
+        _finish(job, processes)
+        return Outcome()
+
+
+def _target_nodes(sandbox: Sandbox, target: str) -> list[Node]:
+    live = list(sandbox.nodes.select_related("sandbox").exclude(status=NodeStatus.DELETED))
+    roles = sorted({n.role for n in live})
+    if target == "all":
+        chosen = live
+    elif target in roles:
+        chosen = [n for n in live if n.role == target]
+    else:
+        raise InvalidRequest({"nodes": [f"Use all or one of the sandbox's roles: {', '.join(roles)}."]})
+    not_running = [n.hostname for n in chosen if n.status != NodeStatus.RUNNING]
+    if not_running:
+        raise StateConflict(
+            f"Node(s) {', '.join(sorted(not_running))} of sandbox {sandbox.name!r} are not running.",
+            status=sandbox.status,
+        )
+    # The job's ranks follow the sandbox's: head-0 first, so it is MASTER_ADDR when it takes part.
+    return sorted(chosen, key=node_rank)
+
+
+def hostfile(nodes: list[Node]) -> str:
+    """MPI style, one line per node: its GPUs, or else its whole CPUs (at least one), as slots."""
+    return "".join(f"{n.hostname} slots={len(n.gpu_uuids) or max(1, int(n.cpus))}\n" for n in nodes)
+
+
+def job_environment(job: Job, process: JobNode, processes: list[JobNode]) -> dict[str, str]:
+    """The distributed environment of one node's process, made from the job's nodes now (the
+    container's own variables date from its start and go stale when the sandbox is resized)."""
+    return {
+        "MASTER_ADDR": processes[0].node.hostname,
+        "MASTER_PORT": str(job.master_port),
+        "WORLD_SIZE": str(len(processes)),
+        "NODE_RANK": str(process.rank),
+        "RANK": str(process.rank),
+        "LOCAL_RANK": "0",
+        # Libraries size their thread pools by the host's cores, not the node's CPU limit; with
+        # more threads than CPUs the engine throttles them (a small DDP run went 3x slower).
+        "OMP_NUM_THREADS": str(max(1, int(process.node.cpus))),
+        "SANDBOX_JOB_ID": str(job.pk),
+        "SANDBOX_HOSTFILE": f"{job.workdir}/hostfile",
+    }
+
+
+def _launch(job: Job, processes: list[JobNode]) -> None:
+    manifest = job.sandbox.catalog_item.manifest
+    user = f"{manifest['user']['uid']}:{manifest['user']['gid']}"
+    workdir = manifest.get("workspace", "/workspace")
+    # The whole cluster, whichever nodes the job runs on: a launcher on the head (mpirun,
+    # pdsh, deepspeed) reaches every node from it.
+    cluster = sorted(job.sandbox.nodes.filter(status=NodeStatus.RUNNING), key=node_rank)
+    text = hostfile(cluster)
+    for process in processes:
+        if process.launched is not None or process.status in JOB_TERMINAL:
+            continue
+        node = process.node
+        try:
+            driver = driver_for_host(node.host)
+            prepared = driver.exec_start(
+                name=node.container_name,
+                command=["sh", "-c", _PREPARE, "prepare", job.workdir, text, job.command],
+                user=user,
+                workdir=workdir,
+            )
+            if prepared.exit_code != 0:
+                raise DriverError(f"preparing the job failed: {prepared.output.strip()[-300:]}")
+            started = driver.exec_start(
+                name=node.container_name,
+                command=["setsid", "-w", "sh", "-c", _RUN, "job", job.workdir],
+                environment=job_environment(job, process, processes),
+                user=user,
+                workdir=workdir,
+                detach=True,
+            )
+        except DriverError as exc:
+            process.status, process.detail = JobStatus.FAILED, f"Could not start: {exc}"[:300]
+            process.save(update_fields=["status", "detail"])
+            continue
+        process.status, process.exec_id, process.launched = JobStatus.RUNNING, started.exec_id, timezone.now()
+        process.save(update_fields=["status", "exec_id", "launched"])
+
+
+def _follow(job: Job, process: JobNode) -> None:
+    """Read what the node's process printed since the last look and whether it ended; signal
+    it when the job is being cancelled."""
+    node = process.node
+    try:
+        driver = driver_for_host(node.host)
+        probe = driver.exec_start(
+            name=node.container_name,
+            command=[
+                "sh",
+                "-c",
+                _PROBE,
+                "probe",
+                job.workdir,
+                str(process.log_read_bytes),
+                str(LOG_READ_BYTES),
+            ],
+        )
+    except DriverError as exc:
+        process.status, process.detail = JobStatus.FAILED, f"Lost the node: {exc}"[:300]
+        process.save(update_fields=["status", "detail"])
+        return
+    header, _, chunk = probe.output.partition("\n")
+    try:
+        state, size, length = header.split()
+        size, length = int(size), int(length)
+    except ValueError:
+        process.status, process.detail = JobStatus.FAILED, f"Unreadable job state: {header[:200]}"
+        process.save(update_fields=["status", "detail"])
+        return
+    _append_log(process, chunk, length)
+    fields = ["log", "log_dropped", "log_read_bytes"]
+    cancelling = job.cancel_requested is not None
+    if state.startswith("exit:"):
+        if process.log_read_bytes >= size:  # the whole log is in: the node is done
+            process.exit_code = int(state.removeprefix("exit:"))
+            if process.exit_code == 0:
+                process.status = JobStatus.SUCCEEDED
+            else:
+                process.status = JobStatus.CANCELLED if cancelling else JobStatus.FAILED
+            fields += ["exit_code", "status"]
+    elif state == "gone" or (state == "absent" and timezone.now() - process.launched > LAUNCH_GRACE):
+        if cancelling:
+            process.status, process.detail = JobStatus.CANCELLED, "Stopped by the cancel"
+        elif state == "gone":
+            process.status, process.detail = JobStatus.FAILED, "Killed before it exited (the node restarted?)"
+        else:
+            process.status, process.detail = JobStatus.FAILED, "The command never started"
+        fields += ["status", "detail"]
+    elif cancelling:
+        late = timezone.now() - job.cancel_requested > CANCEL_GRACE
+        try:
+            driver.exec_start(
+                name=node.container_name,
+                command=["sh", "-c", _SIGNAL, "signal", job.workdir, "KILL" if late else "TERM"],
+            )
+        except DriverError as exc:
+            log.warning("could not signal job %s on %s: %s", job.pk, node.hostname, exc)
+    process.save(update_fields=fields)
+
+
+def _append_log(process: JobNode, chunk: str, length: int) -> None:
+    if not length:
+        return
+    process.log += chunk
+    process.log_read_bytes += length
+    excess = len(process.log) - LOG_KEEP_CHARS
+    if excess > 0:
+        process.log = process.log[excess:]
+        process.log_dropped += excess
+
+
+def _finish(job: Job, processes: list[JobNode]) -> None:
+    if job.cancel_requested is not None:
+        status, explanation = JobStatus.CANCELLED, ""
+    elif all(p.status == JobStatus.SUCCEEDED for p in processes):
+        status, explanation = JobStatus.SUCCEEDED, ""
+    else:
+        failed = [p for p in processes if p.status != JobStatus.SUCCEEDED]
+        reasons = [
+            f"{p.node.hostname} ({f'exit code {p.exit_code}' if p.exit_code is not None else p.detail})"
+            for p in failed
+        ]
+        status = JobStatus.FAILED
+        explanation = f"The command failed on {len(failed)} of {len(processes)} nodes: {'; '.join(reasons)}."
+    if job.kind == Job.Kind.VALIDATION:
+        job.result = _validation_result(processes[0].log)
+        if status == JobStatus.SUCCEEDED and job.result is None:
+            status, explanation = JobStatus.FAILED, "The validation job printed no result."
+    _close(job, status, explanation)
+
+
+def _validation_result(text: str) -> dict | None:
+    for line in reversed(text.splitlines()):
+        if line.startswith(VALIDATION_RESULT_MARK):
+            try:
+                return json.loads(line.removeprefix(VALIDATION_RESULT_MARK))
+            except ValueError:
+                return None
+    return None
+
+
+def _close(job: Job, status: str, explanation: str) -> None:
+    # Written only while the job is still active: of two racing workers, one finishes it.
+    Job.objects.filter(pk=job.pk, status__in=JOB_ACTIVE).update(
+        status=status,
+        explanation=explanation,
+        result=job.result,
+        finished=timezone.now(),
+        updated=timezone.now(),
+    )
+
+
+def _enqueue(job: Job) -> None:
+    from provisioning.tasks import job_run
+
+    job_id = job.pk
+    transaction.on_commit(lambda: job_run.delay(job_id))
+
+
+class _job_lock:
+    """A PostgreSQL session advisory lock: released by the server if the worker dies."""
+
+    def __init__(self, job_id: int):
+        self.job_id = job_id
+        self.acquired = False
+
+    def __enter__(self) -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [JOB_LOCK, self.job_id])
+            self.acquired = cursor.fetchone()[0]
+        return self.acquired
+
+    def __exit__(self, *exc_info) -> None:
+        if self.acquired:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [JOB_LOCK, self.job_id])
