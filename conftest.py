@@ -99,3 +99,14 @@ def local_host(db):
     from provisioning.services.hosts import host_ensure_default, host_inventory_refresh
 
     return host_inventory_refresh(host=host_ensure_default(url=settings.DOCKER_DEFAULT_URL))
+
+
+@pytest.fixture
+def seeded_flavors(transactional_db):
+    """Transactional tests empty every table, the flavors that a migration seeds included:
+    seed them again for tests that name a flavor."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("catalog.migrations.0002_seed_flavors").seed(apps, None)

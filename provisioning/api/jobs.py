@@ -11,6 +11,7 @@ from provisioning.api.errors import service_errors
 from provisioning.models import Job
 from provisioning.selectors import job_list, job_node_log, sandbox_can_manage, sandbox_list
 from provisioning.services import jobs as job_services
+from tenants.api.idempotency import api_create
 from tenants.services.audit import client_ip
 
 #: A job list shows this much of the end of each node's log; the job itself shows it all.
@@ -48,7 +49,7 @@ class JobNodeOutput(serializers.Serializer):
 
 class JobOutput(serializers.ModelSerializer):
     sandbox = serializers.IntegerField(source="sandbox_id")
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     nodes = serializers.SerializerMethodField()
     cancel_requested = serializers.SerializerMethodField()
 
@@ -125,6 +126,7 @@ class SandboxJobs(generics.ListAPIView):
         return {**super().get_serializer_context(), "log_tail": LIST_LOG_TAIL}
 
     @extend_schema(request=JobCreateInput, responses={202: JobOutput})
+    @api_create
     def post(self, request, pk: int):
         sandbox = _sandbox_for_jobs(request, pk)
         data = JobCreateInput(data=request.data)
@@ -142,6 +144,7 @@ class SandboxJobs(generics.ListAPIView):
 
 class SandboxValidationJob(APIView):
     @extend_schema(request=JobValidationInput, responses={202: JobOutput})
+    @api_create
     def post(self, request, pk: int):
         sandbox = _sandbox_for_jobs(request, pk)
         data = JobValidationInput(data=request.data)

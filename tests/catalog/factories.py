@@ -19,6 +19,7 @@ MANIFEST = {
     "workspace": "/workspace",
     "capabilities": [],
     "environment": {},
+    "host_labels": {},
     "roles": {
         "head": {
             "min_nodes": 1,

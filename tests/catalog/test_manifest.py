@@ -99,7 +99,16 @@ def test_a_normalised_manifest_validates_to_itself():
 
 def test_optional_fields_get_their_defaults():
     data = copy.deepcopy(MANIFEST)
-    for field in ("description", "icon", "gpu", "default_flavor", "workspace", "capabilities", "environment"):
+    for field in (
+        "description",
+        "icon",
+        "gpu",
+        "default_flavor",
+        "workspace",
+        "capabilities",
+        "environment",
+        "host_labels",
+    ):
         del data[field]
 
     result = manifest_validate(data)
@@ -111,6 +120,7 @@ def test_optional_fields_get_their_defaults():
     assert result["workspace"] == "/workspace"
     assert result["capabilities"] == []
     assert result["environment"] == {}
+    assert result["host_labels"] == {}
 
 
 @pytest.mark.parametrize(
@@ -137,6 +147,13 @@ def test_optional_fields_get_their_defaults():
         ),
         ("environment", {"SANDBOX_ROLE": "worker"}, "environment.SANDBOX_ROLE: is reserved for the platform"),
         ("environment", {"THREADS": 4}, "environment.THREADS: must be a string, not int"),
+        ("host_labels", {"Zone": "a"}, "host_labels: 'Zone': keys are 1-63 of a-z, 0-9, '.', '_', '-', '/'"),
+        (
+            "host_labels",
+            {"zone": "a b"},
+            "host_labels: zone: values are 1-63 of letters, digits, '.', '_', '-'",
+        ),
+        ("host_labels", ["zone"], "host_labels: must be a mapping of label to value"),
         ("environment", {"2FAST": "x"}, "environment.2FAST: is not a valid variable name"),
         ("roles", {}, "roles: a 'head' role is required"),
         ("roles.head.min_nodes", 0, "roles.head.min_nodes: must be >= 1: a sandbox always has a head node"),

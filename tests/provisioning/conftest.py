@@ -1,12 +1,10 @@
 """Real-Docker fixtures: catalog images published to the registry, a tenant and a member."""
 
-import importlib
 import time
 from decimal import Decimal
 
 import docker
 import pytest
-from django.apps import apps
 from django.conf import settings
 from django.core.management import call_command
 from rest_framework.test import APIClient
@@ -17,10 +15,8 @@ from tenants.models import Membership, Tenant, User
 
 
 @pytest.fixture
-def published(transactional_db):
+def published(seeded_flavors):
     """Build (cached), push and sync the named catalog images into the test database."""
-    # Transactional tests empty every table, the flavors that a migration seeds included.
-    importlib.import_module("catalog.migrations.0002_seed_flavors").seed(apps, None)
 
     def publish(*slugs):
         call_command("catalog_build", *slugs, verbosity=0)

@@ -46,7 +46,7 @@ def test_a_bad_request_lists_every_mistake_and_records_nothing(site_admin):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_worker_builds_pushes_and_adds_the_item(
-    site_admin, celery_worker_process, registry, docker_client
+    site_admin, seeded_flavors, celery_worker_process, registry, docker_client
 ):
     slug, version = "pytest-upload", f"{time.time_ns()}"
     text = yaml.safe_dump(manifest(slug=slug, version=version))
