@@ -153,6 +153,8 @@ up)
     ensure_link
     ensure_registry_relay
     ensure_engine
+    # Its nodes reach neither this engine's API nor the platform's services (deploy/firewall.sh).
+    bash "$(dirname "$0")/firewall.sh" --netns "$netns"
     echo "$url"
     ;;
 swarm) swarm "${4:-}" "${5:-}" ;;

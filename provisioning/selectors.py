@@ -194,4 +194,3 @@ def job_node_log(*, process: JobNode, offset: int | None = None) -> tuple[str, i
     if offset is None:
         return process.log, end
     return process.log[max(0, offset - process.log_dropped) :], end
-

@@ -86,6 +86,9 @@ class SandboxStop(APIView):
 class SandboxResize(APIView):
     @extend_schema(request=SandboxResizeInput, responses={202: OperationOutput})
     def post(self, request, pk: int):
+        # Who may see and change the sandbox is decided before its body is read: another
+        # tenant's sandbox is a 404 whatever the body.
+        _require_manager(request, _sandbox_for(request, pk))
         data = SandboxResizeInput(data=request.data)
         data.is_valid(raise_exception=True)
         return _act(request, pk, sandbox_services.sandbox_resize, nodes=data.validated_data["nodes"])
@@ -94,11 +97,8 @@ class SandboxResize(APIView):
 class SandboxOperations(generics.ListAPIView):
     serializer_class = OperationOutput
     filterset_class = OperationFilter
-    queryset = Operation.objects.none()  # for the schema; requests use get_queryset
 
     def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return self.queryset
         if getattr(self, "swagger_fake_view", False):  # the schema generator has no sandbox id
             return Operation.objects.none()
         return _sandbox_for(self.request, self.kwargs["pk"]).operations.select_related("requested_by")

@@ -57,9 +57,7 @@ def nodes_place(
     created the nodes; raises PlacementError, which rolls everything back. A sandbox that spans
     a swarm places new nodes within it; `may_spread` lets a new sandbox span one."""
     requests = [
-        NodeRequest(
-            key=str(n.pk), cpus=Decimal(n.cpus), memory_mib=n.memory_mib, gpus=sandbox.gpus_per_node
-        )
+        NodeRequest(key=str(n.pk), cpus=Decimal(n.cpus), memory_mib=n.memory_mib, gpus=sandbox.gpus_per_node)
         for n in nodes
     ]
     overcommit = Decimal(settings.CPU_OVERCOMMIT)

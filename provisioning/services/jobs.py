@@ -30,6 +30,7 @@ from provisioning.models import (
     Sandbox,
     SandboxStatus,
 )
+from provisioning.services.dispatch import job_enqueue
 from provisioning.services.specs import MASTER_PORT, node_rank
 from tenants.models import User
 from tenants.services.audit import audit_record
@@ -139,7 +140,7 @@ def job_create(
             ip=ip,
             detail={"sandbox": sandbox.pk, "target": target, "command": command[:500]},
         )
-        _enqueue(job)
+        job_enqueue(job)
     return job
 
 
@@ -190,7 +191,7 @@ def jobs_resume() -> list[int]:
         )
     )
     for job in Job.objects.filter(pk__in=stale):
-        _enqueue(job)
+        job_enqueue(job)
     return stale
 
 
@@ -429,13 +430,6 @@ def _close(job: Job, status: str, explanation: str) -> None:
         finished=timezone.now(),
         updated=timezone.now(),
     )
-
-
-def _enqueue(job: Job) -> None:
-    from provisioning.tasks import job_run
-
-    job_id = job.pk
-    transaction.on_commit(lambda: job_run.delay(job_id))
 
 
 class _job_lock:

@@ -305,3 +305,13 @@ def test_sandbox_page_runs_jobs_and_shows_the_validation_result(member, cluster,
     assert (running.command, running.target) == ("sleep 60", "worker")
     assert client.post(f"/jobs/{running.pk}/cancel/").status_code == 302
     assert Job.objects.get(pk=running.pk).cancel_requested is not None
+
+
+def test_the_reconciler_hands_over_jobs_nobody_follows(member, cluster, engine):
+    job_create(sandbox=cluster, actor=member, command="true")  # followed: advanced just now
+    lost = job_create(sandbox=cluster, actor=member, command="true")
+    done = job_create(sandbox=cluster, actor=member, command="true")
+    long_ago = lost.updated - timedelta(minutes=5)
+    Job.objects.filter(pk=lost.pk).update(updated=long_ago)
+    Job.objects.filter(pk=done.pk).update(updated=long_ago, status=JobStatus.SUCCEEDED)
+    assert job_services.jobs_resume() == [lost.pk]  # not the followed one, nor the finished one

@@ -21,14 +21,26 @@ def _sandbox_body(world, name="retried"):
     return {"tenant": "acme", "name": name, "catalog_item": world.item.slug, "flavor": world.flavor.name}
 
 
-def test_every_create_documents_the_header(openapi):
-    creates = [
-        (method, path)
+def _takes_the_key(openapi, method, path) -> bool:
+    parameters = openapi["paths"][path][method.lower()].get("parameters", [])
+    return any(parameter["name"] == "Idempotency-Key" for parameter in parameters)
+
+
+def test_every_create_takes_the_key(openapi):
+    """A POST to a collection (a path that also lists, as GET) creates: it must be an
+    `@api_create` handler, so that it takes the key and counts toward the create throttle."""
+    lists = {path for method, path in operations(openapi) if method == "GET"}
+    missing = [
+        path
         for method, path in operations(openapi)
-        if any(
-            p["name"] == "Idempotency-Key"
-            for p in openapi["paths"][path][method.lower()].get("parameters", [])
-        )
+        if method == "POST" and path in lists and not _takes_the_key(openapi, method, path)
+    ]
+    assert not missing, f"creates without @api_create (tenants.api.idempotency): {missing}"
+
+
+def test_the_named_creates_take_the_key(openapi):
+    creates = [
+        (method, path) for method, path in operations(openapi) if _takes_the_key(openapi, method, path)
     ]
     for expected in ["/api/v1/sandboxes/", "/api/v1/datataps/", "/api/v1/tenants/", "/api/v1/hosts/"]:
         assert ("POST", expected) in creates

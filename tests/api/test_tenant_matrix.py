@@ -187,3 +187,15 @@ def test_tenant_admin_of_acme_may_do_what_the_member_may_not(world):
     assert client.patch("/api/v1/tenants/acme/", {"name": "Acme Corp"}, format="json").status_code == 200
     assert client.get("/api/v1/tenants/acme/members/").status_code == 200
     assert client.delete(f"/api/v1/datataps/{world.datatap.pk}/").status_code == 204
+
+
+def test_another_tenants_objects_are_404_before_any_body_is_read(world, openapi):
+    """An empty body would be a 400 on most writes: the 404 comes first, so that a validation
+    message never tells another tenant that the object exists."""
+    client = world.client("outsider")
+    values = world.path_values()
+    for method, path in operations(openapi):
+        segments = path.strip("/").split("/")[2:]
+        if method in WRITES and segments[0] in TENANT_OWNED and len(segments) > 1:
+            response = client.generic(method, fill_path(path, values), "{}", content_type="application/json")
+            assert response.status_code == 404, f"{method} {path}: {response.status_code}"

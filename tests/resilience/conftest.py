@@ -16,7 +16,13 @@ from tests.provisioning.conftest import docker_client, leftovers, published, tea
 
 NOTHING = {"containers": [], "networks": [], "volumes": []}
 #: A node in one of these holds its cpus and memory in the quota ledger.
-HOLDS_QUOTA = {NodeStatus.PENDING, NodeStatus.STARTING, NodeStatus.RUNNING, NodeStatus.UNKNOWN, NodeStatus.FAILED}
+HOLDS_QUOTA = {
+    NodeStatus.PENDING,
+    NodeStatus.STARTING,
+    NodeStatus.RUNNING,
+    NodeStatus.UNKNOWN,
+    NodeStatus.FAILED,
+}
 
 
 def wait_until(predicate, *, seconds: float = 120, every: float = 0.25, what: str = "the condition"):

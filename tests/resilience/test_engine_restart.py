@@ -102,7 +102,13 @@ def test_engine_restart_with_sandboxes_running_and_one_being_created(
     held = Allocation.objects.filter(tenant=tenant, ended__isnull=True).count()
     refused = client.post(
         "/api/v1/sandboxes/",
-        {"tenant": "lab", "name": "nowhere", "catalog_item": "python-minimal", "flavor": "small", "host_labels": LABELS},
+        {
+            "tenant": "lab",
+            "name": "nowhere",
+            "catalog_item": "python-minimal",
+            "flavor": "small",
+            "host_labels": LABELS,
+        },
         format="json",
     )
     assert refused.status_code == 409

@@ -20,11 +20,11 @@ def broker(url: str, settings):
     from portal.celery import app
 
     def use(new: str) -> None:
-        if app._pool is not None:
-            app._pool.force_close_all()
         app.conf.broker_url = new
         app.conf.result_backend = new
-        app._after_fork()  # forget the pooled connections to the previous broker
+        # Forget the pools of the previous broker's connections, without closing them: kombu
+        # keeps them by URL, and the other tests use them again afterwards.
+        app._after_fork()
 
     old = app.conf.broker_url
     settings.CELERY_BROKER_URL = url

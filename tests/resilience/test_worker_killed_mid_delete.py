@@ -22,7 +22,13 @@ def test_killed_worker_mid_delete_is_finished_by_the_next(
     published("pytorch-ddp")
     sandbox_id = client.post(
         "/api/v1/sandboxes/",
-        {"tenant": "lab", "name": "doomed", "catalog_item": "pytorch-ddp", "flavor": "small", "nodes": {"worker": 2}},
+        {
+            "tenant": "lab",
+            "name": "doomed",
+            "catalog_item": "pytorch-ddp",
+            "flavor": "small",
+            "nodes": {"worker": 2},
+        },
         format="json",
     ).json()["id"]
     wait_for_status(client, sandbox_id, {"running"})

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 
 from catalog.models import CatalogItem, Flavor, ImageBuild
-from provisioning.models import DataTap, Host, HostPathPrefix, Node, Operation, Sandbox, SandboxStatus
+from provisioning.models import DataTap, Host, HostPathPrefix, Job, Node, Operation, Sandbox, SandboxStatus
 from provisioning.tests.conftest import cluster_manifest
 from tenants.models import Membership
 from tenants.services.tokens import token_create
@@ -51,6 +51,7 @@ def world(db):
         sandbox=sandbox, role="head", index=0, host=host, cpus=1, memory_mib=2048, status="running"
     )
     operation = Operation.objects.create(sandbox=sandbox, kind="create", status="succeeded")
+    job = Job.objects.create(sandbox=sandbox, command="hostname", target="all", master_port=29500)
     token, _key = token_create(user=root, name="ci")
     return SimpleNamespace(
         tenant=tenant,
@@ -64,6 +65,6 @@ def world(db):
         datatap=datatap,
         sandbox=sandbox,
         operation=operation,
+        job=job,
         token=token,
     )
-

@@ -66,7 +66,10 @@ def test_api_writes_with_session_auth_need_the_token(world):
     genuine = client.post("/api/v1/tokens/", body, content_type="application/json", HTTP_X_CSRFTOKEN=token)
     assert genuine.status_code == 201, genuine.json()
     for method in (client.patch, client.delete):
-        assert method(f"/api/v1/tenants/{world.tenant.slug}/", {}, content_type="application/json").status_code == 403
+        assert (
+            method(f"/api/v1/tenants/{world.tenant.slug}/", {}, content_type="application/json").status_code
+            == 403
+        )
     Tenant.objects.get(slug=world.tenant.slug)
 
 

@@ -41,6 +41,7 @@ def _value(route: str, name: str, world) -> str:
     values = {
         ("sandboxes", "pk"): world.sandbox.pk,
         ("operations", "pk"): world.operation.pk,
+        ("jobs", "pk"): world.job.pk,
         ("hosts", "pk"): world.host.pk,
         ("datataps", "pk"): world.datatap.pk,
         ("prefixes", "pk"): world.prefix.pk,
@@ -80,9 +81,7 @@ def assert_secure_headers(response, url):
 
 
 def test_content_security_policy_allows_only_the_portal_itself():
-    policy = dict(
-        (directive.split(" ", 1) + [""])[:2] for directive in content_security_policy().split("; ")
-    )
+    policy = dict((directive.split(" ", 1) + [""])[:2] for directive in content_security_policy().split("; "))
     assert policy["script-src"] == "'self'"
     assert policy["style-src"] == "'self'"
     assert policy["object-src"] == "'none'"

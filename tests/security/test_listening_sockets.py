@@ -65,6 +65,6 @@ def test_the_reader_sees_through_wildcards():
     probe.bind(("0.0.0.0", 0))  # noqa: S104 - bound here to check the reader sees it
     probe.listen()
     try:
-        assert listening()[probe.getsockname()[1]] == {"0.0.0.0"}
+        assert listening()[probe.getsockname()[1]] == {"0.0.0.0"}  # noqa: S104
     finally:
         probe.close()

@@ -9,17 +9,27 @@ import socket
 import subprocess
 from pathlib import Path
 
+import docker
 import pytest
 from django.conf import settings
 
+from provisioning.models import Host
 from provisioning.naming import sandbox_prefix
+from provisioning.services.hosts import host_register
 from tests.provisioning.conftest import wait_for_status
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SCRIPT = Path(settings.BASE_DIR) / "deploy" / "netns_host.sh"
+TLS = Path("/var/lib/portal/hosts/tls")
 ENGINE, INDEX = "secnet", 4  # an engine in a namespace, reached over TCP as a remote host is
-SERVICE_PORTS = {5432: "PostgreSQL", 6379: "Redis", 5000: "registry", 2375: "Docker API", 2376: "Docker API (TLS)"}
+SERVICE_PORTS = {
+    5432: "PostgreSQL",
+    6379: "Redis",
+    5000: "registry",
+    2375: "Docker API",
+    2376: "Docker API (TLS)",
+}
 # Runs inside the node: connects to each target and says what happened.
 PROBE = """
 import json, socket, sys
@@ -55,11 +65,26 @@ def probe(docker_client, container: str, targets: list[str]) -> dict[str, str]:
 
 
 @pytest.fixture
-def netns_engine():
+def netns_engine(team, django_user_model):
+    """An engine in a namespace of its own, registered as a host for sandboxes that ask for
+    the label net=isolation."""
     url = subprocess.run(
         ["bash", str(SCRIPT), "up", ENGINE, str(INDEX)], check=True, capture_output=True, text=True
     ).stdout.strip()
-    yield url
+    admin = django_user_model.objects.create_user(username="net-admin", is_site_admin=True)
+    host = host_register(
+        actor=admin,
+        name=ENGINE,
+        url=url,
+        labels={"net": "isolation"},
+        tls_ca_cert=(TLS / "ca.pem").read_text(),
+        tls_client_cert=(TLS / "client-cert.pem").read_text(),
+        tls_client_key=(TLS / "client-key.pem").read_text(),
+    )
+    assert host.state == Host.State.READY, host.last_error
+    client = docker.DockerClient(f"unix:///run/portal-hosts/{ENGINE}/docker.sock")
+    yield client
+    client.close()
     subprocess.run(["bash", str(SCRIPT), "down", ENGINE, str(INDEX)], check=True, capture_output=True)
 
 
@@ -78,38 +103,51 @@ def test_a_node_reaches_no_other_sandbox_no_platform_service_and_no_engine(
 ):
     _tenant, _user, client = team
     published("python-minimal")
-    ids = []
-    for name in ("attacker", "victim"):
+    ids = {}
+    Host.objects.filter(name="local").update(labels={"net": "local"})
+    local_only, remote_only = {"net": "local"}, {"net": "isolation"}
+    for name, labels in (("attacker", local_only), ("victim", local_only), ("remote", remote_only)):
         response = client.post(
             "/api/v1/sandboxes/",
-            {"tenant": "lab", "name": name, "catalog_item": "python-minimal", "flavor": "small"},
+            {
+                "tenant": "lab",
+                "name": name,
+                "catalog_item": "python-minimal",
+                "flavor": "small",
+                "host_labels": labels,
+            },
             format="json",
         )
         assert response.status_code == 202, response.json()
-        ids.append(response.json()["id"])
+        ids[name] = response.json()["id"]
     try:
-        attacker, victim = (wait_for_status(client, i, {"running"}) for i in ids)
-        attacker_node = f"{sandbox_prefix(attacker['id'])}-head-0"
-        victim_node = f"{sandbox_prefix(victim['id'])}-head-0"
+        bodies = {name: wait_for_status(client, i, {"running"}) for name, i in ids.items()}
+        node = {name: f"{sandbox_prefix(i)}-head-0" for name, i in ids.items()}
         node_port = 2222  # the image's SSH service, listening on every address of the node
-        victim_ip = victim["nodes"][0]["ip"]
+        addresses = host_addresses()
         engines = [
-            f"{a}:2376" for a in host_addresses() if a.startswith("10.231.") and a.endswith(".1")
+            f"{a[: -len('.1')]}.2:2376" for a in addresses if a.startswith("10.231.") and a.endswith(".1")
         ]
-        engines = [e.replace(".1:", ".2:") for e in engines]
         assert f"10.231.{INDEX}.2:2376" in engines
-        forbidden = [f"{victim_ip}:{node_port}", *engines]
-        forbidden += [f"{a}:{p}" for a in host_addresses() for p in SERVICE_PORTS]
+        services = [f"{a}:{port}" for a in addresses for port in SERVICE_PORTS]
+        victim = f"{bodies['victim']['nodes'][0]['ip']}:{node_port}"
+        control = f"{addresses[0]}:{listener}"
 
-        seen = probe(docker_client, attacker_node, [*forbidden, f"{host_addresses()[0]}:{listener}"])
+        # The probe sees an open port when there is one: the test's own listener, and a node's
+        # own service from inside it.
+        assert probe(docker_client, node["victim"], [f"127.0.0.1:{node_port}"]) == {
+            f"127.0.0.1:{node_port}": "open"
+        }
+        local = probe(docker_client, node["attacker"], [victim, *engines, *services, control])
+        assert local.pop(control) == "open"
+        # A node on the namespaced engine: its own engine's API, and this machine through it.
+        remote = probe(netns_engine, node["remote"], [*engines, *services])
 
-        # The probe does see an open port when there is one: the test's own listener.
-        assert seen.pop(f"{host_addresses()[0]}:{listener}") == "open"
-        assert probe(docker_client, victim_node, [f"127.0.0.1:{node_port}"]) == {f"127.0.0.1:{node_port}": "open"}
-        reachable = sorted(target for target, outcome in seen.items() if outcome == "open")
-        assert reachable == [], f"a node reaches {reachable}"
+        for where, seen in (("local", local), ("remote", remote)):
+            reachable = sorted(target for target, outcome in seen.items() if outcome == "open")
+            assert reachable == [], f"a {where} node reaches {reachable}"
     finally:
-        for sandbox_id in ids:
+        for sandbox_id in ids.values():
             client.delete(f"/api/v1/sandboxes/{sandbox_id}/")
-        for sandbox_id in ids:
+        for sandbox_id in ids.values():
             wait_for_status(client, sandbox_id, {"deleted"})
