@@ -2,7 +2,9 @@
 # Installs configurable-http-proxy (JupyterHub's proxy, from npm) into a prefix of its own,
 # pinned, so the notebook gateway never depends on a global npm install. Idempotent: does
 # nothing when the pinned version is already there. JupyterHub itself comes with the venv
-# (requirements.txt); deploy/jupyterhub/run.sh starts the Hub, which starts this proxy.
+# (requirements.txt); the Procfile runs the proxy (deploy/jupyterhub/proxy.sh) and the Hub
+# (deploy/jupyterhub/run.sh) as two processes, so a Hub restart keeps the proxy's routes.
+# Node.js and npm come from deploy/packages.sh.
 source "$(dirname "$0")/lib.sh"
 
 CHP_VERSION=4.6.3
@@ -13,9 +15,6 @@ installed_version() {
     node -e "console.log(require('$CHP_PREFIX/node_modules/configurable-http-proxy/package.json').version)" 2>/dev/null
 }
 
-if ! command -v npm >/dev/null; then
-    apt-get install -y --no-install-recommends nodejs npm >/dev/null
-fi
 if [ -x "$CHP_BIN" ] && [ "$(installed_version)" = "$CHP_VERSION" ]; then
     exit 0
 fi

@@ -17,6 +17,8 @@ wanted=(
     chromium:chromium
     curl:curl
     socat:socat
+    node:nodejs
+    npm:npm
 )
 missing=()
 for entry in "${wanted[@]}"; do
