@@ -97,7 +97,12 @@ class Allocation(models.Model):
                 name="one_live_allocation_per_subject",
             )
         ]
-        indexes = [models.Index(fields=["tenant", "ended"])]
+        # (tenant, ended): live usage; (tenant, started) and (started): usage reports by period.
+        indexes = [
+            models.Index(fields=["tenant", "ended"]),
+            models.Index(fields=["tenant", "started"]),
+            models.Index(fields=["started"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.subject} ({self.tenant})"
