@@ -140,6 +140,8 @@ class NodeStatus(models.TextChoices):
 
 NODE_ACTIVE = {NodeStatus.PENDING, NodeStatus.STARTING, NodeStatus.RUNNING, NodeStatus.UNKNOWN}
 NODE_TERMINAL = {NodeStatus.DELETED}
+#: Nodes in these hold nothing on their host: no cpus, memory or GPUs are counted for them.
+NODE_RELEASED = (NodeStatus.STOPPED, NodeStatus.DELETED)
 
 
 def _new_secret() -> str:

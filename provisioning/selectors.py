@@ -10,6 +10,7 @@ from django.db.models.functions import Coalesce
 from catalog.models import Flavor
 from provisioning.drivers import DriverError, driver_for_host
 from provisioning.models import (
+    NODE_RELEASED,
     DataTap,
     Host,
     HostPathPrefix,
@@ -129,7 +130,7 @@ def sandbox_launch_check(
 
 def host_list() -> QuerySet[Host]:
     """Every host with what its nodes hold (cpus, memory, node count), in one query."""
-    holding = ~Q(nodes__status__in=[NodeStatus.STOPPED, NodeStatus.DELETED])
+    holding = ~Q(nodes__status__in=NODE_RELEASED)
     return Host.objects.annotate(
         used_cpus=Coalesce(Sum("nodes__cpus", filter=holding), Decimal("0")),
         used_memory_mib=Coalesce(Sum("nodes__memory_mib", filter=holding), 0),
@@ -140,6 +141,11 @@ def host_list() -> QuerySet[Host]:
 def sandbox_can_manage(*, user, sandbox: Sandbox) -> bool:
     """Its owner, a tenant admin of its tenant or a site admin may change a sandbox."""
     return sandbox.owner_id == user.pk or user_can_admin_tenant(user=user, tenant=sandbox.tenant)
+
+
+def job_can_cancel(*, user, job: Job) -> bool:
+    """Who started a job may cancel it, and so may whoever manages its sandbox."""
+    return job.requested_by_id == user.pk or sandbox_can_manage(user=user, sandbox=job.sandbox)
 
 
 @dataclass(frozen=True)
@@ -158,12 +164,20 @@ class HostUtilisation:
         return len(self.host.gpus)
 
 
-def host_utilisation_list() -> list[HostUtilisation]:
-    """Every host, for the site admins' usage page and /metrics."""
+def host_gpus_in_use(*, host_ids: list[int] | None = None) -> dict[int, set[str]]:
+    """Host id -> the UUIDs of its GPUs that nodes hold."""
+    holding = Node.objects.exclude(status__in=NODE_RELEASED).exclude(gpu_uuids=[])
+    if host_ids is not None:
+        holding = holding.filter(host__in=host_ids)
     in_use: dict[int, set[str]] = {}
-    holding = Node.objects.exclude(status__in=[NodeStatus.STOPPED, NodeStatus.DELETED]).exclude(gpu_uuids=[])
     for host_id, uuids in holding.values_list("host", "gpu_uuids"):
         in_use.setdefault(host_id, set()).update(uuids)
+    return in_use
+
+
+def host_utilisation_list() -> list[HostUtilisation]:
+    """Every host, for the site admins' usage page and /metrics."""
+    in_use = host_gpus_in_use()
     overcommit = Decimal(settings.CPU_OVERCOMMIT)
     return [
         HostUtilisation(

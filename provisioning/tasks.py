@@ -2,8 +2,7 @@
 
 from celery import shared_task
 
-from provisioning.services.drift import drift_record
-from provisioning.services.jobs import job_advance, jobs_resume
+from provisioning.services.jobs import job_advance
 from provisioning.services.notebooks import notebooks_idle_stop as idle_notebooks_stop
 from provisioning.services.operations import operation_advance
 from provisioning.services.reconciler import reconcile_all
@@ -18,10 +17,7 @@ def operation_run(operation_id: int) -> None:
 
 @shared_task(ignore_result=True)
 def reconcile() -> dict:
-    report = reconcile_all()
-    drift_record(report=report)
-    jobs_resume()
-    return report
+    return reconcile_all()
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from provisioning.errors import InvalidRequest, NotFound, StateConflict
 from provisioning.models import JOB_ACTIVE, Job, SandboxStatus
-from provisioning.selectors import job_list, sandbox_can_manage, sandbox_list
+from provisioning.selectors import job_can_cancel, job_list, sandbox_can_manage, sandbox_list
 from provisioning.services import jobs as job_services
 from tenants.services.audit import client_ip
 
@@ -106,8 +106,7 @@ def job_detail_page(request, pk: int):
         "job": job,
         "processes": list(job.nodes.all()),
         "active": job.status in JOB_ACTIVE,
-        "can_cancel": job.requested_by_id == request.user.pk
-        or sandbox_can_manage(user=request.user, sandbox=job.sandbox),
+        "can_cancel": job_can_cancel(user=request.user, job=job),
     }
     if request.headers.get("HX-Request") and not request.headers.get("HX-Boosted"):
         return render(request, "frontend/jobs/_live.html", context)
@@ -118,9 +117,7 @@ def job_detail_page(request, pk: int):
 @require_POST
 def job_cancel_page(request, pk: int):
     job = get_object_or_404(job_list(user=request.user), pk=pk)
-    if job.requested_by_id != request.user.pk and not sandbox_can_manage(
-        user=request.user, sandbox=job.sandbox
-    ):
+    if not job_can_cancel(user=request.user, job=job):
         raise PermissionDenied(
             "Only who started the job, the sandbox's owner and its tenant's admins may cancel it."
         )

@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from provisioning.api.errors import service_errors
 from provisioning.models import Job
-from provisioning.selectors import job_list, job_node_log, sandbox_can_manage, sandbox_list
+from provisioning.selectors import job_can_cancel, job_list, job_node_log, sandbox_can_manage, sandbox_list
 from provisioning.services import jobs as job_services
 from tenants.api.idempotency import api_create
 from tenants.services.audit import client_ip
@@ -183,9 +183,7 @@ class JobCancel(APIView):
     @extend_schema(request=None, responses={202: JobOutput})
     def post(self, request, pk: int):
         job = get_object_or_404(job_list(user=request.user), pk=pk)
-        if job.requested_by_id != request.user.pk and not sandbox_can_manage(
-            user=request.user, sandbox=job.sandbox
-        ):
+        if not job_can_cancel(user=request.user, job=job):
             raise PermissionDenied(
                 "Only who started the job, the sandbox's owner and its tenant's admins may cancel it."
             )

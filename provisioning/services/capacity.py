@@ -4,13 +4,11 @@ so that placing nodes is atomic with the transaction that creates or grows a san
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Q, Sum
+from django.db.models import Sum
 
-from provisioning.models import Host, Node, NodeStatus
+from provisioning.models import NODE_RELEASED, Host, Node
 from provisioning.placement import HostSnapshot, NodeRequest, Placement, PlacementError, place
-
-#: A node in one of these holds capacity on its host.
-HOLDS_HOST = ~Q(status__in=[NodeStatus.STOPPED, NodeStatus.DELETED])
+from provisioning.selectors import host_gpus_in_use
 
 
 def hosts_snapshot(*, lock: bool, host_ids: list[int] | None = None) -> list[HostSnapshot]:
@@ -20,14 +18,12 @@ def hosts_snapshot(*, lock: bool, host_ids: list[int] | None = None) -> list[Hos
     if lock:
         hosts = hosts.select_for_update()
     hosts = list(hosts)
-    holding = Node.objects.filter(HOLDS_HOST, host__in=hosts)
+    holding = Node.objects.exclude(status__in=NODE_RELEASED).filter(host__in=hosts)
     used = {
         row["host"]: row
         for row in holding.values("host").annotate(cpus=Sum("cpus"), memory_mib=Sum("memory_mib"))
     }
-    used_gpus: dict[int, set[str]] = {}
-    for host_id, uuids in holding.exclude(gpu_uuids=[]).values_list("host", "gpu_uuids"):
-        used_gpus.setdefault(host_id, set()).update(uuids)
+    used_gpus = host_gpus_in_use(host_ids=[h.pk for h in hosts])
     return [
         HostSnapshot(
             id=h.pk,

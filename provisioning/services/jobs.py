@@ -14,7 +14,7 @@ import shlex
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from provisioning.drivers import DriverError, driver_for_host
@@ -30,15 +30,15 @@ from provisioning.models import (
     Sandbox,
     SandboxStatus,
 )
+from provisioning.services import worker_locks
 from provisioning.services.dispatch import job_enqueue
 from provisioning.services.specs import MASTER_PORT, node_rank
+from provisioning.services.worker_locks import worker_lock
 from tenants.models import User
 from tenants.services.audit import audit_record
 
 log = logging.getLogger(__name__)
 
-#: Advisory-lock namespace of "a worker is advancing this job".
-JOB_LOCK = 71_002
 #: The manifest's environment names the image's validation job under this key.
 VALIDATION_ENV = "VALIDATION_JOB"
 #: Rank 0 of the validation job prints its measurements on one line starting with this.
@@ -201,7 +201,7 @@ def job_advance(*, job_id: int) -> Outcome:
     job = Job.objects.filter(pk=job_id).first()
     if job is None or job.status in JOB_TERMINAL:
         return Outcome()
-    with _job_lock(job_id) as acquired:
+    with worker_lock(worker_locks.JOB, job_id) as acquired:
         if not acquired:  # another worker follows it
             return Outcome()
         job = Job.objects.select_related("sandbox__catalog_item").get(pk=job_id)
@@ -430,22 +430,3 @@ def _close(job: Job, status: str, explanation: str) -> None:
         finished=timezone.now(),
         updated=timezone.now(),
     )
-
-
-class _job_lock:
-    """A PostgreSQL session advisory lock: released by the server if the worker dies."""
-
-    def __init__(self, job_id: int):
-        self.job_id = job_id
-        self.acquired = False
-
-    def __enter__(self) -> bool:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [JOB_LOCK, self.job_id])
-            self.acquired = cursor.fetchone()[0]
-        return self.acquired
-
-    def __exit__(self, *exc_info) -> None:
-        if self.acquired:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [JOB_LOCK, self.job_id])

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from provisioning.drivers import DriverError, driver_for_host
@@ -20,15 +20,15 @@ from provisioning.models import (
     Sandbox,
     SandboxStatus,
 )
+from provisioning.services import worker_locks
 from provisioning.services.datataps import sandbox_mount_failure, sandbox_tap_volumes
 from provisioning.services.readiness import node_ready
 from provisioning.services.specs import node_spec, sandbox_labels
+from provisioning.services.worker_locks import worker_lock
 from tenants.services.quota import quota_release
 
 log = logging.getLogger(__name__)
 
-#: Advisory-lock namespace of "a worker is acting on this sandbox".
-SANDBOX_LOCK = 71_001
 # Nodes usually turn healthy within seconds of starting: look again soon at first, then back off
 # to once a second, so a ready sandbox is reported promptly without polling hosts hard.
 POLL_FIRST_S = 0.2
@@ -48,7 +48,7 @@ def operation_advance(*, operation_id: int) -> Outcome:
     operation = Operation.objects.select_related("sandbox").filter(pk=operation_id).first()
     if operation is None or operation.status in OPERATION_TERMINAL:
         return Outcome()
-    with _sandbox_lock(operation.sandbox_id) as acquired:
+    with worker_lock(worker_locks.SANDBOX, operation.sandbox_id) as acquired:
         if not acquired:  # another worker is on this sandbox; the reconciler resumes if it dies
             return Outcome()
         operation.refresh_from_db()
@@ -68,25 +68,6 @@ def operation_advance(*, operation_id: int) -> Outcome:
             _finish(operation)
             return Outcome()
         return Outcome(again_in=min(POLL_MAX_S, POLL_FIRST_S * 1.5 ** (operation.attempts - 1)))
-
-
-class _sandbox_lock:
-    """A PostgreSQL session advisory lock: released by the server if the worker dies."""
-
-    def __init__(self, sandbox_id: int):
-        self.sandbox_id = sandbox_id
-        self.acquired = False
-
-    def __enter__(self) -> bool:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [SANDBOX_LOCK, self.sandbox_id])
-            self.acquired = cursor.fetchone()[0]
-        return self.acquired
-
-    def __exit__(self, *exc_info) -> None:
-        if self.acquired:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [SANDBOX_LOCK, self.sandbox_id])
 
 
 def _progress(operation: Operation, done: int, total: int, message: str) -> None:

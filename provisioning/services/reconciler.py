@@ -12,7 +12,9 @@ from provisioning.drivers import DriverError, HostUnreachable, driver_for_host
 from provisioning.models import Host, Node, NodeStatus, Operation, Sandbox, SandboxStatus
 from provisioning.naming import sandbox_id_from_name
 from provisioning.services.dispatch import operation_enqueue
+from provisioning.services.drift import drift_record
 from provisioning.services.hosts import host_inventory_refresh
+from provisioning.services.jobs import jobs_resume
 from provisioning.services.readiness import node_ready
 from provisioning.services.specs import LABEL_PREFIX, node_spec
 
@@ -20,9 +22,12 @@ log = logging.getLogger(__name__)
 
 
 def reconcile_all() -> dict:
-    report = {"resumed": operations_resume_stale(), "hosts": {}}
+    """One pass of the reconciler: resume stalled operations and jobs, converge every host, and
+    count the drift it found for /metrics."""
+    report = {"resumed": operations_resume_stale(), "jobs_resumed": len(jobs_resume()), "hosts": {}}
     for host in Host.objects.exclude(state=Host.State.DISABLED):
         report["hosts"][host.name] = host_reconcile(host=host)
+    drift_record(report=report)
     return report
 
 
