@@ -13,6 +13,8 @@ from typing import Any, Protocol
 
 import yaml
 
+from common.errors import Invalid
+
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,48}$")
 # A Docker tag, capped at the model's 50 characters.
 VERSION_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,49}$")
@@ -83,12 +85,12 @@ class ImageLookup(Protocol):
     def has_image(self, *, slug: str, version: str) -> bool: ...
 
 
-class ManifestError(ValueError):
+class ManifestError(Invalid):
     """The manifest has mistakes; `errors` lists each as "<path>: <message>"."""
 
     def __init__(self, errors: list[str]):
         self.errors = errors
-        super().__init__("; ".join(errors))
+        super().__init__("; ".join(errors), fields={"manifest": errors})
 
 
 @dataclass

@@ -9,6 +9,8 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
+from common.errors import Unavailable
+
 MANIFEST_TYPES = (
     "application/vnd.docker.distribution.manifest.v2+json",
     "application/vnd.oci.image.manifest.v1+json",
@@ -18,7 +20,7 @@ MANIFEST_TYPES = (
 INDEX_TYPES = MANIFEST_TYPES[2:]
 
 
-class RegistryUnavailable(RuntimeError):
+class RegistryUnavailable(Unavailable):
     """The registry did not answer, or answered something other than the API."""
 
 

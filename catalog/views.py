@@ -16,7 +16,8 @@ from catalog.selectors import catalog_items_visible_to, flavors_list, image_buil
 from catalog.services.builds import image_build_request
 from catalog.services.catalog_items import catalog_item_register, catalog_item_set_enabled
 from catalog.services.flavors import FlavorInUse, flavor_create, flavor_delete, flavor_update
-from tenants.services.audit import client_ip
+from common.client_ip import client_ip
+from common.forms import add_service_error
 
 
 def _require_site_admin(request) -> None:
@@ -76,11 +77,8 @@ def catalog_add_page(request):
                 registry=RegistryClient(address=settings.IMAGE_REGISTRY),
                 ip=ip,
             )
-        except ManifestError as exc:
-            for error in exc.errors:
-                form.add_error("manifest", error)
-        except RegistryUnavailable as exc:
-            form.add_error(None, str(exc))
+        except (ManifestError, RegistryUnavailable) as exc:
+            add_service_error(form, exc)
         else:
             messages.success(request, f"{item.name} added to the catalog.")
             return redirect("catalog:detail", slug=item.slug)

@@ -4,6 +4,8 @@ answer, so no view, API view or task translates errors of its own."""
 
 from typing import ClassVar
 
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+
 
 class ServiceError(Exception):
     """A refusal a caller can show as it is: nothing was changed.
@@ -28,6 +30,13 @@ class Invalid(ServiceError):
 
     code = "invalid"
     status = 400
+
+    @classmethod
+    def from_validation_error(cls, error: ValidationError) -> "Invalid":
+        """Django's own validation (a model's `full_clean`) in the services' vocabulary; errors
+        about no one field keep Django's `NON_FIELD_ERRORS` key."""
+        fields = error.message_dict if hasattr(error, "error_dict") else {NON_FIELD_ERRORS: error.messages}
+        return cls(fields=fields)
 
 
 class NotFound(ServiceError):

@@ -5,7 +5,7 @@ collector, not kept in process memory: gunicorn runs several web processes and t
 in Celery workers, so in-process counters would each see a fraction of it. Counters that only a
 worker sees (the reconciler's drift) are kept in Redis by provisioning.services.drift.
 
-Open to loopback clients (as seen through trusted proxies, see tenants.services.audit.client_ip)
+Open to loopback clients (as seen through trusted proxies, see common.client_ip.client_ip)
 and to `Authorization: Bearer <PORTAL_METRICS_TOKEN>`.
 """
 
@@ -28,6 +28,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from common.client_ip import client_ip
 from portal.celery import app as celery_app
 from provisioning.drivers import gpus
 from provisioning.models import (
@@ -45,7 +46,6 @@ from provisioning.services.drift import drift_totals
 from tenants.models import Tenant
 from tenants.quota import DIMENSIONS
 from tenants.selectors.usage import tenant_quota, tenant_usage
-from tenants.services.audit import client_ip
 
 log = logging.getLogger(__name__)
 

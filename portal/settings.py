@@ -47,7 +47,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "portal.security.SecurityHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "tenants.api.middleware.ApiBodySizeLimitMiddleware",
+    "common.api.middleware.ApiBodySizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -129,7 +129,7 @@ AXES_FAILURE_LIMIT = env_int("PORTAL_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = env_int("PORTAL_LOGIN_COOLOFF_MINUTES", 15) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "tenants.services.audit.client_ip"
+AXES_CLIENT_IP_CALLABLE = "common.client_ip.client_ip"
 # Proxies (addresses or networks) whose X-Forwarded-For is believed, for lockout and audit.
 TRUSTED_PROXIES = env_list("PORTAL_TRUSTED_PROXIES", ["127.0.0.1", "::1"])
 # Lifetime of the tokens POST /api/v1/auth/token/ hands out (personal tokens choose their own).
@@ -152,19 +152,24 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "tenants.api.schema.PortalAutoSchema",
-    "DEFAULT_THROTTLE_CLASSES": ["tenants.api.throttling.CreateRateThrottle"],
+    "DEFAULT_PARSER_CLASSES": [
+        "common.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "common.api.schema.PortalAutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": ["common.api.throttling.CreateRateThrottle"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "tenants.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "common.api.errors.exception_handler",
 }
 # Creates over the API (POSTs that make a sandbox, DataTap, tenant, member, token, host, job...)
 # per token, or per user for session callers; over it answers 429 with Retry-After.
 PORTAL_CREATE_RATE = env_str("PORTAL_CREATE_RATE", "60/min")
 # How long an Idempotency-Key's first answer is kept for replay.
 IDEMPOTENCY_KEY_TTL_HOURS = env_int("PORTAL_IDEMPOTENCY_KEY_TTL_HOURS", 24)
-# Largest request body; the API answers 413 beyond it (tenants.api.middleware).
+# Largest request body; the API answers 413 beyond it (common.api.middleware).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("PORTAL_MAX_BODY_BYTES", 2 * 1024 * 1024)
 # The cache (API throttle counts, shared by every web worker): its own Redis database, apart
 # from Celery's broker.

@@ -7,8 +7,8 @@ from portal.health import healthz
 from portal.metrics import metrics
 
 # Unknown /api/ URLs and crashes answer in the API's error format; pages keep Django's.
-handler404 = "tenants.api.errors.not_found_handler"
-handler500 = "tenants.api.errors.server_error_handler"
+handler404 = "common.api.errors.not_found_handler"
+handler500 = "common.api.errors.server_error_handler"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

@@ -1,38 +1,34 @@
-"""Errors the provisioning services raise for the callers (views, API) to translate."""
+"""Provisioning's refusals, in the portal's one error vocabulary (common.errors): the API's
+exception handler and the pages' form adapter turn them into answers."""
+
+from common import errors
 
 
-class InvalidRequest(Exception):
-    """Bad input: nothing was changed. `errors` maps a field to its messages."""
+class InvalidRequest(errors.Invalid):
+    """Bad input: nothing was changed. `fields` maps a field to its messages."""
 
-    def __init__(self, errors: dict[str, list[str]]):
-        self.errors = errors
-        super().__init__("; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in errors.items()))
-
-
-class StateConflict(Exception):
-    """The sandbox is in a state that does not allow the action (API: 409)."""
-
-    def __init__(self, message: str, *, status: str):
-        self.status = status
-        super().__init__(message)
+    def __init__(self, fields: dict[str, list[str]]):
+        super().__init__(fields=fields)
 
 
-class NoCapacity(Exception):
-    """No host can take the request (API: 409); the message says why."""
+class StateConflict(errors.Conflict):
+    """The sandbox (or job) is in a state that does not allow the action."""
+
+    code = "state_conflict"
 
 
-class NotFound(Exception):
-    """Something the request names does not exist for the caller (API: 404): another
-    tenant's objects answer exactly like missing ones. `errors` maps a field to its messages."""
+class NoCapacity(errors.Conflict):
+    """No host can take the request; the message says why."""
 
-    def __init__(self, message: str, *, errors: dict[str, list[str]] | None = None):
-        self.errors = errors or {}
-        super().__init__(message)
+    code = "no_capacity"
+
+
+class NotFound(errors.NotFound):
+    """Something the request names does not exist for the caller: another tenant's objects
+    answer exactly like missing ones. `fields` names the field that named it, if any."""
 
 
 class InUse(StateConflict):
-    """The object cannot be removed while these sandboxes use it (API: 409)."""
+    """The object cannot be removed while the sandboxes named in `extra["sandboxes"]` use it."""
 
-    def __init__(self, message: str, *, sandboxes: list[str]):
-        self.sandboxes = sandboxes
-        super().__init__(message, status="in_use")
+    code = "in_use"

@@ -8,4 +8,4 @@ class TenantsConfig(AppConfig):
     def ready(self):
         # Importing registers them: the login audit receivers and the OpenAPI token scheme.
         from tenants import receivers  # noqa: F401
-        from tenants.api import schema  # noqa: F401
+        from tenants.api import authentication  # noqa: F401

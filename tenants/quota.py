@@ -3,6 +3,8 @@
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
 
+from common.errors import Conflict
+
 DIMENSIONS = ("cpus", "memory_mib", "gpus", "storage_gib", "sandboxes")
 
 
@@ -30,7 +32,12 @@ class AllocationRequest:
     attributes: dict = field(default_factory=dict)
 
 
-class QuotaExceeded(Exception):
+class QuotaExceeded(Conflict):
+    """The request would take the tenant over one of its limits; `extra` names what was hit
+    (tenant, dimension, limit, in_use, requested), for the API's body and the pages."""
+
+    code = "quota_exceeded"
+
     def __init__(self, *, tenant: str, dimension: str, limit, in_use, requested):
         self.tenant = tenant
         self.dimension = dimension
@@ -39,5 +46,10 @@ class QuotaExceeded(Exception):
         self.requested = requested
         super().__init__(
             f"Tenant {tenant!r} is over its {dimension} quota: limit {limit}, in use {in_use}, "
-            f"asked for {requested} more."
+            f"asked for {requested} more.",
+            tenant=tenant,
+            dimension=dimension,
+            limit=limit,
+            in_use=in_use,
+            requested=requested,
         )

@@ -5,8 +5,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
+from common.client_ip import client_ip
 from tenants.models import AuditEvent
-from tenants.services.audit import audit_record, client_ip
+from tenants.services.audit import audit_record
 
 
 @receiver(user_logged_in, dispatch_uid="tenants.audit_login")

@@ -3,8 +3,9 @@
 one place every page and API request passes. Reads are not recorded (they change nothing), nor
 anonymous requests (anyone could fill the log with them; failed logins are recorded by axes)."""
 
+from common.client_ip import client_ip
 from tenants.models import AuditEvent
-from tenants.services.audit import audit_record, client_ip
+from tenants.services.audit import audit_record
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
 REFUSED = (403, 404)

@@ -4,13 +4,16 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from common.client_ip import client_ip
+from common.errors import Invalid
+from common.forms import add_service_error
 from tenants.filtersets import AuditEventFilterSet
 from tenants.forms import MemberAddForm, MemberRoleForm, TenantForm, TokenCreateForm
 from tenants.selectors.audit import audit_can_view, audit_event_list
@@ -18,7 +21,6 @@ from tenants.selectors.memberships import membership_list, user_can_admin_tenant
 from tenants.selectors.tenants import tenant_current, tenant_list
 from tenants.selectors.tokens import token_list
 from tenants.selectors.usage import tenant_quota, tenant_usage
-from tenants.services.audit import client_ip
 from tenants.services.memberships import membership_add, membership_change_role, membership_remove
 from tenants.services.notebook_limits import tenant_set_notebook_idle_limit
 from tenants.services.tenants import tenant_create, tenant_select, tenant_update, tenant_update_quota
@@ -57,11 +59,6 @@ def _quota_rows(tenant) -> list[dict]:
     ]
 
 
-def _apply_errors(form, error: ValidationError) -> None:
-    for field, messages_ in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, messages_)
-
-
 @login_required
 def tenant_list_page(request):
     page = paginate(request, tenant_list(user=request.user).order_by("slug"))
@@ -92,8 +89,8 @@ def tenant_create_page(request):
                 quota=form.quota(),
                 ip=client_ip(request),
             )
-        except ValidationError as error:
-            _apply_errors(form, error)
+        except Invalid as error:
+            add_service_error(form, error)
         else:
             messages.success(request, f"Tenant {tenant.slug} created.")
             return redirect("tenants:detail", slug=tenant.slug)
@@ -153,8 +150,8 @@ def tenant_edit_page(request, slug):
                     tenant_update_quota(actor=request.user, tenant=tenant, quota=form.quota(), ip=ip)
                 idle = form.cleaned_data["notebook_idle_minutes"]
                 tenant_set_notebook_idle_limit(actor=request.user, tenant=tenant, minutes=idle, ip=ip)
-        except ValidationError as error:
-            _apply_errors(form, error)
+        except Invalid as error:
+            add_service_error(form, error)
         else:
             messages.success(request, "Saved.")
             return redirect("tenants:detail", slug=tenant.slug)
@@ -175,8 +172,8 @@ def member_add_page(request, slug):
                 role=form.cleaned_data["role"],
                 ip=client_ip(request),
             )
-        except ValidationError as error:
-            _apply_errors(form, error)
+        except Invalid as error:
+            add_service_error(form, error)
         else:
             messages.success(request, f"Added {form.cleaned_data['username'].username}.")
             return redirect("tenants:detail", slug=tenant.slug)
@@ -241,7 +238,7 @@ def audit_list_page(request):
     filterset.form.is_valid()
     try:
         page = paginate(request, audit_event_list(user=request.user, filters=request.GET), per_page=50)
-    except ValidationError:
+    except Invalid:
         page = paginate(request, [])
     return render(
         request,

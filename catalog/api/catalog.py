@@ -2,25 +2,20 @@ from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, serializers, status
+from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.api.serializers import CatalogItemOutputSerializer, ImageBuildOutputSerializer
 from catalog.filtersets import CatalogItemFilterSet
-from catalog.manifest import ManifestError
-from catalog.registry import RegistryClient, RegistryUnavailable
+from catalog.registry import RegistryClient
 from catalog.selectors import catalog_items_visible_to, image_builds_list
 from catalog.services.builds import image_build_request
 from catalog.services.catalog_items import catalog_item_register, catalog_item_set_enabled
-from tenants.api.idempotency import api_create
+from common.api.idempotency import api_create
+from common.client_ip import client_ip
 from tenants.api.permissions import IsSiteAdmin
-from tenants.services.audit import client_ip
-
-
-def manifest_errors(exc: ManifestError) -> exceptions.ValidationError:
-    return exceptions.ValidationError({"manifest": exc.errors})
 
 
 class CatalogListApi(ListAPIView):
@@ -49,18 +44,13 @@ class CatalogListApi(ListAPIView):
     def post(self, request):
         serializer = self.CatalogItemAddInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            item = catalog_item_register(
-                manifest_text=serializer.validated_data["manifest"],
-                icon=serializer.validated_data["icon"],
-                actor=request.user,
-                registry=RegistryClient(address=settings.IMAGE_REGISTRY),
-                ip=client_ip(request),
-            )
-        except ManifestError as exc:
-            raise manifest_errors(exc) from exc
-        except RegistryUnavailable as exc:
-            raise exceptions.APIException(str(exc)) from exc
+        item = catalog_item_register(
+            manifest_text=serializer.validated_data["manifest"],
+            icon=serializer.validated_data["icon"],
+            actor=request.user,
+            registry=RegistryClient(address=settings.IMAGE_REGISTRY),
+            ip=client_ip(request),
+        )
         return Response(CatalogItemOutputSerializer(item).data, status=status.HTTP_201_CREATED)
 
 
@@ -113,16 +103,13 @@ class ImageBuildListApi(ListAPIView):
         serializer = self.ImageBuildInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            build = image_build_request(
-                manifest_text=data["manifest"],
-                dockerfile=data["dockerfile"],
-                icon=data["icon"],
-                actor=request.user,
-                ip=client_ip(request),
-            )
-        except ManifestError as exc:
-            raise manifest_errors(exc) from exc
+        build = image_build_request(
+            manifest_text=data["manifest"],
+            dockerfile=data["dockerfile"],
+            icon=data["icon"],
+            actor=request.user,
+            ip=client_ip(request),
+        )
         return Response(ImageBuildOutputSerializer(build).data, status=status.HTTP_202_ACCEPTED)
 
 

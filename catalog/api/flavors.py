@@ -10,11 +10,10 @@ from rest_framework.views import APIView
 from catalog.api.serializers import FlavorSerializer
 from catalog.models import Flavor
 from catalog.selectors import flavors_list
-from catalog.services.flavors import FlavorInUse, flavor_create, flavor_delete, flavor_update
-from tenants.api.errors import Conflict
-from tenants.api.idempotency import api_create
+from catalog.services.flavors import flavor_create, flavor_delete, flavor_update
+from common.api.idempotency import api_create
+from common.client_ip import client_ip
 from tenants.api.permissions import IsSiteAdmin
-from tenants.services.audit import client_ip
 
 
 class FlavorInputSerializer(serializers.ModelSerializer):
@@ -73,8 +72,5 @@ class FlavorDetailApi(APIView):
     @extend_schema(responses={204: None})
     def delete(self, request, name):
         flavor = get_object_or_404(flavors_list(), name=name)
-        try:
-            flavor_delete(flavor=flavor, actor=request.user, ip=client_ip(request))
-        except FlavorInUse as exc:
-            raise Conflict(str(exc), code="in_use") from exc
+        flavor_delete(flavor=flavor, actor=request.user, ip=client_ip(request))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -6,14 +6,17 @@ from django.db import transaction
 from django.db.models import ProtectedError
 
 from catalog.models import Flavor
+from common.errors import Conflict
 from tenants.models import User
 from tenants.services.audit import audit_record
 
 FLAVOR_FIELDS = ("description", "cpus", "memory_mib", "gpus", "disk_gib")
 
 
-class FlavorInUse(ValueError):
+class FlavorInUse(Conflict):
     """Something still refers to the flavor, so it cannot be deleted."""
+
+    code = "in_use"
 
 
 @transaction.atomic

@@ -7,6 +7,8 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from common.client_ip import client_ip
+from common.forms import add_service_error
 from frontend.datatap_forms import DataTapForm, HostPathPrefixForm
 from frontend.views.paging import paginate
 from provisioning.errors import InUse, InvalidRequest
@@ -19,13 +21,6 @@ from provisioning.services.datataps import (
 )
 from tenants.models import Tenant
 from tenants.selectors.memberships import user_can_admin_tenant
-from tenants.services.audit import client_ip
-
-
-def _add_errors(form, exc: InvalidRequest) -> None:
-    for field, problems in exc.errors.items():
-        for problem in problems:
-            form.add_error(field if field in form.fields else None, problem)
 
 
 def _require_site_admin(request) -> None:
@@ -57,7 +52,7 @@ def datatap_create_page(request):
         try:
             datatap = datatap_create(actor=request.user, ip=client_ip(request), **args)
         except InvalidRequest as exc:
-            _add_errors(form, exc)
+            add_service_error(form, exc)
         else:
             messages.success(request, f"DataTap {datatap.name} added to {datatap.tenant.slug}.")
             return redirect("datatap-list")
@@ -87,7 +82,7 @@ def hostpath_prefix_list_page(request):
         try:
             prefix = hostpath_prefix_add(actor=request.user, ip=client_ip(request), **form.cleaned_data)
         except InvalidRequest as exc:
-            _add_errors(form, exc)
+            add_service_error(form, exc)
         else:
             messages.success(request, f"Host paths under {prefix.path} may now be DataTaps.")
             return redirect("datatap-prefix-list")

@@ -7,12 +7,13 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from common.client_ip import client_ip
+from common.forms import add_service_error
 from frontend.forms import HostAddForm, HostStateForm
 from frontend.views.paging import paginate
 from provisioning.errors import InvalidRequest
 from provisioning.selectors import host_list
 from provisioning.services.hosts import host_register, host_set_state
-from tenants.services.audit import client_ip
 
 
 def _require_site_admin(request) -> None:
@@ -35,9 +36,7 @@ def host_add_page(request):
         try:
             host = host_register(actor=request.user, ip=client_ip(request), **form.cleaned_data)
         except InvalidRequest as exc:
-            for field, problems in exc.errors.items():
-                for problem in problems:
-                    form.add_error(field if field in form.fields else None, problem)
+            add_service_error(form, exc)
         else:
             if host.state == host.State.UNREACHABLE:
                 messages.warning(

@@ -8,11 +8,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from common.client_ip import client_ip
 from provisioning.errors import InvalidRequest, NotFound, StateConflict
 from provisioning.models import JOB_ACTIVE, Job, SandboxStatus
 from provisioning.selectors import job_can_cancel, job_list, sandbox_can_manage, sandbox_list
 from provisioning.services import jobs as job_services
-from tenants.services.audit import client_ip
 
 RECENT_JOBS = 10
 
@@ -60,7 +60,7 @@ def _start(request, sandbox, create):
     except (StateConflict, NotFound) as exc:
         messages.error(request, str(exc))
     except InvalidRequest as exc:
-        messages.error(request, " ".join(p for problems in exc.errors.values() for p in problems))
+        messages.error(request, " ".join(p for problems in exc.fields.values() for p in problems))
     else:
         messages.success(request, f"Started job {job.pk} on {sandbox.name}.")
     return redirect(_back(sandbox))

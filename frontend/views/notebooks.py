@@ -5,10 +5,10 @@ Hub, which logs the user in through the portal (OAuth2) and spawns the sandbox's
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 
+from common.client_ip import client_ip
 from provisioning.errors import NoCapacity, NotFound, StateConflict
 from provisioning.services.notebooks import hub_spawn_url, notebook_open
 from tenants.quota import QuotaExceeded
-from tenants.services.audit import client_ip
 
 
 @login_required

@@ -10,6 +10,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from catalog.selectors import catalog_items_launchable, flavors_list
+from common.client_ip import client_ip
+from common.forms import add_service_error
 from frontend.forms import SandboxLaunchForm, SandboxResizeForm
 from frontend.presenters import quota_bars
 from frontend.views.paging import paginate
@@ -27,7 +29,6 @@ from provisioning.selectors import (
 from provisioning.services import sandboxes as sandbox_services
 from tenants.quota import QuotaExceeded
 from tenants.selectors.tenants import tenant_current
-from tenants.services.audit import client_ip
 
 #: Where a quota error belongs in the launch form: the field whose value asked for too much.
 QUOTA_FIELD = {
@@ -93,12 +94,6 @@ def _launch_form(request, data=None):
     return tenant, form
 
 
-def _apply_service_errors(form: SandboxLaunchForm, errors: dict[str, list[str]]) -> None:
-    for key, problems in errors.items():
-        for problem in problems:
-            form.add_error(form.field_for(key), problem)
-
-
 @login_required
 def sandbox_launch_page(request):
     # A GET draws the form for ?app= or, when htmx asks after a change of app, for the chosen
@@ -121,10 +116,8 @@ def sandbox_launch_page(request):
                 datataps=args.get("datataps") or [],
                 ip=client_ip(request),
             )
-        except InvalidRequest as exc:
-            _apply_service_errors(form, exc.errors)
-        except NotFound as exc:
-            _apply_service_errors(form, exc.errors or {"": [str(exc)]})
+        except (InvalidRequest, NotFound) as exc:
+            add_service_error(form, exc, field_names={"nodes": form.field_for("nodes")})
         except QuotaExceeded as exc:
             form.add_error(form.field_for(QUOTA_FIELD[exc.dimension] or ""), str(exc))
         except NoCapacity as exc:
@@ -196,7 +189,7 @@ def _act(request, pk, service, done: str, **kwargs):
     except (StateConflict, NoCapacity, QuotaExceeded) as exc:
         messages.error(request, str(exc))
     except InvalidRequest as exc:
-        messages.error(request, " ".join(p for problems in exc.errors.values() for p in problems))
+        messages.error(request, " ".join(p for problems in exc.fields.values() for p in problems))
     else:
         messages.success(request, f"{done} {sandbox.name}.")
     return redirect("sandbox-detail", pk=sandbox.pk)

@@ -8,7 +8,8 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from provisioning.api.errors import service_errors
+from common.api.idempotency import api_create
+from common.client_ip import client_ip
 from provisioning.api.filters import DataTapFilter
 from provisioning.models import DataTap, HostPathPrefix
 from provisioning.selectors import datatap_list, hostpath_prefix_list
@@ -18,11 +19,9 @@ from provisioning.services.datataps import (
     hostpath_prefix_add,
     hostpath_prefix_remove,
 )
-from tenants.api.idempotency import api_create
 from tenants.api.permissions import IsSiteAdmin
 from tenants.models import Tenant
 from tenants.selectors.memberships import user_can_admin_tenant
-from tenants.services.audit import client_ip
 
 NAME_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$"
 
@@ -102,8 +101,7 @@ class DataTapListCreate(generics.ListAPIView):
         args = data.validated_data
         tenant = get_object_or_404(Tenant.objects.visible_to(request.user), slug=args.pop("tenant"))
         _require_admin(request, tenant)
-        with service_errors():
-            datatap = datatap_create(actor=request.user, tenant=tenant, ip=client_ip(request), **args)
+        datatap = datatap_create(actor=request.user, tenant=tenant, ip=client_ip(request), **args)
         return Response(DataTapOutput(_datatap_for(request, datatap.pk)).data, status=status.HTTP_201_CREATED)
 
 
@@ -116,8 +114,7 @@ class DataTapDetail(APIView):
     def delete(self, request, pk: int):
         datatap = _datatap_for(request, pk)
         _require_admin(request, datatap.tenant)
-        with service_errors():
-            datatap_delete(actor=request.user, datatap=datatap, ip=client_ip(request))
+        datatap_delete(actor=request.user, datatap=datatap, ip=client_ip(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -146,8 +143,7 @@ class HostPathPrefixListCreate(generics.ListAPIView):
     def post(self, request):
         data = HostPathPrefixInput(data=request.data)
         data.is_valid(raise_exception=True)
-        with service_errors():
-            prefix = hostpath_prefix_add(actor=request.user, ip=client_ip(request), **data.validated_data)
+        prefix = hostpath_prefix_add(actor=request.user, ip=client_ip(request), **data.validated_data)
         return Response(HostPathPrefixOutput(prefix).data, status=status.HTTP_201_CREATED)
 
 

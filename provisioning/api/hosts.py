@@ -6,14 +6,13 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from provisioning.api.errors import service_errors
+from common.api.idempotency import api_create
+from common.client_ip import client_ip
 from provisioning.api.filters import HostFilter
 from provisioning.api.serializers import HostCreateInput, HostOutput
 from provisioning.models import Host
 from provisioning.services.hosts import ADMIN_STATES, host_inventory_refresh, host_register, host_set_state
-from tenants.api.idempotency import api_create
 from tenants.api.permissions import IsSiteAdmin
-from tenants.services.audit import client_ip
 
 
 class HostStateInput(serializers.Serializer):
@@ -31,8 +30,7 @@ class HostListCreate(generics.ListAPIView):
     def post(self, request):
         data = HostCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        with service_errors():
-            host = host_register(actor=request.user, ip=client_ip(request), **data.validated_data)
+        host = host_register(actor=request.user, ip=client_ip(request), **data.validated_data)
         return Response(HostOutput(host).data, status=status.HTTP_201_CREATED)
 
 
@@ -48,13 +46,12 @@ class HostDetail(generics.RetrieveAPIView):
     def patch(self, request, pk):
         data = HostStateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        with service_errors():
-            host = host_set_state(
-                actor=request.user,
-                host=self.get_object(),
-                state=data.validated_data["state"],
-                ip=client_ip(request),
-            )
+        host = host_set_state(
+            actor=request.user,
+            host=self.get_object(),
+            state=data.validated_data["state"],
+            ip=client_ip(request),
+        )
         host.refresh_from_db()
         return Response(HostOutput(host).data)
 

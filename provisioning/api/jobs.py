@@ -7,12 +7,11 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from provisioning.api.errors import service_errors
+from common.api.idempotency import api_create
+from common.client_ip import client_ip
 from provisioning.models import Job
 from provisioning.selectors import job_can_cancel, job_list, job_node_log, sandbox_can_manage, sandbox_list
 from provisioning.services import jobs as job_services
-from tenants.api.idempotency import api_create
-from tenants.services.audit import client_ip
 
 #: A job list shows this much of the end of each node's log; the job itself shows it all.
 LIST_LOG_TAIL = 4000
@@ -131,14 +130,13 @@ class SandboxJobs(generics.ListAPIView):
         sandbox = _sandbox_for_jobs(request, pk)
         data = JobCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        with service_errors():
-            job = job_services.job_create(
-                sandbox=sandbox,
-                actor=request.user,
-                command=data.validated_data["command"],
-                target=data.validated_data["nodes"],
-                ip=client_ip(request),
-            )
+        job = job_services.job_create(
+            sandbox=sandbox,
+            actor=request.user,
+            command=data.validated_data["command"],
+            target=data.validated_data["nodes"],
+            ip=client_ip(request),
+        )
         return _created(request, job)
 
 
@@ -149,13 +147,12 @@ class SandboxValidationJob(APIView):
         sandbox = _sandbox_for_jobs(request, pk)
         data = JobValidationInput(data=request.data)
         data.is_valid(raise_exception=True)
-        with service_errors():
-            job = job_services.job_validation_create(
-                sandbox=sandbox,
-                actor=request.user,
-                datatap=data.validated_data.get("datatap") or None,
-                ip=client_ip(request),
-            )
+        job = job_services.job_validation_create(
+            sandbox=sandbox,
+            actor=request.user,
+            datatap=data.validated_data.get("datatap") or None,
+            ip=client_ip(request),
+        )
         return _created(request, job)
 
 
@@ -187,6 +184,5 @@ class JobCancel(APIView):
             raise PermissionDenied(
                 "Only who started the job, the sandbox's owner and its tenant's admins may cancel it."
             )
-        with service_errors():
-            job_services.job_cancel(job=job, actor=request.user, ip=client_ip(request))
+        job_services.job_cancel(job=job, actor=request.user, ip=client_ip(request))
         return _created(request, job)

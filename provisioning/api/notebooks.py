@@ -10,12 +10,11 @@ from rest_framework import permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from provisioning.api.errors import service_errors
+from common.client_ip import client_ip
 from provisioning.errors import NotFound
 from provisioning.models import Notebook
 from provisioning.services import notebooks as notebook_services
 from tenants.models import User
-from tenants.services.audit import client_ip
 
 
 class IsNotebookGateway(permissions.BasePermission):
@@ -79,13 +78,12 @@ class NotebookOpen(APIView):
     def post(self, request):
         data = NotebookOpenInput(data=request.data)
         data.is_valid(raise_exception=True)
-        with service_errors():
-            user = User.objects.filter(username=data.validated_data["user"], is_active=True).first()
-            if user is None:
-                raise NotFound(f"No portal user {data.validated_data['user']!r}.")
-            notebook = notebook_services.notebook_open(
-                user=user, sandbox_id=data.validated_data["sandbox"], ip=client_ip(request)
-            )
+        user = User.objects.filter(username=data.validated_data["user"], is_active=True).first()
+        if user is None:
+            raise NotFound(f"No portal user {data.validated_data['user']!r}.")
+        notebook = notebook_services.notebook_open(
+            user=user, sandbox_id=data.validated_data["sandbox"], ip=client_ip(request)
+        )
         return Response(NotebookOutput(_notebook(notebook.pk)).data)
 
 
@@ -99,8 +97,7 @@ class NotebookStart(APIView):
         data = NotebookStartInput(data=request.data)
         data.is_valid(raise_exception=True)
         notebook = _notebook(pk)
-        with service_errors():
-            started = notebook_services.notebook_start(notebook=notebook, **data.validated_data)
+        started = notebook_services.notebook_start(notebook=notebook, **data.validated_data)
         if started is None:
             return Response(NotebookOutput(_notebook(pk)).data, status=status.HTTP_202_ACCEPTED)
         return Response(NotebookOutput(_notebook(pk)).data)

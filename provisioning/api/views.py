@@ -7,7 +7,8 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from provisioning.api.errors import service_errors
+from common.api.idempotency import api_create
+from common.client_ip import client_ip
 from provisioning.api.filters import OperationFilter, SandboxFilter
 from provisioning.api.serializers import (
     OperationOutput,
@@ -18,9 +19,7 @@ from provisioning.api.serializers import (
 from provisioning.models import Operation
 from provisioning.selectors import sandbox_can_manage, sandbox_list
 from provisioning.services import sandboxes as sandbox_services
-from tenants.api.idempotency import api_create
 from tenants.models import Tenant
-from tenants.services.audit import client_ip
 
 
 def _sandbox_for(request, pk: int):
@@ -46,10 +45,9 @@ class SandboxListCreate(generics.ListAPIView):
         data.is_valid(raise_exception=True)
         args = data.validated_data
         tenant = get_object_or_404(Tenant.objects.visible_to(request.user), slug=args.pop("tenant"))
-        with service_errors():
-            sandbox = sandbox_services.sandbox_create(
-                owner=request.user, tenant=tenant, ip=client_ip(request), **args
-            )
+        sandbox = sandbox_services.sandbox_create(
+            owner=request.user, tenant=tenant, ip=client_ip(request), **args
+        )
         return Response(SandboxOutput(sandbox_list(user=request.user).get(pk=sandbox.pk)).data, status=202)
 
 
@@ -66,8 +64,7 @@ class SandboxDetail(APIView):
 def _act(request, pk, service, **kwargs):
     sandbox = _sandbox_for(request, pk)
     _require_manager(request, sandbox)
-    with service_errors():
-        operation = service(sandbox=sandbox, actor=request.user, ip=client_ip(request), **kwargs)
+    operation = service(sandbox=sandbox, actor=request.user, ip=client_ip(request), **kwargs)
     return Response(OperationOutput(operation).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -252,7 +252,7 @@ def datatap_create(
             try:
                 fields[field] = clean()
             except InvalidRequest as exc:
-                errors.update(exc.errors)
+                errors.update(exc.fields)
         if errors:
             raise InvalidRequest(errors)
     else:
@@ -325,7 +325,7 @@ def datataps_for_sandbox(*, owner: User, tenant: Tenant, names: list[str]) -> li
     if missing:
         raise NotFound(
             f"No DataTap {', '.join(repr(n) for n in missing)} in tenant {tenant.slug!r}.",
-            errors={"datataps": [f"No DataTap {n!r} in tenant {tenant.slug!r}." for n in missing]},
+            fields={"datataps": [f"No DataTap {n!r} in tenant {tenant.slug!r}." for n in missing]},
         )
     taps = [found[n] for n in names]
     for tap in taps:
@@ -334,7 +334,7 @@ def datataps_for_sandbox(*, owner: User, tenant: Tenant, names: list[str]) -> li
                 _check_allowed(tap.path, field="datataps")
             except InvalidRequest as exc:
                 raise InvalidRequest(
-                    {"datataps": [f"DataTap {tap.name!r}: {m}" for m in exc.errors["datataps"]]}
+                    {"datataps": [f"DataTap {tap.name!r}: {m}" for m in exc.fields["datataps"]]}
                 ) from exc
     return taps
 

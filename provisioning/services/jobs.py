@@ -122,7 +122,6 @@ def job_create(
         if sandbox.status != SandboxStatus.RUNNING:
             raise StateConflict(
                 f"Sandbox {sandbox.name!r} is {sandbox.status}; a job runs only on a running sandbox.",
-                status=sandbox.status,
             )
         nodes = _target_nodes(sandbox, target)
         job = Job.objects.create(
@@ -151,15 +150,13 @@ def job_validation_create(
     DataTap `datatap` when given (it must be mounted in the sandbox)."""
     command = validation_command(sandbox=sandbox)
     if command is None:
-        raise StateConflict(
-            f"The catalog item {sandbox.catalog_item.slug!r} ships no validation job.", status=sandbox.status
-        )
+        raise StateConflict(f"The catalog item {sandbox.catalog_item.slug!r} ships no validation job.")
     if datatap:
         tap = sandbox.datataps.filter(name=datatap).first()
         if tap is None:
             raise NotFound(
                 f"No DataTap {datatap!r} is mounted in sandbox {sandbox.name!r}.",
-                errors={"datatap": [f"Not mounted in this sandbox: {datatap}"]},
+                fields={"datatap": [f"Not mounted in this sandbox: {datatap}"]},
             )
         command = f"{command} --data {shlex.quote(tap.mount_target)}"
     return job_create(sandbox=sandbox, actor=actor, command=command, kind=Job.Kind.VALIDATION, ip=ip)
@@ -174,7 +171,7 @@ def job_cancel(*, job: Job, actor: User, ip: str | None = None) -> Job:
     with transaction.atomic():
         job = Job.objects.select_for_update().select_related("sandbox__tenant").get(pk=job.pk)
         if job.status in JOB_TERMINAL:
-            raise StateConflict(f"Job {job.pk} is already {job.status}.", status=job.status)
+            raise StateConflict(f"Job {job.pk} is already {job.status}.")
         if job.cancel_requested is None:
             job.cancel_requested = timezone.now()
             job.save(update_fields=["cancel_requested", "updated"])
@@ -252,7 +249,6 @@ def _target_nodes(sandbox: Sandbox, target: str) -> list[Node]:
     if not_running:
         raise StateConflict(
             f"Node(s) {', '.join(sorted(not_running))} of sandbox {sandbox.name!r} are not running.",
-            status=sandbox.status,
         )
     # The job's ranks follow the sandbox's: head-0 first, so it is MASTER_ADDR when it takes part.
     return sorted(chosen, key=node_rank)

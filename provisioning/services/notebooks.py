@@ -60,12 +60,9 @@ def notebook_open(*, user: User, sandbox_id: int, ip: str | None = None) -> Note
     if not catalog_item_has_jupyter(sandbox.catalog_item.manifest):
         raise StateConflict(
             f"Sandbox {sandbox.name!r} runs {sandbox.catalog_item.slug}, which has no Jupyter.",
-            status=sandbox.status,
         )
     if sandbox.status in (SandboxStatus.ERROR, SandboxStatus.DELETING):
-        raise StateConflict(
-            f"Sandbox {sandbox.name!r} is {sandbox.status}: it cannot run a notebook.", status=sandbox.status
-        )
+        raise StateConflict(f"Sandbox {sandbox.name!r} is {sandbox.status}: it cannot run a notebook.")
     if sandbox.status == SandboxStatus.STOPPED:
         # Someone else starting it meanwhile is a conflict only in name: it starts.
         with contextlib.suppress(StateConflict):
@@ -83,7 +80,7 @@ def notebook_open(*, user: User, sandbox_id: int, ip: str | None = None) -> Note
             existing = Notebook.objects.filter(sandbox=sandbox, user=user).first()
             if existing is not None:
                 return existing
-    raise StateConflict("Could not set a port aside for the notebook; try again.", status=sandbox.status)
+    raise StateConflict("Could not set a port aside for the notebook; try again.")
 
 
 def notebook_start(
@@ -102,7 +99,6 @@ def notebook_start(
         raise StateConflict(
             f"Sandbox {sandbox.name!r} is {sandbox.status}"
             + (f": {sandbox.status_detail}" if sandbox.status_detail else "."),
-            status=sandbox.status,
         )
     node = _head_node(sandbox)
     driver = driver_for_host(node.host)
@@ -128,9 +124,7 @@ def notebook_start(
             detach=True,
         )
     except DriverError as exc:
-        raise StateConflict(
-            f"Could not start Jupyter in {node.hostname}: {exc}", status=sandbox.status
-        ) from exc
+        raise StateConflict(f"Could not start Jupyter in {node.hostname}: {exc}") from exc
     now = timezone.now()
     Notebook.objects.filter(pk=notebook.pk).update(
         exec_id=state.exec_id, node=node, started=now, last_activity=now
@@ -249,7 +243,7 @@ def _head_node(sandbox: Sandbox) -> Node:
         key=lambda n: (n.role != "head", n.role, n.index),
     )
     if not nodes or nodes[0].host is None:
-        raise StateConflict(f"Sandbox {sandbox.name!r} has no running node.", status=sandbox.status)
+        raise StateConflict(f"Sandbox {sandbox.name!r} has no running node.")
     return nodes[0]
 
 

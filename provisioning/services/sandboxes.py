@@ -190,7 +190,6 @@ def _require(sandbox: Sandbox, allowed: set) -> None:
         names = ", ".join(sorted(allowed))
         raise StateConflict(
             f"Sandbox {sandbox.name!r} is {sandbox.status}; this needs it to be {names}.",
-            status=sandbox.status,
         )
 
 
@@ -268,7 +267,7 @@ def _validate_create(
         try:
             counts = _validate_counts(item, nodes)
         except InvalidRequest as exc:
-            errors.update(exc.errors)
+            errors.update(exc.fields)
     labels = {}
     if problems := host_labels_problems(host_labels):
         errors["host_labels"] = problems

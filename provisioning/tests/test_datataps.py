@@ -174,7 +174,7 @@ def test_nfs_fields_are_checked(tenant, member):
             export="exports",
             options="soft",
         )
-    assert set(refused.value.errors) == {"server", "export"}
+    assert set(refused.value.fields) == {"server", "export"}
 
 
 @pytest.mark.parametrize(
@@ -194,7 +194,7 @@ def test_nfs_fields_are_checked(tenant, member):
 def test_only_allowlisted_nfs_options(options):
     with pytest.raises(InvalidRequest) as refused:
         nfs_options_clean(options)
-    assert "options" in refused.value.errors
+    assert "options" in refused.value.fields
 
 
 def test_kind_fields_do_not_mix(tenant, member, shared):
@@ -292,7 +292,7 @@ def test_another_tenants_datatap_is_not_found(member, tenant, cluster_item, engi
             flavor="small",
             datataps=["secret"],
         )
-    assert missing.value.errors == {"datataps": ["No DataTap 'secret' in tenant 'acme'."]}
+    assert missing.value.fields == {"datataps": ["No DataTap 'secret' in tenant 'acme'."]}
     assert not tenant.sandboxes.exists()
     assert tenant_usage(tenant=tenant).sandboxes == 0
 
@@ -327,7 +327,7 @@ def test_a_revoked_prefix_stops_new_mounts(member, tenant, cluster_item, engine,
             flavor="small",
             datataps=["imagenet"],
         )
-    assert "DataTap 'imagenet'" in refused.value.errors["datataps"][0]
+    assert "DataTap 'imagenet'" in refused.value.fields["datataps"][0]
     assert not tenant.sandboxes.exists()
 
 
@@ -361,7 +361,7 @@ def test_deleting_a_datatap_in_use_is_refused_with_its_sandboxes(
     )
     with pytest.raises(InUse) as refused:
         datatap_delete(actor=member, datatap=datatap)
-    assert refused.value.sandboxes == ["first", "second"]
+    assert refused.value.extra["sandboxes"] == ["first", "second"]
     assert "first, second" in str(refused.value)
 
     for sandbox in tenant.sandboxes.all():

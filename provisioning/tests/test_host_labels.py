@@ -35,7 +35,7 @@ def test_the_catalog_item_s_labels_apply_and_the_user_cannot_contradict_them(
 
     with pytest.raises(InvalidRequest) as refused:
         create(member, tenant, name="other", host_labels={"zone": "b"})
-    assert "runs only on hosts with zone=a" in refused.value.errors["host_labels"][0]
+    assert "runs only on hosts with zone=a" in refused.value.fields["host_labels"][0]
 
 
 def test_labels_no_host_has_or_bad_labels_change_nothing(member, tenant, cluster_item, zones):
@@ -43,5 +43,5 @@ def test_labels_no_host_has_or_bad_labels_change_nothing(member, tenant, cluster
         create(member, tenant, host_labels={"zone": "c"})
     with pytest.raises(InvalidRequest) as refused:
         create(member, tenant, host_labels={"Zone!": "x"})
-    assert "host_labels" in refused.value.errors
+    assert "host_labels" in refused.value.fields
     assert not Sandbox.objects.exists() and not Allocation.objects.exists()

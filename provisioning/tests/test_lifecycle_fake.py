@@ -120,7 +120,7 @@ def test_resize_outside_role_bounds_is_refused(member, tenant, cluster_item, eng
     with pytest.raises(InvalidRequest) as err:
         sandbox_resize(sandbox=sandbox, actor=member, nodes={"worker": 9})
 
-    assert err.value.errors == {"nodes": ["Role 'worker' takes 0 to 4 nodes, not 9."]}
+    assert err.value.fields == {"nodes": ["Role 'worker' takes 0 to 4 nodes, not 9."]}
 
 
 def test_delete_removes_everything_and_releases_quota(member, tenant, cluster_item, engine):
@@ -182,7 +182,7 @@ def test_bad_input_names_each_field(member, tenant, cluster_item, engine):
     with pytest.raises(InvalidRequest) as err:
         create(member, tenant, catalog_item="nope", flavor="huge")
 
-    assert err.value.errors == {"catalog_item": ["No catalog item 'nope'."], "flavor": ["No flavor 'huge'."]}
+    assert err.value.fields == {"catalog_item": ["No catalog item 'nope'."], "flavor": ["No flavor 'huge'."]}
 
 
 def test_disabled_item_takes_no_new_sandboxes(member, tenant, cluster_item, engine):
@@ -206,4 +206,4 @@ def test_same_name_twice_is_refused(member, tenant, cluster_item, engine):
     with pytest.raises(InvalidRequest) as err:
         create(member, tenant)
 
-    assert "already exists" in err.value.errors["name"][0]
+    assert "already exists" in err.value.fields["name"][0]

@@ -2,7 +2,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.views import APIView
 
-from tenants.api.pagination import PAGINATION_CLASS, paginated_response
+from common.api.pagination import PAGINATION_CLASS, paginated_response
 from tenants.filtersets import AuditEventFilterSet
 from tenants.models import AuditEvent
 from tenants.selectors.audit import audit_event_list

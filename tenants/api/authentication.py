@@ -1,4 +1,8 @@
+"""The API's token authentication: personal tokens are tenants' records, checked by its token
+service, so this stays beside them; its OpenAPI scheme (so /api/docs/ offers it) with it."""
+
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from tenants.services.tokens import token_authenticate
@@ -28,3 +32,16 @@ class TokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return self.keyword
+
+
+class TokenAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "tenants.api.authentication.TokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "A personal API token: `Token <key>`.",
+        }

@@ -4,13 +4,13 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tenants.api.idempotency import api_create
-from tenants.api.pagination import PAGINATION_CLASS, paginated_response
+from common.api.idempotency import api_create
+from common.api.pagination import PAGINATION_CLASS, paginated_response
+from common.client_ip import client_ip
 from tenants.api.permissions import IsTenantAdmin
 from tenants.models import Membership, User
 from tenants.selectors.memberships import membership_list
 from tenants.selectors.tenants import tenant_list
-from tenants.services.audit import client_ip
 from tenants.services.memberships import membership_add, membership_change_role, membership_remove
 
 

@@ -5,15 +5,15 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tenants.api.idempotency import api_create
-from tenants.api.pagination import PAGINATION_CLASS, paginated_response
+from common.api.idempotency import api_create
+from common.api.pagination import PAGINATION_CLASS, paginated_response
+from common.client_ip import client_ip
 from tenants.api.permissions import IsSiteAdmin
 from tenants.api.resources import ResourcesSerializer
 from tenants.models import SLUG_VALIDATOR
 from tenants.selectors.memberships import user_can_admin_tenant
 from tenants.selectors.tenants import tenant_list
 from tenants.selectors.usage import tenant_quota, tenant_usage
-from tenants.services.audit import client_ip
 from tenants.services.notebook_limits import tenant_set_notebook_idle_limit
 from tenants.services.tenants import tenant_create, tenant_update, tenant_update_quota
 

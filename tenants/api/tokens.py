@@ -1,15 +1,15 @@
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, serializers, status
+from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tenants.api.idempotency import api_create
-from tenants.api.pagination import PAGINATION_CLASS, paginated_response
+from common.api.idempotency import api_create
+from common.api.pagination import PAGINATION_CLASS, paginated_response
+from common.client_ip import client_ip
 from tenants.selectors.tokens import token_list
-from tenants.services.audit import client_ip
-from tenants.services.tokens import LoginRefused, token_create, token_obtain, token_revoke
+from tenants.services.tokens import token_create, token_obtain, token_revoke
 
 
 class TokenOutputSerializer(serializers.Serializer):
@@ -29,18 +29,6 @@ class TokenCreatedSerializer(TokenOutputSerializer):
 
     class Meta:
         ref_name = "TokenCreated"
-
-
-class InvalidCredentials(exceptions.APIException):
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_detail = "Wrong username or password."
-    default_code = "invalid_credentials"
-
-
-class LockedOut(exceptions.APIException):
-    status_code = status.HTTP_429_TOO_MANY_REQUESTS
-    default_detail = "Too many failed logins from this address: try again later."
-    default_code = "locked_out"
 
 
 class AuthTokenApi(APIView):
@@ -70,10 +58,7 @@ class AuthTokenApi(APIView):
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            token, key = token_obtain(request=request, **serializer.validated_data)
-        except LoginRefused as refused:
-            raise (LockedOut() if refused.locked_out else InvalidCredentials()) from refused
+        token, key = token_obtain(request=request, **serializer.validated_data)
         return Response(self.OutputSerializer({"token": key, "expires": token.expires}).data)
 
 

@@ -1,5 +1,6 @@
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 
+from common.errors import Invalid
 from tenants.filtersets import AuditEventFilterSet
 from tenants.models import AuditEvent, AuditEventQuerySet, Membership
 
@@ -15,11 +16,11 @@ def audit_can_view(*, user) -> bool:
 def audit_event_list(*, user, filters: dict | None = None) -> AuditEventQuerySet:
     """The audit events `user` may read, filtered (see AuditEventFilterSet). Site admins read all
     of them; tenant admins their tenants' (events without a tenant, such as logins, are the site
-    admins'). Raises PermissionDenied for anyone else and ValidationError for a bad filter."""
+    admins'). Raises PermissionDenied for anyone else and Invalid for a bad filter."""
     if not audit_can_view(user=user):
         raise PermissionDenied("Only site admins and tenant admins can read the audit log.")
     events = AuditEvent.objects.administered_by(user).select_related("tenant")
     filterset = AuditEventFilterSet(data=filters or {}, queryset=events)
     if not filterset.is_valid():
-        raise ValidationError(filterset.errors)
+        raise Invalid(fields={field: list(messages) for field, messages in filterset.errors.items()})
     return filterset.qs

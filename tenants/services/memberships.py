@@ -1,13 +1,13 @@
-from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from common.errors import Invalid
 from tenants.models import Membership, Tenant, User
 from tenants.services.audit import audit_record
 
 
 def _check_role(role: str) -> None:
     if role not in Membership.Role.values:
-        raise ValidationError({"role": f"Choose one of: {', '.join(Membership.Role.values)}."})
+        raise Invalid(fields={"role": [f"Choose one of: {', '.join(Membership.Role.values)}."]})
 
 
 @transaction.atomic
@@ -16,7 +16,7 @@ def membership_add(
 ) -> Membership:
     _check_role(role)
     if Membership.objects.filter(tenant=tenant, user=user).exists():
-        raise ValidationError({"username": f"{user.username} is already a member of {tenant.slug}."})
+        raise Invalid(fields={"username": [f"{user.username} is already a member of {tenant.slug}."]})
     membership = Membership.objects.create(tenant=tenant, user=user, role=role)
     audit_record(
         actor=actor,

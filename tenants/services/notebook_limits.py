@@ -1,9 +1,9 @@
 """The tenant's notebook idle limit: how long a sandbox's notebook may sit unused before the
 portal stops the sandbox (provisioning's notebooks_idle_stop). Tenant admins set it."""
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from common.errors import Invalid
 from tenants.models import Tenant, User
 from tenants.services.audit import audit_record
 
@@ -15,7 +15,7 @@ def tenant_set_notebook_idle_limit(
     """Set the limit in minutes; None turns it off. Callers check that `actor` administers the
     tenant (user_can_admin_tenant), as for the tenant's name."""
     if minutes is not None and (isinstance(minutes, bool) or not isinstance(minutes, int) or minutes < 1):
-        raise ValidationError({"notebook_idle_minutes": ["A whole number of minutes, 1 or more, or empty."]})
+        raise Invalid(fields={"notebook_idle_minutes": ["A whole number of minutes, 1 or more, or empty."]})
     tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
     before = tenant.notebook_idle_minutes
     if before == minutes:

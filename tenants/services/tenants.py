@@ -1,6 +1,7 @@
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from common.errors import Invalid
 from tenants.models import Tenant, User
 from tenants.quota import DIMENSIONS, Resources
 from tenants.selectors.tenants import SESSION_KEY
@@ -21,6 +22,13 @@ def _check_dimensions(quota: dict) -> None:
         raise ValueError(f"unknown quota dimensions: {sorted(unknown)}")
 
 
+def _full_clean(tenant: Tenant) -> None:
+    try:
+        tenant.full_clean()
+    except ValidationError as error:
+        raise Invalid.from_validation_error(error) from error
+
+
 @transaction.atomic
 def tenant_create(
     *,
@@ -34,11 +42,11 @@ def tenant_create(
     """Create a tenant; quota dimensions left out of `quota` take the defaults."""
     _check_dimensions(quota or {})
     if slug in RESERVED_SLUGS:
-        raise ValidationError({"slug": f"{slug!r} is reserved: the pages use it."})
+        raise Invalid(fields={"slug": [f"{slug!r} is reserved: the pages use it."]})
     tenant = Tenant(slug=slug, name=name, description=description)
     for dimension, value in (quota or {}).items():
         setattr(tenant, f"quota_{dimension}", value)
-    tenant.full_clean()
+    _full_clean(tenant)
     tenant.save()
     audit_record(
         actor=actor,
@@ -71,7 +79,7 @@ def tenant_update(
     before = {field: getattr(tenant, field) for field in changes}
     for field, value in changes.items():
         setattr(tenant, field, value)
-    tenant.full_clean()
+    _full_clean(tenant)
     tenant.save(update_fields=list(changes))
     audit_record(
         actor=actor,
@@ -97,7 +105,7 @@ def tenant_update_quota(*, actor: User, tenant: Tenant, quota: dict, ip: str | N
     before = tenant_quota(tenant=tenant)
     for dimension, value in quota.items():
         setattr(tenant, f"quota_{dimension}", value)
-    tenant.full_clean()
+    _full_clean(tenant)
     tenant.save(update_fields=[f"quota_{dimension}" for dimension in quota])
     tenant.refresh_from_db()
     after = tenant_quota(tenant=tenant)

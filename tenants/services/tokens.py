@@ -10,16 +10,23 @@ from django.contrib.auth import authenticate
 from django.db import transaction
 from django.utils import timezone
 
+from common.client_ip import client_ip
+from common.errors import Invalid, ServiceError
 from tenants.models import Token, User
-from tenants.services.audit import audit_record, client_ip
+from tenants.services.audit import audit_record
 
 PREFIX_BYTES = 6  # 12 hex characters: collisions are practically impossible and retried anyway
 
 
-class LoginRefused(Exception):
-    def __init__(self, *, locked_out: bool):
-        self.locked_out = locked_out
-        super().__init__("locked out" if locked_out else "wrong username or password")
+class InvalidCredentials(Invalid):
+    code = "invalid_credentials"
+
+
+class LockedOut(ServiceError):
+    """Too many failed logins from the client's address (axes): 429, like the create throttle."""
+
+    code = "locked_out"
+    status = 429
 
 
 def token_hash(key: str) -> str:
@@ -76,7 +83,9 @@ def token_obtain(*, request, username: str, password: str) -> tuple[Token, str]:
     """
     user = authenticate(request, username=username, password=password)
     if user is None:
-        raise LoginRefused(locked_out=bool(getattr(request, "axes_locked_out", False)))
+        if getattr(request, "axes_locked_out", False):
+            raise LockedOut("Too many failed logins from this address: try again later.")
+        raise InvalidCredentials("Wrong username or password.")
     ip = client_ip(request)
     expires = timezone.now() + timedelta(hours=settings.API_LOGIN_TOKEN_HOURS)
     token, key = token_create(user=user, name="auth/token", expires=expires, ip=ip)

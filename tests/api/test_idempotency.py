@@ -35,7 +35,7 @@ def test_every_create_takes_the_key(openapi):
         for method, path in operations(openapi)
         if method == "POST" and path in lists and not _takes_the_key(openapi, method, path)
     ]
-    assert not missing, f"creates without @api_create (tenants.api.idempotency): {missing}"
+    assert not missing, f"creates without @api_create (common.api.idempotency): {missing}"
 
 
 def test_the_named_creates_take_the_key(openapi):

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.test import override_settings
 
-from tenants.api.throttling import CreateRateThrottle
+from common.api.throttling import CreateRateThrottle
 from tenants.models import Token
 
 

@@ -207,7 +207,7 @@ def test_tls_is_required_and_checked(three_hosts, netns_engines, django_user_mod
         host_register(
             actor=admin, name="no-cert", url=urls["h1"], **_pems(tls_client_cert="", tls_client_key="")
         )
-    assert set(refused.value.errors) == {"tls_client_cert", "tls_client_key"}
+    assert set(refused.value.fields) == {"tls_client_cert", "tls_client_key"}
     assert not Host.objects.filter(name="no-cert").exists()
     good = Host.objects.get(name="h1")
     assert good.state == Host.State.READY and good.cpus > 0 and good.engine_version

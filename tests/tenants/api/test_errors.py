@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework.test import APIClient
 
-from tenants.api.errors import exception_handler
+from common.api.errors import exception_handler
 from tenants.quota import QuotaExceeded
 from tests.tenants.conftest import api_client_for
 

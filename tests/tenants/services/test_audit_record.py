@@ -5,8 +5,9 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 from django.test import RequestFactory, override_settings
 
+from common.client_ip import client_ip
 from tenants.models import AuditEvent, AuditEventImmutable
-from tenants.services.audit import audit_record, client_ip
+from tenants.services.audit import audit_record
 from tenants.tests.factories import TenantFactory, UserFactory
 
 

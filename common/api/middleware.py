@@ -4,7 +4,7 @@ reads `request.body` or a form; DRF's parsers read the stream and would take any
 from django.conf import settings
 from rest_framework import status
 
-from tenants.api.errors import error_response, is_api_request
+from common.api.errors import error_response, is_api_request
 
 
 class ApiBodySizeLimitMiddleware:

@@ -1,26 +1,12 @@
-"""The OpenAPI schema's shared parts: the token scheme (so /api/docs/ offers it), the error
-format, and the errors and headers every operation documents without saying so itself."""
+"""The OpenAPI schema's shared parts: the error format, and the errors and headers every
+operation documents without saying so itself."""
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
-from tenants.api.idempotency import HEADER, is_api_create
-
-
-class TokenAuthenticationScheme(OpenApiAuthenticationExtension):
-    target_class = "tenants.api.authentication.TokenAuthentication"
-    name = "tokenAuth"
-
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "apiKey",
-            "in": "header",
-            "name": "Authorization",
-            "description": "A personal API token: `Token <key>`.",
-        }
+from common.api.idempotency import HEADER, is_api_create
 
 
 class ErrorSerializer(serializers.Serializer):

@@ -2,11 +2,11 @@
 session and OAuth callers) in the shared cache, so every web worker counts the same requests.
 Rate: settings.PORTAL_CREATE_RATE, e.g. "60/min"; over it answers 429 with Retry-After."""
 
+from django.apps import apps
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
-from tenants.api.idempotency import is_api_create
-from tenants.models import Token
+from common.api.idempotency import is_api_create
 
 
 class CreateRateThrottle(SimpleRateThrottle):
@@ -22,7 +22,8 @@ class CreateRateThrottle(SimpleRateThrottle):
         return super().allow_request(request, view)
 
     def get_cache_key(self, request, view):
-        if isinstance(request.auth, Token):
+        # Tokens are a model of `tenants`, looked up by name: this package imports no app of ours.
+        if isinstance(request.auth, apps.get_model("tenants", "Token")):
             ident = f"token-{request.auth.pk}"
         elif request.user and request.user.is_authenticated:
             ident = f"user-{request.user.pk}"

@@ -1,18 +1,22 @@
 """The API's error format: every error body has `detail` (for people) and `code` (for
-programs). Validation errors also keep DRF's field errors; over quota adds what was hit."""
+programs). A service's refusal (common.errors.ServiceError) adds its `fields` and `extra`
+(validation: the field errors; over quota: what was hit); DRF's and Django's own errors keep
+their field errors the same way. This is the one place that turns an error into an answer."""
 
 from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
-from tenants.quota import QuotaExceeded
+from common.errors import Invalid, ServiceError
 
 
 def _first_message(errors) -> str:
@@ -20,13 +24,6 @@ def _first_message(errors) -> str:
     while isinstance(errors, dict | list) and errors:
         errors = next(iter(errors.values())) if isinstance(errors, dict) else errors[0]
     return str(errors) if errors else "Invalid input."
-
-
-class Conflict(exceptions.APIException):
-    """409: the object's state, or what uses it, does not allow the request; `code` says which."""
-
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -63,20 +60,23 @@ def server_error_handler(request):
     return defaults.server_error(request)
 
 
-def exception_handler(exc, context):
-    if isinstance(exc, QuotaExceeded):
-        return Response(
-            {
-                "detail": str(exc),
-                "code": "quota_exceeded",
-                "tenant": exc.tenant,
-                "dimension": exc.dimension,
-                "limit": exc.limit,
-                "in_use": exc.in_use,
-                "requested": exc.requested,
-            },
-            status=status.HTTP_409_CONFLICT,
+def service_error_body(error: ServiceError) -> dict:
+    """A 400's `detail` is its first problem, as for every other validation error the API
+    answers (serializers', filters'); other refusals say their message."""
+    fields = {
+        api_settings.NON_FIELD_ERRORS_KEY if field == NON_FIELD_ERRORS else field: (
+            messages if isinstance(messages, list) else [messages]
         )
+        for field, messages in error.fields.items()
+    }
+    detail = _first_message(fields) if isinstance(error, Invalid) and fields else error.message
+    return {"detail": detail, "code": error.code, **fields, **error.extra}
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, ServiceError):
+        set_rollback()
+        return Response(service_error_body(exc), status=exc.status)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
     elif isinstance(exc, DjangoPermissionDenied):

@@ -1,5 +1,7 @@
 """Creates over the API: `@api_create` on a view's `post` gives it the `Idempotency-Key` header,
-the create throttle (tenants.api.throttling) and their documentation in the schema.
+the create throttle (common.api.throttling) and their documentation in the schema.
+The records are a model of `tenants` (they belong to users); this package imports no app of
+ours, so it looks the model up by name.
 
 A retried POST with the same key and the same body, by the same user, answers the first
 response again (same status and body, header `Idempotent-Replayed: true`) and creates nothing;
@@ -14,14 +16,13 @@ import json
 from datetime import timedelta
 from functools import wraps
 
+from django.apps import apps
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework import exceptions, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-
-from tenants.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
@@ -55,8 +56,9 @@ def _key_of(request) -> str | None:
     return key
 
 
-def _claim(*, user, key: str, fingerprint: str) -> IdempotencyRecord:
+def _claim(*, user, key: str, fingerprint: str):
     """Insert the record, or lock the one a previous request left (waiting for it to commit)."""
+    IdempotencyRecord = apps.get_model("tenants", "IdempotencyRecord")  # noqa: N806 (a model class)
     cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
     IdempotencyRecord.objects.filter(user=user, created__lt=cutoff).delete()
     try:
