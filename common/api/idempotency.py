@@ -56,16 +56,19 @@ def _key_of(request) -> str | None:
     return key
 
 
+def _records():
+    return apps.get_model("tenants", "IdempotencyRecord").objects
+
+
 def _claim(*, user, key: str, fingerprint: str):
     """Insert the record, or lock the one a previous request left (waiting for it to commit)."""
-    IdempotencyRecord = apps.get_model("tenants", "IdempotencyRecord")  # noqa: N806 (a model class)
     cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
-    IdempotencyRecord.objects.filter(user=user, created__lt=cutoff).delete()
+    _records().filter(user=user, created__lt=cutoff).delete()
     try:
         with transaction.atomic():
-            return IdempotencyRecord.objects.create(user=user, key=key, fingerprint=fingerprint)
+            return _records().create(user=user, key=key, fingerprint=fingerprint)
     except IntegrityError:
-        return IdempotencyRecord.objects.select_for_update().get(user=user, key=key)
+        return _records().select_for_update().get(user=user, key=key)
 
 
 def api_create(post=None, *, secret_fields: tuple[str, ...] = ()):
