@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from frontend.datatap_forms import DataTapForm, HostPathPrefixForm
+from frontend.views.guards import require_site_admin, require_tenant_admin
 from frontend.views.paging import paginate
 from provisioning.errors import InUse, InvalidRequest
 from provisioning.selectors import datatap_list, hostpath_prefix_list
@@ -18,7 +19,6 @@ from provisioning.services.datataps import (
     hostpath_prefix_remove,
 )
 from tenants.models import Tenant
-from tenants.selectors.memberships import user_can_admin_tenant
 from tenants.services.audit import client_ip
 
 
@@ -28,9 +28,7 @@ def _add_errors(form, exc: InvalidRequest) -> None:
             form.add_error(field if field in form.fields else None, problem)
 
 
-def _require_site_admin(request) -> None:
-    if not request.user.is_site_admin:
-        raise PermissionDenied("Only site admins manage the host path allowlist.")
+SITE_ADMINS = "Only site admins manage the host path allowlist."
 
 
 @login_required
@@ -68,8 +66,9 @@ def datatap_create_page(request):
 @require_POST
 def datatap_delete_page(request, pk: int):
     datatap = get_object_or_404(datatap_list(user=request.user), pk=pk)
-    if not user_can_admin_tenant(user=request.user, tenant=datatap.tenant):
-        raise PermissionDenied("Only this tenant's admins and site admins delete its DataTaps.")
+    require_tenant_admin(
+        request, datatap.tenant, "Only this tenant's admins and site admins delete its DataTaps."
+    )
     try:
         datatap_delete(actor=request.user, datatap=datatap, ip=client_ip(request))
     except InUse as exc:
@@ -81,7 +80,7 @@ def datatap_delete_page(request, pk: int):
 
 @login_required
 def hostpath_prefix_list_page(request):
-    _require_site_admin(request)
+    require_site_admin(request, SITE_ADMINS)
     form = HostPathPrefixForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -99,7 +98,7 @@ def hostpath_prefix_list_page(request):
 @login_required
 @require_POST
 def hostpath_prefix_delete_page(request, pk: int):
-    _require_site_admin(request)
+    require_site_admin(request, SITE_ADMINS)
     prefix = get_object_or_404(hostpath_prefix_list(), pk=pk)
     hostpath_prefix_remove(actor=request.user, prefix=prefix, ip=client_ip(request))
     messages.success(
