@@ -5,8 +5,14 @@ from decimal import Decimal
 import pytest
 
 from catalog.models import CatalogItem, Flavor
-from provisioning.drivers.fake import fake_engine, fake_engines_reset
 from provisioning.models import Host
+from provisioning.tests.doubles import (
+    FailingEngine,
+    NeverReadyEngine,
+    SlowEngine,
+    fake_engine,
+    fake_engine_install,
+)
 from tenants.models import Membership, Tenant, User
 
 HEALTHCHECK = {"test": ["CMD", "true"], "interval_s": 1, "timeout_s": 2, "retries": 3, "start_period_s": 5}
@@ -25,13 +31,6 @@ def cluster_manifest(slug="cluster", worker_max=4) -> dict:
             "worker": {"min_nodes": 0, "max_nodes": worker_max, "default_nodes": 2, **role},
         },
     }
-
-
-@pytest.fixture(autouse=True)
-def _fresh_fake_engines():
-    fake_engines_reset()
-    yield
-    fake_engines_reset()
 
 
 @pytest.fixture
@@ -83,3 +82,21 @@ def fake_host(db):
 @pytest.fixture
 def engine(fake_host):
     return fake_engine(fake_host.url)
+
+
+@pytest.fixture
+def failing_engine(fake_host):
+    """The fake host's engine refuses every container start."""
+    return fake_engine_install(fake_host.url, FailingEngine(name=fake_host.name))
+
+
+@pytest.fixture
+def slow_engine(fake_host):
+    """The fake host's containers take a few looks to pass their healthcheck."""
+    return fake_engine_install(fake_host.url, SlowEngine(name=fake_host.name))
+
+
+@pytest.fixture
+def never_ready_engine(fake_host):
+    """The fake host's containers never pass their healthcheck."""
+    return fake_engine_install(fake_host.url, NeverReadyEngine(name=fake_host.name))

@@ -4,7 +4,6 @@ volumes each host gets, and what deleting a DataTap in use does."""
 import pytest
 
 from provisioning.drivers import Mount
-from provisioning.drivers.fake import fake_engine
 from provisioning.errors import InUse, InvalidRequest, NotFound
 from provisioning.models import DataTap, Host, OperationStatus, SandboxStatus
 from provisioning.services.datataps import (
@@ -16,6 +15,7 @@ from provisioning.services.datataps import (
     path_forbidden_reason,
 )
 from provisioning.services.sandboxes import sandbox_create, sandbox_delete, sandbox_start, sandbox_stop
+from provisioning.tests.doubles import fake_engine
 from provisioning.tests.test_lifecycle_fake import run
 from tenants.models import AuditEvent, Membership, Tenant, User
 from tenants.quota import QuotaExceeded
@@ -373,13 +373,16 @@ def test_deleting_a_datatap_in_use_is_refused_with_its_sandboxes(
     assert AuditEvent.objects.filter(action="datatap.delete").count() == 1
 
 
-def test_an_nfs_mount_failure_explains_itself_and_leaves_nothing(member, tenant, cluster_item, engine):
+def test_an_nfs_mount_failure_explains_itself_and_leaves_nothing(
+    member, tenant, cluster_item, failing_engine
+):
+    engine = failing_engine
     nfs(tenant, member)
     sandbox = sandbox_create(
         owner=member, tenant=tenant, name="exp", catalog_item="cluster", flavor="small", datataps=["corpus"]
     )
     volume = f"{sandbox.resource_prefix}-tap-corpus"
-    engine.fail_start = (
+    engine.message = (
         f"Docker engine fake-1: error while mounting volume '/var/lib/docker/volumes/{volume}/_data': "
         "failed to mount local volume: connection timed out"
     )

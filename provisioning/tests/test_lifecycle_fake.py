@@ -1,8 +1,10 @@
 """The sandbox lifecycle against the fake engine: services, operations and quota together."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from freezegun import freeze_time
 
 from provisioning.errors import InvalidRequest, NoCapacity, StateConflict
 from provisioning.models import NodeStatus, OperationStatus, SandboxStatus
@@ -142,8 +144,8 @@ def test_delete_removes_everything_and_releases_quota(member, tenant, cluster_it
     assert set(sandbox.nodes.values_list("status", flat=True)) == {NodeStatus.DELETED}
 
 
-def test_failed_create_leaves_nothing_behind(member, tenant, cluster_item, engine):
-    engine.fail_start = "image not found"
+def test_failed_create_leaves_nothing_behind(member, tenant, cluster_item, failing_engine):
+    engine = failing_engine
     sandbox, operation = create(member, tenant)
 
     run(operation)
@@ -157,6 +159,26 @@ def test_failed_create_leaves_nothing_behind(member, tenant, cluster_item, engin
     run(sandbox_delete(sandbox=sandbox, actor=member))
     sandbox.refresh_from_db()
     assert sandbox.status == SandboxStatus.DELETED
+
+
+def test_nodes_that_never_pass_their_healthcheck_fail_the_create(
+    member, tenant, cluster_item, never_ready_engine, settings
+):
+    engine = never_ready_engine
+    with freeze_time("2030-01-01 12:00") as clock:
+        sandbox, operation = create(member, tenant)
+        assert operation_advance(operation_id=operation.pk).again_in is not None  # waits for them
+        clock.tick(timedelta(seconds=settings.NODE_READY_TIMEOUT_S + 1))
+        run(operation)
+
+    sandbox.refresh_from_db()
+    assert operation.status == OperationStatus.FAILED
+    assert operation.explanation == (
+        f"3 of 3 nodes did not pass their healthcheck within {settings.NODE_READY_TIMEOUT_S} seconds."
+    )
+    assert sandbox.status == SandboxStatus.ERROR
+    assert engine.containers == {} and engine.networks == set() and engine.volumes == {}
+    assert tenant_usage(tenant=tenant).sandboxes == 0
 
 
 def test_over_quota_creates_nothing(member, tenant, cluster_item, engine):

@@ -26,7 +26,6 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from provisioning.drivers.fake import fake_engine
 from provisioning.errors import InvalidRequest, NoCapacity, StateConflict
 from provisioning.models import (
     Host,
@@ -46,6 +45,7 @@ from provisioning.services.sandboxes import (
     sandbox_start,
     sandbox_stop,
 )
+from provisioning.tests.doubles import fake_engine
 from tenants.models import Allocation, Membership, Tenant, User
 from tenants.quota import DIMENSIONS, QuotaExceeded
 from tenants.selectors.usage import tenant_quota, tenant_usage
