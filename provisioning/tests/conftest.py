@@ -13,6 +13,7 @@ from provisioning.tests.doubles import (
     fake_engine,
     fake_engine_install,
 )
+from provisioning.tests.lifecycle import create, run
 from tenants.models import Membership, Tenant, User
 
 HEALTHCHECK = {"test": ["CMD", "true"], "interval_s": 1, "timeout_s": 2, "retries": 3, "start_period_s": 5}
@@ -100,3 +101,12 @@ def slow_engine(fake_host):
 def never_ready_engine(fake_host):
     """The fake host's containers never pass their healthcheck."""
     return fake_engine_install(fake_host.url, NeverReadyEngine(name=fake_host.name))
+
+
+@pytest.fixture
+def cluster(member, tenant, cluster_item, engine):
+    """A running sandbox of the cluster app: head and 2 workers."""
+    sandbox, operation = create(member, tenant)
+    run(operation)
+    sandbox.refresh_from_db()
+    return sandbox

@@ -214,6 +214,47 @@ class NeverReadyEngine(SlowEngine):
         super().__init__(ready_after=math.inf, **kwargs)
 
 
+def node_container(sandbox, hostname: str) -> str:
+    """The container of a sandbox's node ("head-0") on its engine."""
+    return f"{sandbox.resource_prefix}-{hostname}"
+
+
+def hostname_of(container_name: str) -> str:
+    return "-".join(container_name.rsplit("-", 2)[-2:])
+
+
+class JobProcesses:
+    """Plays a job's processes inside the fake containers of `engine`: what the probe reads
+    back and how each process takes a signal."""
+
+    def __init__(self, engine: FakeEngine):
+        self.state: dict[str, str] = {}  # container name -> running | exit:N | gone
+        self.logs: dict[str, bytes] = {}
+        self.ignores_term: set[str] = set()
+        self.signals: list[tuple[str, str]] = []
+        engine.exec_responder = self.answer
+
+    def answer(self, record):
+        from provisioning.services import jobs as job_services
+
+        name, script, args = record["container"], record["command"][2], record["command"][4:]
+        if script == job_services._PREPARE:
+            self.state.setdefault(name, "running")
+            return 0, ""
+        if script == job_services._SIGNAL:
+            self.signals.append((hostname_of(name), args[1]))
+            if args[1] == "KILL" or name not in self.ignores_term:
+                self.state[name] = "gone"
+            return 0, ""
+        assert script == job_services._PROBE
+        log, offset, most = self.logs.get(name, b""), int(args[1]), int(args[2])
+        chunk = log[offset : offset + most]
+        return 0, f"{self.state[name]} {len(log)} {len(chunk)}\n{chunk.decode()}"
+
+    def end(self, container: str, *, exit_code: int, log: bytes = b"") -> None:
+        self.state[container], self.logs[container] = f"exit:{exit_code}", log
+
+
 _ENGINES: dict[str, FakeEngine] = {}
 
 

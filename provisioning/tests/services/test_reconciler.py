@@ -8,7 +8,7 @@ from provisioning.drivers import NodeSpec
 from provisioning.models import Host, NodeStatus, Operation, OperationStatus, SandboxStatus
 from provisioning.naming import sandbox_prefix
 from provisioning.services.reconciler import host_reconcile, operations_resume_stale
-from provisioning.tests.test_lifecycle_fake import create, run
+from provisioning.tests.lifecycle import create, run
 from tenants.selectors.usage import tenant_usage
 
 

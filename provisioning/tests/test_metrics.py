@@ -19,7 +19,7 @@ from provisioning.naming import sandbox_prefix
 from provisioning.services.sandboxes import sandbox_resize, sandbox_start, sandbox_stop
 from provisioning.tasks import reconcile
 from provisioning.tests.doubles import FailingEngine, fake_engine_install
-from provisioning.tests.test_lifecycle_fake import create, run
+from provisioning.tests.lifecycle import create, run
 
 DASHBOARD = Path(settings.BASE_DIR) / "deploy" / "grafana" / "portal-dashboard.json"
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)

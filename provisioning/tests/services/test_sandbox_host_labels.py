@@ -4,7 +4,7 @@ import pytest
 
 from provisioning.errors import InvalidRequest, NoCapacity
 from provisioning.models import Host, Sandbox
-from provisioning.tests.test_lifecycle_fake import create
+from provisioning.tests.lifecycle import create
 from tenants.models import Allocation
 
 pytestmark = pytest.mark.django_db

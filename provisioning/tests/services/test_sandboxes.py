@@ -10,28 +10,14 @@ from provisioning.errors import InvalidRequest, NoCapacity, StateConflict
 from provisioning.models import NodeStatus, OperationStatus, SandboxStatus
 from provisioning.services.operations import operation_advance
 from provisioning.services.sandboxes import (
-    sandbox_create,
     sandbox_delete,
     sandbox_resize,
     sandbox_start,
     sandbox_stop,
 )
+from provisioning.tests.lifecycle import create, run
 from tenants.quota import QuotaExceeded
 from tenants.selectors.usage import tenant_usage
-
-
-def run(operation, limit=20):
-    for _ in range(limit):
-        if operation_advance(operation_id=operation.pk).again_in is None:
-            operation.refresh_from_db()
-            return operation
-    raise AssertionError("operation did not finish")
-
-
-def create(member, tenant, **kwargs):
-    args = {"name": "exp", "catalog_item": "cluster", "flavor": "small", "nodes": {"worker": 2}}
-    sandbox = sandbox_create(owner=member, tenant=tenant, **{**args, **kwargs})
-    return sandbox, sandbox.operations.get()
 
 
 def test_create_runs_every_node_and_reserves_quota(member, tenant, cluster_item, engine):

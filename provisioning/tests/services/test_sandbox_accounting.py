@@ -8,7 +8,7 @@ from decimal import Decimal
 from freezegun import freeze_time
 
 from provisioning.services.sandboxes import sandbox_delete, sandbox_resize, sandbox_start, sandbox_stop
-from provisioning.tests.test_lifecycle_fake import create, run
+from provisioning.tests.lifecycle import create, run
 from tenants.selectors.accounting import usage_report
 from tenants.selectors.usage import tenant_usage
 

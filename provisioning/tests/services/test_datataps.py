@@ -16,7 +16,7 @@ from provisioning.services.datataps import (
 )
 from provisioning.services.sandboxes import sandbox_create, sandbox_delete, sandbox_start, sandbox_stop
 from provisioning.tests.doubles import fake_engine
-from provisioning.tests.test_lifecycle_fake import run
+from provisioning.tests.lifecycle import run
 from tenants.models import AuditEvent, Membership, Tenant, User
 from tenants.quota import QuotaExceeded
 from tenants.selectors.usage import tenant_usage
