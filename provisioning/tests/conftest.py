@@ -5,7 +5,6 @@ from decimal import Decimal
 import pytest
 
 from catalog.models import CatalogItem, Flavor
-from provisioning.models import Host
 from provisioning.tests.doubles import (
     FailingEngine,
     NeverReadyEngine,
@@ -13,8 +12,10 @@ from provisioning.tests.doubles import (
     fake_engine,
     fake_engine_install,
 )
+from provisioning.tests.factories import HostFactory
 from provisioning.tests.lifecycle import create, run
-from tenants.models import Membership, Tenant, User
+from tenants.models import Membership
+from tenants.tests.factories import MembershipFactory, TenantFactory, UserFactory
 
 HEALTHCHECK = {"test": ["CMD", "true"], "interval_s": 1, "timeout_s": 2, "retries": 3, "start_period_s": 5}
 
@@ -36,7 +37,7 @@ def cluster_manifest(slug="cluster", worker_max=4) -> dict:
 
 @pytest.fixture
 def tenant(db):
-    return Tenant.objects.create(
+    return TenantFactory(
         slug="acme",
         name="Acme",
         quota_cpus=Decimal("8"),
@@ -49,8 +50,8 @@ def tenant(db):
 
 @pytest.fixture
 def member(tenant):
-    user = User.objects.create_user(username="ada", password="pw-unused-in-tests")
-    Membership.objects.create(user=user, tenant=tenant, role=Membership.Role.MEMBER)
+    user = UserFactory(username="ada")
+    MembershipFactory(user=user, tenant=tenant, role=Membership.Role.MEMBER)
     return user
 
 
@@ -76,8 +77,7 @@ def cluster_item(db, small):
 
 @pytest.fixture
 def fake_host(db):
-    host = Host.objects.create(name="fake-1", url="fake://fake-1", cpus=4, memory_mib=65536)
-    return host
+    return HostFactory(name="fake-1")
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@ import json
 from rest_framework.test import APIClient
 
 from provisioning.models import Job
-from tenants.models import Membership, Tenant, User
+from tenants.models import Membership
+from tenants.tests.factories import MembershipFactory, TenantFactory, UserFactory
 
 
 def test_api_scopes_jobs_to_the_tenant_and_its_managers(member, tenant, cluster, engine):
@@ -23,8 +24,8 @@ def test_api_scopes_jobs_to_the_tenant_and_its_managers(member, tenant, cluster,
     )
     assert "PRIVATE KEY" not in json.dumps(owner.get(f"/api/v1/sandboxes/{cluster.pk}/").json())
 
-    colleague = User.objects.create_user(username="bob", password="unused")
-    Membership.objects.create(user=colleague, tenant=tenant, role=Membership.Role.MEMBER)
+    colleague = UserFactory(username="bob")
+    MembershipFactory(user=colleague, tenant=tenant, role=Membership.Role.MEMBER)
     as_colleague = APIClient()
     as_colleague.force_authenticate(colleague)
     assert as_colleague.get(f"/api/v1/jobs/{body['id']}/").status_code == 200
@@ -32,10 +33,8 @@ def test_api_scopes_jobs_to_the_tenant_and_its_managers(member, tenant, cluster,
     assert refused.status_code == 403
     assert as_colleague.post(f"/api/v1/jobs/{body['id']}/cancel/").status_code == 403
 
-    stranger = User.objects.create_user(username="eve", password="unused")
-    Membership.objects.create(
-        user=stranger, tenant=Tenant.objects.create(slug="other", name="Other"), role="admin"
-    )
+    stranger = UserFactory(username="eve")
+    MembershipFactory(user=stranger, tenant=TenantFactory(slug="other", name="Other"), role="admin")
     as_stranger = APIClient()
     as_stranger.force_authenticate(stranger)
     assert as_stranger.get(f"/api/v1/jobs/{body['id']}/").status_code == 404
