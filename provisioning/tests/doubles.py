@@ -24,6 +24,9 @@ SCHEME = "fake"
 
 
 class FakeEngine(ContainerDriver):
+    """A healthy engine in memory: containers, networks, volumes and commands as dictionaries a
+    test can read and change (`reachable = False` plays an engine that stopped answering)."""
+
     def __init__(
         self, *, name: str = "fake", cpus: int = 8, memory_mib: int = 32768, gpus: list | None = None
     ):
