@@ -80,6 +80,18 @@ class Worker:
         self.log.close()
 
 
+@pytest.fixture(autouse=True)
+def _fake_engines():
+    """Hosts at fake:// URLs run on the in-memory engines of the test doubles, fresh for every
+    test (tests that talk to real engines simply have no such host)."""
+    from provisioning.tests.doubles import fake_engines_register, fake_engines_reset
+
+    fake_engines_register()
+    fake_engines_reset()
+    yield
+    fake_engines_reset()
+
+
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, django_db_blocker):
     """The worker of the test run, shared by every test that needs one."""

@@ -4,6 +4,8 @@ they show in any browser, print, and are read out by the <title> of each bar."""
 from dataclasses import dataclass
 from decimal import Decimal
 
+from frontend.presenters import plain
+
 #: Okabe-Ito: told apart by people with any common colour blindness.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 MAX_X_LABELS = 12
@@ -105,4 +107,4 @@ def _nice_ceiling(value: Decimal) -> Decimal:
 
 def _format(value: Decimal) -> str:
     rounded = Decimal(value).quantize(Decimal("0.01"))
-    return f"{rounded.normalize():f}" if rounded else "0"
+    return plain(rounded)

@@ -1,9 +1,10 @@
-"""Forms of the browser UI that are not one app's own: launching and resizing sandboxes, hosts."""
+"""Forms of the sandbox and host pages: launching and resizing sandboxes, adding hosts."""
 
 from django import forms
 
 from catalog.models import CatalogItem
 from catalog.selectors import catalog_items_launchable, flavors_list
+from frontend.presenters import plain
 from provisioning.models import Host
 from tenants.models import SLUG_VALIDATOR
 
@@ -12,7 +13,7 @@ NODES_PREFIX = "nodes_"
 
 def _flavor_label(flavor) -> str:
     gpus = f", {flavor.gpus} GPU" if flavor.gpus else ""
-    size = f"{flavor.cpus.normalize():f} CPU, {flavor.memory_mib} MiB{gpus}, {flavor.disk_gib} GiB disk"
+    size = f"{plain(flavor.cpus)} CPU, {flavor.memory_mib} MiB{gpus}, {flavor.disk_gib} GiB disk"
     return f"{flavor.name}: {size}"
 
 

@@ -1,4 +1,5 @@
-"""Shapes service and selector results into what the templates draw (quota bars)."""
+"""Shapes service and selector results into what the templates draw: numbers as people write
+them, and the quota bars of the dashboard, the tenant page and the launch check."""
 
 from decimal import Decimal
 
@@ -13,23 +14,31 @@ LABELS = {
     "sandboxes": "Sandboxes",
 }
 
+#: What an over-quota bar says when nothing is being asked: only an admin lowering a limit gets there.
+LOWERED = "Over quota: a site admin lowered the limit below what is in use."
 
-def _num(value):
-    return f"{value.normalize():f}" if isinstance(value, Decimal) else value
+
+def plain(value):
+    """A decimal without trailing zeros or exponent: 8.00 -> 8, 0.50 -> 0.5, 1E+2 -> 100;
+    anything else as it is."""
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}"
+    return value
 
 
 def quota_bars(lines: list[QuotaLine]) -> list[dict]:
+    """One bar per dimension: in use, asked (a launch being checked) and the limit."""
     return [
         {
             "name": line.name,
             "label": LABELS[line.name],
-            "used": _num(line.in_use),
-            "limit": _num(line.limit),
-            "asked": _num(line.asked) if line.asked else None,
+            "used": plain(line.in_use),
+            "limit": plain(line.limit),
+            "asked": plain(line.asked) if line.asked else None,
             "over": line.over,
             "message": (
-                f"Over the {LABELS[line.name].lower()} quota: {_num(line.in_use)} in use "
-                f"+ {_num(line.asked)} asked > {_num(line.limit)}."
+                f"Over the {LABELS[line.name].lower()} quota: {plain(line.in_use)} in use "
+                f"+ {plain(line.asked)} asked > {plain(line.limit)}."
             ),
         }
         for line in lines
@@ -37,6 +46,7 @@ def quota_bars(lines: list[QuotaLine]) -> list[dict]:
 
 
 def usage_bars(*, quota: Resources, usage: Resources) -> list[dict]:
+    """The bars of what a tenant holds now against its quota, nothing asked."""
     lines = [
         QuotaLine(name=name, limit=getattr(quota, name), in_use=getattr(usage, name), asked=0)
         for name in DIMENSIONS
@@ -44,4 +54,5 @@ def usage_bars(*, quota: Resources, usage: Resources) -> list[dict]:
     rows = quota_bars(lines)
     for row, name in zip(rows, DIMENSIONS, strict=True):
         row["over"] = getattr(usage, name) > getattr(quota, name)
+        row["message"] = LOWERED
     return rows

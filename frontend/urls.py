@@ -1,9 +1,72 @@
-from django.contrib.auth import views as auth_views
-from django.urls import path
+"""Every page of the browser UI. The tenancy and catalog pages keep the namespaced names
+("tenants:detail", "catalog:flavors") that templates and tests use."""
 
-from frontend.views import dashboard, datataps, hosts, jobs, notebooks, sandboxes, usage
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from frontend.views import (
+    audit,
+    catalog,
+    dashboard,
+    datataps,
+    flavors,
+    hosts,
+    jobs,
+    notebooks,
+    sandboxes,
+    tenants,
+    tokens,
+    usage,
+)
+
+tenant_urls = [
+    path("tenants/", tenants.tenant_list_page, name="list"),
+    path("tenants/new/", tenants.tenant_create_page, name="create"),
+    path("tenants/switch/", tenants.tenant_switch, name="switch"),
+    path("tenants/<slug:slug>/", tenants.tenant_detail_page, name="detail"),
+    path("tenants/<slug:slug>/edit/", tenants.tenant_edit_page, name="edit"),
+    path("tenants/<slug:slug>/members/add/", tenants.member_add_page, name="member-add"),
+    path(
+        "tenants/<slug:slug>/members/<str:username>/role/",
+        tenants.member_change_role_page,
+        name="member-role",
+    ),
+    path(
+        "tenants/<slug:slug>/members/<str:username>/remove/",
+        tenants.member_remove_page,
+        name="member-remove",
+    ),
+    path("tokens/", tokens.token_list_page, name="tokens"),
+    path("tokens/<int:pk>/revoke/", tokens.token_revoke_page, name="token-revoke"),
+    path("audit/", audit.audit_list_page, name="audit"),
+]
+
+catalog_urls = [
+    path("catalog/", catalog.catalog_list_page, name="list"),
+    path("catalog/new/", catalog.catalog_add_page, name="add"),
+    path("catalog/builds/<int:pk>/", catalog.image_build_page, name="build"),
+    path("catalog/apps/<slug:slug>/", catalog.catalog_detail_page, name="detail"),
+    path(
+        "catalog/apps/<slug:slug>/enable/",
+        catalog.catalog_set_enabled_page,
+        {"enabled": True},
+        name="enable",
+    ),
+    path(
+        "catalog/apps/<slug:slug>/disable/",
+        catalog.catalog_set_enabled_page,
+        {"enabled": False},
+        name="disable",
+    ),
+    path("flavors/", flavors.flavor_list_page, name="flavors"),
+    path("flavors/new/", flavors.flavor_create_page, name="flavor-create"),
+    path("flavors/<slug:name>/edit/", flavors.flavor_edit_page, name="flavor-edit"),
+    path("flavors/<slug:name>/delete/", flavors.flavor_delete_page, name="flavor-delete"),
+]
 
 urlpatterns = [
+    path("", include((tenant_urls, "tenants"))),
+    path("", include((catalog_urls, "catalog"))),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", dashboard.dashboard, name="dashboard"),

@@ -24,7 +24,5 @@ urlpatterns = [
         SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="frontend/api_docs.html"),
         name="api-docs",
     ),
-    path("", include("tenants.urls")),
-    path("", include("catalog.urls")),
     path("", include("frontend.urls")),
 ]

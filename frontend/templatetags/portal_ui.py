@@ -1,12 +1,12 @@
 """Presentation helpers of the portal's templates: Bootstrap form widgets, status colours,
 optional links to pages that another app may or may not provide."""
 
-from decimal import Decimal
-
 from django import template
 from django.forms import CheckboxInput, CheckboxSelectMultiple, RadioSelect, Select, SelectMultiple
 from django.urls import NoReverseMatch, reverse
 from django.utils.safestring import mark_safe
+
+from frontend.presenters import plain
 
 register = template.Library()
 
@@ -93,12 +93,7 @@ def page_url(context, number) -> str:
     return "?" + query.urlencode()
 
 
-@register.filter
-def plain(value):
-    """A decimal without trailing zeros or exponent: 8.00 -> 8, 0.50 -> 0.5, 1E+2 -> 100."""
-    if isinstance(value, Decimal):
-        return f"{value.normalize():f}"
-    return value
+register.filter("plain", plain)
 
 
 @register.simple_tag(takes_context=True)

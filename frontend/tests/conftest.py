@@ -4,7 +4,7 @@ app) for the page tests, and a few more people."""
 import pytest
 
 from provisioning.tests.conftest import (  # noqa: F401 - fixtures
-    _fresh_fake_engines,
+    cluster,
     cluster_item,
     engine,
     fake_host,

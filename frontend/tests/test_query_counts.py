@@ -8,10 +8,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from provisioning.models import Host, Node, NodeStatus, Sandbox, SandboxStatus
-from tenants.models import Membership
+from provisioning.models import Node, NodeStatus, Sandbox, SandboxStatus
+from provisioning.tests.factories import HostFactory, NodeFactory, SandboxFactory
 from tenants.services.audit import audit_record
-from tenants.tests.factories import TenantFactory, UserFactory
+from tenants.tests.factories import MembershipFactory, TenantFactory, UserFactory
 from tests.catalog.factories import CatalogItemFactory
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +25,7 @@ def queries(client, url) -> int:
 
 def add_sandboxes(count, *, member, tenant, item, flavor, host, start=0):
     for i in range(start, start + count):
-        sandbox = Sandbox.objects.create(
+        sandbox = SandboxFactory(
             tenant=tenant,
             owner=member,
             name=f"box-{i}",
@@ -34,15 +34,7 @@ def add_sandboxes(count, *, member, tenant, item, flavor, host, start=0):
             status=SandboxStatus.RUNNING,
         )
         for role, index in (("head", 0), ("worker", 0), ("worker", 1)):
-            Node.objects.create(
-                sandbox=sandbox,
-                role=role,
-                index=index,
-                host=host,
-                cpus=flavor.cpus,
-                memory_mib=flavor.memory_mib,
-                status=NodeStatus.RUNNING,
-            )
+            NodeFactory(sandbox=sandbox, role=role, index=index, host=host, status=NodeStatus.RUNNING)
 
 
 @pytest.mark.parametrize("url", ["sandbox-list", "dashboard"])
@@ -62,11 +54,11 @@ def test_host_list(client, site_admin, tenant, member, cluster_item, small):
     client.force_login(site_admin)
     args = {"member": member, "tenant": tenant, "item": cluster_item, "flavor": small}
     for i in range(2):
-        add_sandboxes(1, host=Host.objects.create(name=f"h{i}", url=f"fake://h{i}"), start=i, **args)
+        add_sandboxes(1, host=HostFactory(name=f"h{i}"), start=i, **args)
     few = queries(client, reverse("host-list"))
 
     for i in range(2, 25):
-        add_sandboxes(1, host=Host.objects.create(name=f"h{i}", url=f"fake://h{i}"), start=i, **args)
+        add_sandboxes(1, host=HostFactory(name=f"h{i}"), start=i, **args)
     many = queries(client, reverse("host-list"))
 
     assert many == few
@@ -98,11 +90,11 @@ def test_tenant_list(client, site_admin):
 def test_tenant_members(client, tenant, tenant_admin):
     client.force_login(tenant_admin)
     for i in range(2):
-        Membership.objects.create(user=UserFactory(username=f"u{i}"), tenant=tenant)
+        MembershipFactory(user=UserFactory(username=f"u{i}"), tenant=tenant)
     few = queries(client, reverse("tenants:detail", args=[tenant.slug]))
 
     for i in range(2, 30):
-        Membership.objects.create(user=UserFactory(username=f"u{i}"), tenant=tenant)
+        MembershipFactory(user=UserFactory(username=f"u{i}"), tenant=tenant)
     many = queries(client, reverse("tenants:detail", args=[tenant.slug]))
 
     assert many == few
@@ -150,13 +142,11 @@ def test_sandbox_detail_does_not_query_per_node(client, member, tenant, cluster_
     add_sandboxes(2, **args)
     small_box, big_box = Sandbox.objects.order_by("pk")
     for index in range(2, 12):
-        Node.objects.create(
+        NodeFactory(
             sandbox=big_box,
             role="worker",
             index=index,
             host=fake_host,
-            cpus=small.cpus,
-            memory_mib=small.memory_mib,
             status=NodeStatus.RUNNING,
             ip=f"10.0.0.{index}",
         )

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from common.client_ip import client_ip
 from common.forms import add_service_error
 from frontend.datatap_forms import DataTapForm, HostPathPrefixForm
+from frontend.views.guards import require_site_admin, require_tenant_admin
 from frontend.views.paging import paginate
 from provisioning.errors import InUse, InvalidRequest
 from provisioning.selectors import datatap_list, hostpath_prefix_list
@@ -20,12 +21,8 @@ from provisioning.services.datataps import (
     hostpath_prefix_remove,
 )
 from tenants.models import Tenant
-from tenants.selectors.memberships import user_can_admin_tenant
 
-
-def _require_site_admin(request) -> None:
-    if not request.user.is_site_admin:
-        raise PermissionDenied("Only site admins manage the host path allowlist.")
+SITE_ADMINS = "Only site admins manage the host path allowlist."
 
 
 @login_required
@@ -63,8 +60,9 @@ def datatap_create_page(request):
 @require_POST
 def datatap_delete_page(request, pk: int):
     datatap = get_object_or_404(datatap_list(user=request.user), pk=pk)
-    if not user_can_admin_tenant(user=request.user, tenant=datatap.tenant):
-        raise PermissionDenied("Only this tenant's admins and site admins delete its DataTaps.")
+    require_tenant_admin(
+        request, datatap.tenant, "Only this tenant's admins and site admins delete its DataTaps."
+    )
     try:
         datatap_delete(actor=request.user, datatap=datatap, ip=client_ip(request))
     except InUse as exc:
@@ -76,7 +74,7 @@ def datatap_delete_page(request, pk: int):
 
 @login_required
 def hostpath_prefix_list_page(request):
-    _require_site_admin(request)
+    require_site_admin(request, SITE_ADMINS)
     form = HostPathPrefixForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -94,7 +92,7 @@ def hostpath_prefix_list_page(request):
 @login_required
 @require_POST
 def hostpath_prefix_delete_page(request, pk: int):
-    _require_site_admin(request)
+    require_site_admin(request, SITE_ADMINS)
     prefix = get_object_or_404(hostpath_prefix_list(), pk=pk)
     hostpath_prefix_remove(actor=request.user, prefix=prefix, ip=client_ip(request))
     messages.success(

@@ -3,34 +3,31 @@ disable, bring back."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from common.client_ip import client_ip
 from common.forms import add_service_error
 from frontend.forms import HostAddForm, HostStateForm
+from frontend.views.guards import require_site_admin
 from frontend.views.paging import paginate
 from provisioning.errors import InvalidRequest
 from provisioning.selectors import host_list
 from provisioning.services.hosts import host_register, host_set_state
 
-
-def _require_site_admin(request) -> None:
-    if not request.user.is_site_admin:
-        raise PermissionDenied("Only site admins manage hosts.")
+SITE_ADMINS = "Only site admins manage hosts."
 
 
 @login_required
 def host_list_page(request):
-    _require_site_admin(request)
+    require_site_admin(request, SITE_ADMINS)
     page = paginate(request, host_list())
     return render(request, "frontend/hosts/list.html", {"page_obj": page, "hosts": page.object_list})
 
 
 @login_required
 def host_add_page(request):
-    _require_site_admin(request)
+    require_site_admin(request, SITE_ADMINS)
     form = HostAddForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -51,7 +48,7 @@ def host_add_page(request):
 @login_required
 @require_POST
 def host_state_page(request, pk: int):
-    _require_site_admin(request)
+    require_site_admin(request, SITE_ADMINS)
     host = get_object_or_404(host_list(), pk=pk)
     form = HostStateForm(request.POST)
     if form.is_valid():

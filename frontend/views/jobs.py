@@ -9,25 +9,20 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from common.client_ip import client_ip
+from frontend.views.guards import visible_sandbox
 from provisioning.errors import InvalidRequest, NotFound, StateConflict
 from provisioning.models import JOB_ACTIVE, Job, SandboxStatus
-from provisioning.selectors import job_can_cancel, job_list, sandbox_can_manage, sandbox_list
+from provisioning.selectors import job_can_cancel, job_list, sandbox_can_manage
 from provisioning.services import jobs as job_services
 
 RECENT_JOBS = 10
-
-
-def _sandbox(request, pk: int, *, manage: bool = False):
-    sandbox = get_object_or_404(sandbox_list(user=request.user), pk=pk)
-    if manage and not sandbox_can_manage(user=request.user, sandbox=sandbox):
-        raise PermissionDenied("Only the sandbox's owner and its tenant's admins may run jobs on it.")
-    return sandbox
+MANAGE = "Only the sandbox's owner and its tenant's admins may run jobs on it."
 
 
 @login_required
 def sandbox_jobs_panel(request, pk: int):
     """The sandbox page loads this part with htmx, and polls it while a job runs."""
-    sandbox = _sandbox(request, pk)
+    sandbox = visible_sandbox(request, pk)
     jobs = list(job_list(user=request.user).filter(sandbox=sandbox)[:RECENT_JOBS])
     validation = (
         job_list(user=request.user)
@@ -69,7 +64,7 @@ def _start(request, sandbox, create):
 @login_required
 @require_POST
 def job_run_page(request, pk: int):
-    sandbox = _sandbox(request, pk, manage=True)
+    sandbox = visible_sandbox(request, pk, manage=MANAGE)
     return _start(
         request,
         sandbox,
@@ -86,7 +81,7 @@ def job_run_page(request, pk: int):
 @login_required
 @require_POST
 def job_validate_page(request, pk: int):
-    sandbox = _sandbox(request, pk, manage=True)
+    sandbox = visible_sandbox(request, pk, manage=MANAGE)
     return _start(
         request,
         sandbox,

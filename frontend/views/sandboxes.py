@@ -3,7 +3,6 @@ nodes, endpoints, operations and logs, and the actions (start, stop, resize, del
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -14,6 +13,7 @@ from common.client_ip import client_ip
 from common.forms import add_service_error
 from frontend.forms import SandboxLaunchForm, SandboxResizeForm
 from frontend.presenters import quota_bars
+from frontend.views.guards import visible_sandbox
 from frontend.views.paging import paginate
 from provisioning.errors import InvalidRequest, NoCapacity, NotFound, StateConflict
 from provisioning.models import OPERATION_ACTIVE, SANDBOX_BUSY, NodeStatus, SandboxStatus
@@ -148,11 +148,7 @@ def sandbox_launch_check_page(request):
     return render(request, "frontend/sandboxes/_launch_check.html", context)
 
 
-def _sandbox(request, pk: int, *, manage: bool = False):
-    sandbox = get_object_or_404(sandbox_list(user=request.user), pk=pk)
-    if manage and not sandbox_can_manage(user=request.user, sandbox=sandbox):
-        raise PermissionDenied("Only the sandbox's owner and its tenant's admins may change it.")
-    return sandbox
+MANAGE = "Only the sandbox's owner and its tenant's admins may change it."
 
 
 def _detail_context(request, sandbox) -> dict:
@@ -176,14 +172,14 @@ def _detail_context(request, sandbox) -> dict:
 
 @login_required
 def sandbox_detail_page(request, pk: int):
-    context = _detail_context(request, _sandbox(request, pk))
+    context = _detail_context(request, visible_sandbox(request, pk))
     return _live(request, "frontend/sandboxes/_live.html", context) or render(
         request, "frontend/sandboxes/detail.html", context
     )
 
 
 def _act(request, pk, service, done: str, **kwargs):
-    sandbox = _sandbox(request, pk, manage=True)
+    sandbox = visible_sandbox(request, pk, manage=MANAGE)
     try:
         service(sandbox=sandbox, actor=request.user, ip=client_ip(request), **kwargs)
     except (StateConflict, NoCapacity, QuotaExceeded) as exc:
@@ -210,7 +206,7 @@ def sandbox_start_page(request, pk: int):
 @login_required
 @require_POST
 def sandbox_resize_page(request, pk: int):
-    sandbox = _sandbox(request, pk, manage=True)
+    sandbox = visible_sandbox(request, pk, manage=MANAGE)
     context = _detail_context(request, sandbox)
     form = SandboxResizeForm(request.POST, item=sandbox.catalog_item, counts={})
     if not form.is_valid():
@@ -222,7 +218,7 @@ def sandbox_resize_page(request, pk: int):
 @login_required
 def sandbox_delete_page(request, pk: int):
     """GET asks for confirmation; POST deletes."""
-    sandbox = _sandbox(request, pk, manage=True)
+    sandbox = visible_sandbox(request, pk, manage=MANAGE)
     if request.method == "POST":
         return _act(request, pk, sandbox_services.sandbox_delete, "Deleting")
     return render(request, "frontend/sandboxes/delete.html", {"sandbox": sandbox})
@@ -230,7 +226,7 @@ def sandbox_delete_page(request, pk: int):
 
 @login_required
 def node_logs_page(request, pk: int):
-    sandbox = _sandbox(request, pk)
+    sandbox = visible_sandbox(request, pk)
     node_id = request.GET.get("node", "")
     if not node_id.isdigit():
         raise Http404("Choose a node.")

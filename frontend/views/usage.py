@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
 from frontend.charts import stacked_bar_chart
+from frontend.presenters import plain
 from provisioning.selectors import host_utilisation_list
 from tenants.selectors.accounting import MEASURES, usage_report
 from tenants.selectors.tenants import tenant_current, tenant_list
@@ -115,8 +116,8 @@ def _tenants_side_by_side(used: dict, tenants) -> list[dict]:
             {
                 "name": tenant.slug,
                 "amounts": [amounts.as_dict()[m] if amounts else Decimal("0") for m in MEASURES],
-                "cpus_now": now.cpus.normalize(),
-                "cpus_quota": quota.cpus.normalize(),
+                "cpus_now": plain(now.cpus),
+                "cpus_quota": plain(quota.cpus),
                 "gpus_now": now.gpus,
                 "gpus_quota": quota.gpus,
             }
@@ -133,8 +134,8 @@ def _hosts() -> list[dict]:
             "name": line.host.name,
             "state": line.host.state,
             "nodes": line.nodes,
-            "cpus_allocated": line.cpus_allocated.normalize(),
-            "cpus_allocatable": line.cpus_allocatable.normalize(),
+            "cpus_allocated": plain(line.cpus_allocated),
+            "cpus_allocatable": plain(line.cpus_allocatable),
             "cpus_percent": percent(line.cpus_allocated, line.cpus_allocatable),
             "memory_allocated": line.memory_mib_allocated,
             "memory": line.host.memory_mib,

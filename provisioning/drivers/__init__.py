@@ -1,7 +1,10 @@
 """Container backends. Nothing outside this package imports the Docker SDK.
 
-A host's URL picks its driver: unix:// and tcp:// are Docker engines; fake:// is the in-memory
-test double of provisioning.drivers.fake, registered by unit tests."""
+A host's URL picks its driver by scheme: unix:// and tcp:// are Docker engines, the only hosts
+the pages and the API accept. Another backend registers its scheme with `register_driver`; the
+tests register their in-memory engines so, and production code names no test double."""
+
+from collections.abc import Callable
 
 from provisioning.drivers.base import (
     ContainerDriver,
@@ -19,6 +22,7 @@ __all__ = [
     "ContainerDriver",
     "ContainerState",
     "DriverError",
+    "DriverFactory",
     "EngineInfo",
     "ExecState",
     "HealthCheck",
@@ -26,16 +30,32 @@ __all__ = [
     "Mount",
     "NodeSpec",
     "driver_for_host",
+    "register_driver",
 ]
 
+#: Makes the driver of a host: called with the host and a keyword `timeout` (seconds).
+DriverFactory = Callable[..., ContainerDriver]
 
-def driver_for_host(host, *, timeout: float = 30) -> ContainerDriver:
-    if host.url.startswith("fake://"):
-        from provisioning.drivers.fake import fake_engine
 
-        return fake_engine(host.url)
+def _docker_driver(host, *, timeout: float) -> ContainerDriver:
     from django.conf import settings
 
     from provisioning.drivers.docker import DockerDriver
 
     return DockerDriver.for_host(host, site=settings.SITE, timeout=timeout)
+
+
+_FACTORIES: dict[str, DriverFactory] = {"unix": _docker_driver, "tcp": _docker_driver}
+
+
+def register_driver(scheme: str, factory: DriverFactory) -> None:
+    """Hosts whose URL starts with `scheme://` get their driver from `factory`."""
+    _FACTORIES[scheme] = factory
+
+
+def driver_for_host(host, *, timeout: float = 30) -> ContainerDriver:
+    factory = _FACTORIES.get(host.url.partition("://")[0])
+    if factory is None:
+        # As an engine that does not answer: the host is marked unreachable, nothing crashes.
+        raise HostUnreachable(f"No container driver speaks to {host.name} at {host.url}.")
+    return factory(host, timeout=timeout)

@@ -5,9 +5,17 @@ from decimal import Decimal
 import pytest
 
 from catalog.models import CatalogItem, Flavor
-from provisioning.drivers.fake import fake_engine, fake_engines_reset
-from provisioning.models import Host
-from tenants.models import Membership, Tenant, User
+from provisioning.tests.doubles import (
+    FailingEngine,
+    NeverReadyEngine,
+    SlowEngine,
+    fake_engine,
+    fake_engine_install,
+)
+from provisioning.tests.factories import HostFactory
+from provisioning.tests.lifecycle import create, run
+from tenants.models import Membership
+from tenants.tests.factories import MembershipFactory, TenantFactory, UserFactory
 
 HEALTHCHECK = {"test": ["CMD", "true"], "interval_s": 1, "timeout_s": 2, "retries": 3, "start_period_s": 5}
 
@@ -27,16 +35,9 @@ def cluster_manifest(slug="cluster", worker_max=4) -> dict:
     }
 
 
-@pytest.fixture(autouse=True)
-def _fresh_fake_engines():
-    fake_engines_reset()
-    yield
-    fake_engines_reset()
-
-
 @pytest.fixture
 def tenant(db):
-    return Tenant.objects.create(
+    return TenantFactory(
         slug="acme",
         name="Acme",
         quota_cpus=Decimal("8"),
@@ -49,8 +50,8 @@ def tenant(db):
 
 @pytest.fixture
 def member(tenant):
-    user = User.objects.create_user(username="ada", password="pw-unused-in-tests")
-    Membership.objects.create(user=user, tenant=tenant, role=Membership.Role.MEMBER)
+    user = UserFactory(username="ada")
+    MembershipFactory(user=user, tenant=tenant, role=Membership.Role.MEMBER)
     return user
 
 
@@ -76,10 +77,36 @@ def cluster_item(db, small):
 
 @pytest.fixture
 def fake_host(db):
-    host = Host.objects.create(name="fake-1", url="fake://fake-1", cpus=4, memory_mib=65536)
-    return host
+    return HostFactory(name="fake-1")
 
 
 @pytest.fixture
 def engine(fake_host):
     return fake_engine(fake_host.url)
+
+
+@pytest.fixture
+def failing_engine(fake_host):
+    """The fake host's engine refuses every container start."""
+    return fake_engine_install(fake_host.url, FailingEngine(name=fake_host.name))
+
+
+@pytest.fixture
+def slow_engine(fake_host):
+    """The fake host's containers take a few looks to pass their healthcheck."""
+    return fake_engine_install(fake_host.url, SlowEngine(name=fake_host.name))
+
+
+@pytest.fixture
+def never_ready_engine(fake_host):
+    """The fake host's containers never pass their healthcheck."""
+    return fake_engine_install(fake_host.url, NeverReadyEngine(name=fake_host.name))
+
+
+@pytest.fixture
+def cluster(member, tenant, cluster_item, engine):
+    """A running sandbox of the cluster app: head and 2 workers."""
+    sandbox, operation = create(member, tenant)
+    run(operation)
+    sandbox.refresh_from_db()
+    return sandbox

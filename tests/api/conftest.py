@@ -19,7 +19,6 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from catalog.models import CatalogItem, Flavor, ImageBuild
-from provisioning.drivers.fake import fake_engines_reset
 from provisioning.models import DataTap, Host, HostPathPrefix, Job, Notebook, Operation, Sandbox
 from provisioning.services.sandboxes import sandbox_create
 from tenants.models import Membership, Tenant, Token, User
@@ -93,13 +92,6 @@ class World:
             "catalog-builds": self.build.pk,
             "notebooks": self.notebook.pk,
         }
-
-
-@pytest.fixture(autouse=True)
-def _fresh_fake_engines():
-    fake_engines_reset()
-    yield
-    fake_engines_reset()
 
 
 def _user(username: str, *, tenant: Tenant | None = None, role=Membership.Role.MEMBER, **extra) -> User:

@@ -21,7 +21,6 @@ from provisioning.models import Sandbox, SandboxStatus
 from provisioning.services.notebook_gateway import notebook_gateway_ensure
 from provisioning.services.sandboxes import sandbox_create, sandbox_delete
 from provisioning.tests.conftest import (  # noqa: F401 - the fake engine's fixtures
-    _fresh_fake_engines,
     cluster_item,
     cluster_manifest,
     engine,

@@ -202,7 +202,6 @@ PAGE_MATRIX = {
 }
 
 
-@pytest.mark.urls("tests.tenants.urls")
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("page", PAGE_MATRIX)
 def test_page_role_matrix(world, page, role):
@@ -222,7 +221,6 @@ def test_page_role_matrix(world, page, role):
             assert not response.url.startswith("/login/")
 
 
-@pytest.mark.urls("tests.tenants.urls")
 def test_pages_change_what_they_say(world):
     client = Client()
     client.force_login(world.tenant_admin)

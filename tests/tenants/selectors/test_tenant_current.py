@@ -1,14 +1,11 @@
 """The browser's current tenant: chosen with the switcher, kept in the session, never one the
 user can no longer see."""
 
-import pytest
 from django.test import Client
 from django.urls import reverse
 
 from tenants.models import Membership
 from tenants.tests.factories import MembershipFactory, UserFactory
-
-pytestmark = pytest.mark.urls("tests.tenants.urls")
 
 
 def _current(client):

@@ -8,7 +8,7 @@ from provisioning.drivers import NodeSpec
 from provisioning.models import Host, NodeStatus, Operation, OperationStatus, SandboxStatus
 from provisioning.naming import sandbox_prefix
 from provisioning.services.reconciler import host_reconcile, operations_resume_stale
-from provisioning.tests.test_lifecycle_fake import create, run
+from provisioning.tests.lifecycle import create, run
 from tenants.selectors.usage import tenant_usage
 
 
@@ -95,11 +95,12 @@ def test_stopped_sandboxes_stay_stopped(member, tenant, cluster_item, engine, fa
     assert not engine.containers[f"{sandbox.resource_prefix}-head-0"]["running"]
 
 
-def test_busy_sandboxes_are_left_to_their_operation(member, tenant, cluster_item, engine, fake_host):
+def test_busy_sandboxes_are_left_to_their_operation(member, tenant, cluster_item, slow_engine, fake_host):
+    from provisioning.services.operations import operation_advance
+
+    engine = slow_engine
     sandbox, operation = create(member, tenant)
-    operation_advance_once = __import__("provisioning.services.operations", fromlist=["x"]).operation_advance
-    engine.health = "starting"
-    operation_advance_once(operation_id=operation.pk)
+    assert operation_advance(operation_id=operation.pk).again_in is not None  # nodes still starting
 
     drift = host_reconcile(host=fake_host)
 

@@ -6,8 +6,6 @@ import yaml
 from catalog.models import CatalogItem, Flavor, ImageBuild
 from tests.catalog.factories import CatalogItemFactory, manifest
 
-pytestmark = pytest.mark.urls("tests.catalog.urls")
-
 
 @pytest.fixture
 def items(db):

@@ -26,7 +26,6 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from provisioning.drivers.fake import fake_engine
 from provisioning.errors import InvalidRequest, NoCapacity, StateConflict
 from provisioning.models import (
     Host,
@@ -46,10 +45,13 @@ from provisioning.services.sandboxes import (
     sandbox_start,
     sandbox_stop,
 )
-from tenants.models import Allocation, Membership, Tenant, User
+from provisioning.tests.doubles import fake_engine
+from provisioning.tests.factories import HostFactory
+from tenants.models import Allocation, Membership
 from tenants.quota import DIMENSIONS, QuotaExceeded
 from tenants.selectors.usage import tenant_quota, tenant_usage
 from tenants.services.tenants import tenant_update_quota
+from tenants.tests.factories import MembershipFactory, TenantFactory, UserFactory
 
 S = SandboxStatus
 #: Every status change one step may make (an operation can finish within a single step).
@@ -85,7 +87,7 @@ class SandboxLifecycle(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
         run = next(_runs)
-        self.tenant = Tenant.objects.create(
+        self.tenant = TenantFactory(
             slug=f"t{run}",
             name=f"T{run}",
             quota_cpus=Decimal("5"),
@@ -93,12 +95,10 @@ class SandboxLifecycle(RuleBasedStateMachine):
             quota_storage_gib=30,
             quota_sandboxes=3,
         )
-        self.user = User.objects.create_user(username=f"u{run}")
-        Membership.objects.create(user=self.user, tenant=self.tenant, role=Membership.Role.MEMBER)
-        self.admin = User.objects.create_user(username=f"admin{run}", is_site_admin=True)
-        self.host = Host.objects.create(
-            name=f"fake-{run}", url=f"fake://fake-{run}", cpus=2, memory_mib=65536
-        )
+        self.user = UserFactory(username=f"u{run}")
+        MembershipFactory(user=self.user, tenant=self.tenant, role=Membership.Role.MEMBER)
+        self.admin = UserFactory(username=f"admin{run}", is_site_admin=True)
+        self.host = HostFactory(name=f"fake-{run}", cpus=2, memory_mib=65536)
         # The examples share one database: earlier examples' hosts take no more nodes.
         Host.objects.exclude(pk=self.host.pk).update(state=Host.State.DISABLED)
         self.engine = fake_engine(self.host.url)

@@ -1,35 +1,23 @@
 """The sandbox lifecycle against the fake engine: services, operations and quota together."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from freezegun import freeze_time
 
 from provisioning.errors import InvalidRequest, NoCapacity, StateConflict
 from provisioning.models import NodeStatus, OperationStatus, SandboxStatus
 from provisioning.services.operations import operation_advance
 from provisioning.services.sandboxes import (
-    sandbox_create,
     sandbox_delete,
     sandbox_resize,
     sandbox_start,
     sandbox_stop,
 )
+from provisioning.tests.lifecycle import create, run
 from tenants.quota import QuotaExceeded
 from tenants.selectors.usage import tenant_usage
-
-
-def run(operation, limit=20):
-    for _ in range(limit):
-        if operation_advance(operation_id=operation.pk).again_in is None:
-            operation.refresh_from_db()
-            return operation
-    raise AssertionError("operation did not finish")
-
-
-def create(member, tenant, **kwargs):
-    args = {"name": "exp", "catalog_item": "cluster", "flavor": "small", "nodes": {"worker": 2}}
-    sandbox = sandbox_create(owner=member, tenant=tenant, **{**args, **kwargs})
-    return sandbox, sandbox.operations.get()
 
 
 def test_create_runs_every_node_and_reserves_quota(member, tenant, cluster_item, engine):
@@ -142,8 +130,8 @@ def test_delete_removes_everything_and_releases_quota(member, tenant, cluster_it
     assert set(sandbox.nodes.values_list("status", flat=True)) == {NodeStatus.DELETED}
 
 
-def test_failed_create_leaves_nothing_behind(member, tenant, cluster_item, engine):
-    engine.fail_start = "image not found"
+def test_failed_create_leaves_nothing_behind(member, tenant, cluster_item, failing_engine):
+    engine = failing_engine
     sandbox, operation = create(member, tenant)
 
     run(operation)
@@ -157,6 +145,26 @@ def test_failed_create_leaves_nothing_behind(member, tenant, cluster_item, engin
     run(sandbox_delete(sandbox=sandbox, actor=member))
     sandbox.refresh_from_db()
     assert sandbox.status == SandboxStatus.DELETED
+
+
+def test_nodes_that_never_pass_their_healthcheck_fail_the_create(
+    member, tenant, cluster_item, never_ready_engine, settings
+):
+    engine = never_ready_engine
+    with freeze_time("2030-01-01 12:00") as clock:
+        sandbox, operation = create(member, tenant)
+        assert operation_advance(operation_id=operation.pk).again_in is not None  # waits for them
+        clock.tick(timedelta(seconds=settings.NODE_READY_TIMEOUT_S + 1))
+        run(operation)
+
+    sandbox.refresh_from_db()
+    assert operation.status == OperationStatus.FAILED
+    assert operation.explanation == (
+        f"3 of 3 nodes did not pass their healthcheck within {settings.NODE_READY_TIMEOUT_S} seconds."
+    )
+    assert sandbox.status == SandboxStatus.ERROR
+    assert engine.containers == {} and engine.networks == set() and engine.volumes == {}
+    assert tenant_usage(tenant=tenant).sandboxes == 0
 
 
 def test_over_quota_creates_nothing(member, tenant, cluster_item, engine):

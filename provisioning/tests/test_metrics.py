@@ -18,7 +18,8 @@ from provisioning.models import Operation
 from provisioning.naming import sandbox_prefix
 from provisioning.services.sandboxes import sandbox_resize, sandbox_start, sandbox_stop
 from provisioning.tasks import reconcile
-from provisioning.tests.test_lifecycle_fake import create, run
+from provisioning.tests.doubles import FailingEngine, fake_engine_install
+from provisioning.tests.lifecycle import create, run
 
 DASHBOARD = Path(settings.BASE_DIR) / "deploy" / "grafana" / "portal-dashboard.json"
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
@@ -94,11 +95,11 @@ def lifecycle(member, tenant, cluster_item, engine, fake_host, broker, monkeypat
             clock.tick(timedelta(seconds=3))
             run(operation)
         run(sandbox_resize(sandbox=sandbox, actor=member, nodes={"worker": 1}))
-        engine.fail_start = "image not found"
+        fake_engine_install(fake_host.url, FailingEngine(name=fake_host.name, message="image not found"))
         _broken, operation = create(member, tenant, name="broken", nodes={"worker": 1})
         clock.tick(timedelta(seconds=90))
         run(operation)
-        engine.fail_start = None
+        fake_engine_install(fake_host.url, engine)
     engine.networks.add(f"{sandbox_prefix(999)}-net")
     reconcile()
     broker.rpush(QUEUE, "task-1", "task-2")

@@ -4,7 +4,8 @@ import pytest
 
 from provisioning.errors import InvalidRequest, NoCapacity
 from provisioning.models import Host, Sandbox
-from provisioning.tests.test_lifecycle_fake import create
+from provisioning.tests.factories import HostFactory
+from provisioning.tests.lifecycle import create
 from tenants.models import Allocation
 
 pytestmark = pytest.mark.django_db
@@ -14,9 +15,7 @@ pytestmark = pytest.mark.django_db
 def zones(fake_host):
     """Two fake engines: the default one in zone a, another in zone b."""
     Host.objects.filter(pk=fake_host.pk).update(labels={"zone": "a"})
-    return Host.objects.create(
-        name="other", url="fake://other", cpus=16, memory_mib=65536, labels={"zone": "b"}
-    )
+    return HostFactory(name="other", cpus=16, memory_mib=65536, labels={"zone": "b"})
 
 
 def test_the_user_s_labels_pick_the_host(member, tenant, cluster_item, zones):

@@ -4,7 +4,6 @@ volumes each host gets, and what deleting a DataTap in use does."""
 import pytest
 
 from provisioning.drivers import Mount
-from provisioning.drivers.fake import fake_engine
 from provisioning.errors import InUse, InvalidRequest, NotFound
 from provisioning.models import DataTap, Host, OperationStatus, SandboxStatus
 from provisioning.services.datataps import (
@@ -16,15 +15,18 @@ from provisioning.services.datataps import (
     path_forbidden_reason,
 )
 from provisioning.services.sandboxes import sandbox_create, sandbox_delete, sandbox_start, sandbox_stop
-from provisioning.tests.test_lifecycle_fake import run
-from tenants.models import AuditEvent, Membership, Tenant, User
+from provisioning.tests.doubles import fake_engine
+from provisioning.tests.factories import HostFactory
+from provisioning.tests.lifecycle import run
+from tenants.models import AuditEvent, Membership
 from tenants.quota import QuotaExceeded
 from tenants.selectors.usage import tenant_usage
+from tenants.tests.factories import MembershipFactory, TenantFactory, UserFactory
 
 
 @pytest.fixture
 def site_admin(db):
-    return User.objects.create_user(username="root-admin", password="unused", is_site_admin=True)
+    return UserFactory(username="root-admin", is_site_admin=True)
 
 
 @pytest.fixture
@@ -104,7 +106,7 @@ def test_prefixes_must_be_plain_absolute_paths(site_admin, path, message):
 
 
 def test_a_registered_engine_socket_can_never_be_allowed(site_admin):
-    Host.objects.create(name="other", url="unix:///srv/engines/other.sock")
+    HostFactory(name="other", url="unix:///srv/engines/other.sock")
     with pytest.raises(InvalidRequest, match="contains /srv/engines/other.sock"):
         hostpath_prefix_add(actor=site_admin, path="/srv/engines")
     assert hostpath_prefix_add(actor=site_admin, path="/srv/data").path == "/srv/data"
@@ -214,7 +216,7 @@ def test_names_are_unique_per_tenant_only(tenant, member, shared):
     hostpath(tenant, member, path=str(shared))
     with pytest.raises(InvalidRequest, match="already exists"):
         hostpath(tenant, member, path=str(shared))
-    other = Tenant.objects.create(slug="other", name="Other")
+    other = TenantFactory(slug="other", name="Other")
     assert hostpath(other, member, path=str(shared)).tenant == other
     assert AuditEvent.objects.filter(action="datatap.create").count() == 2
 
@@ -270,7 +272,7 @@ def test_a_sandbox_started_on_another_host_gets_its_nfs_volume_there(member, ten
     run(sandbox.operations.get())
     run(sandbox_stop(sandbox=sandbox, actor=member))
     Host.objects.filter(pk=sandbox.nodes.get().host_id).update(state=Host.State.DISABLED)
-    second = Host.objects.create(name="fake-2", url="fake://fake-2", cpus=4, memory_mib=65536)
+    second = HostFactory(name="fake-2", cpus=4, memory_mib=65536)
 
     run(sandbox_start(sandbox=sandbox, actor=member))
 
@@ -281,7 +283,7 @@ def test_a_sandbox_started_on_another_host_gets_its_nfs_volume_there(member, ten
 
 
 def test_another_tenants_datatap_is_not_found(member, tenant, cluster_item, engine, shared):
-    other = Tenant.objects.create(slug="other", name="Other")
+    other = TenantFactory(slug="other", name="Other")
     hostpath(other, member, name="secret", path=str(shared))
     with pytest.raises(NotFound) as missing:
         sandbox_create(
@@ -300,9 +302,9 @@ def test_another_tenants_datatap_is_not_found(member, tenant, cluster_item, engi
 def test_a_member_of_the_other_tenant_alone_cannot_mount_it_either(tenant, cluster_item, engine, shared):
     """The owner must see the DataTap too: a site admin's tenant choice is not enough for a
     user who is not in that tenant."""
-    outsider = User.objects.create_user(username="eve", password="unused")
-    other = Tenant.objects.create(slug="other", name="Other")
-    Membership.objects.create(user=outsider, tenant=other, role=Membership.Role.ADMIN)
+    outsider = UserFactory(username="eve")
+    other = TenantFactory(slug="other", name="Other")
+    MembershipFactory(user=outsider, tenant=other, role=Membership.Role.ADMIN)
     hostpath(tenant, outsider, name="acme-data", path=str(shared))
     with pytest.raises(NotFound):
         sandbox_create(
@@ -373,13 +375,16 @@ def test_deleting_a_datatap_in_use_is_refused_with_its_sandboxes(
     assert AuditEvent.objects.filter(action="datatap.delete").count() == 1
 
 
-def test_an_nfs_mount_failure_explains_itself_and_leaves_nothing(member, tenant, cluster_item, engine):
+def test_an_nfs_mount_failure_explains_itself_and_leaves_nothing(
+    member, tenant, cluster_item, failing_engine
+):
+    engine = failing_engine
     nfs(tenant, member)
     sandbox = sandbox_create(
         owner=member, tenant=tenant, name="exp", catalog_item="cluster", flavor="small", datataps=["corpus"]
     )
     volume = f"{sandbox.resource_prefix}-tap-corpus"
-    engine.fail_start = (
+    engine.message = (
         f"Docker engine fake-1: error while mounting volume '/var/lib/docker/volumes/{volume}/_data': "
         "failed to mount local volume: connection timed out"
     )

@@ -1,28 +1,27 @@
-"""Browser pages of the App Store: browsing for everyone, curation and flavors for site admins."""
+"""The App Store pages: browsing for everyone; adding apps, their image builds and enabling or
+disabling them for site admins."""
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from catalog.filtersets import CatalogItemFilterSet
-from catalog.forms import CatalogItemAddForm, FlavorForm
 from catalog.manifest import ManifestError
 from catalog.registry import RegistryClient, RegistryUnavailable
-from catalog.selectors import catalog_items_visible_to, flavors_list, image_builds_list
+from catalog.selectors import catalog_items_visible_to, image_builds_list
 from catalog.services.builds import image_build_request
 from catalog.services.catalog_items import catalog_item_register, catalog_item_set_enabled
-from catalog.services.flavors import FlavorInUse, flavor_create, flavor_delete, flavor_update
 from common.client_ip import client_ip
 from common.forms import add_service_error
+from frontend.catalog_forms import CatalogItemAddForm
+from frontend.views.guards import require_site_admin
+from frontend.views.paging import paginate
 
-
-def _require_site_admin(request) -> None:
-    if not request.user.is_site_admin:
-        raise PermissionDenied("Only site admins curate the catalog.")
+SITE_ADMINS = "Only site admins curate the catalog."
+#: A grid of cards: 12 fill whole rows of 1, 2 and 3 columns.
+PER_PAGE = 12
 
 
 @login_required
@@ -30,10 +29,10 @@ def catalog_list_page(request):
     filterset = CatalogItemFilterSet(
         request.GET or None, queryset=catalog_items_visible_to(user=request.user)
     )
-    page = Paginator(filterset.qs, 12).get_page(request.GET.get("page"))
+    page = paginate(request, filterset.qs, per_page=PER_PAGE)
     return render(
         request,
-        "catalog/catalog_list.html",
+        "frontend/catalog/list.html",
         {"filter": filterset, "page_obj": page, "items": page.object_list},
     )
 
@@ -41,13 +40,13 @@ def catalog_list_page(request):
 @login_required
 def catalog_detail_page(request, slug):
     item = get_object_or_404(catalog_items_visible_to(user=request.user), slug=slug)
-    return render(request, "catalog/catalog_detail.html", {"item": item})
+    return render(request, "frontend/catalog/detail.html", {"item": item})
 
 
 @login_required
 @require_POST
 def catalog_set_enabled_page(request, slug, enabled: bool):
-    _require_site_admin(request)
+    require_site_admin(request, SITE_ADMINS)
     item = get_object_or_404(catalog_items_visible_to(user=request.user), slug=slug)
     catalog_item_set_enabled(item=item, enabled=enabled, actor=request.user, ip=client_ip(request))
     messages.success(request, f"{item.name} {'enabled' if enabled else 'disabled'}.")
@@ -56,7 +55,7 @@ def catalog_set_enabled_page(request, slug, enabled: bool):
 
 @login_required
 def catalog_add_page(request):
-    _require_site_admin(request)
+    require_site_admin(request, SITE_ADMINS)
     form = CatalogItemAddForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data, ip = form.cleaned_data, client_ip(request)
@@ -82,54 +81,11 @@ def catalog_add_page(request):
         else:
             messages.success(request, f"{item.name} added to the catalog.")
             return redirect("catalog:detail", slug=item.slug)
-    return render(request, "catalog/catalog_add.html", {"form": form})
+    return render(request, "frontend/catalog/add.html", {"form": form})
 
 
 @login_required
 def image_build_page(request, pk):
-    _require_site_admin(request)
+    require_site_admin(request, SITE_ADMINS)
     build = get_object_or_404(image_builds_list(), pk=pk)
-    return render(request, "catalog/image_build.html", {"build": build})
-
-
-@login_required
-def flavor_list_page(request):
-    return render(request, "catalog/flavor_list.html", {"flavors": flavors_list()})
-
-
-@login_required
-def flavor_create_page(request):
-    _require_site_admin(request)
-    form = FlavorForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        flavor = flavor_create(actor=request.user, ip=client_ip(request), **form.cleaned_data)
-        messages.success(request, f"Flavor {flavor.name} created.")
-        return redirect("catalog:flavors")
-    return render(request, "catalog/flavor_form.html", {"form": form})
-
-
-@login_required
-def flavor_edit_page(request, name):
-    _require_site_admin(request)
-    flavor = get_object_or_404(flavors_list(), name=name)
-    form = FlavorForm(request.POST or None, instance=flavor)
-    if request.method == "POST" and form.is_valid():
-        changes = {field: form.cleaned_data[field] for field in form.changed_data if field != "name"}
-        flavor_update(flavor=flavor, actor=request.user, ip=client_ip(request), **changes)
-        messages.success(request, f"Flavor {flavor.name} saved.")
-        return redirect("catalog:flavors")
-    return render(request, "catalog/flavor_form.html", {"form": form, "flavor": flavor})
-
-
-@login_required
-@require_POST
-def flavor_delete_page(request, name):
-    _require_site_admin(request)
-    flavor = get_object_or_404(flavors_list(), name=name)
-    try:
-        flavor_delete(flavor=flavor, actor=request.user, ip=client_ip(request))
-    except FlavorInUse as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, f"Flavor {name} deleted.")
-    return redirect("catalog:flavors")
+    return render(request, "frontend/catalog/build.html", {"build": build})

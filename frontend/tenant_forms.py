@@ -1,5 +1,8 @@
+"""Forms of the tenant, member and token pages."""
+
 from django import forms
 
+from frontend.presenters import LABELS
 from tenants.models import SLUG_VALIDATOR, Membership, Tenant, User
 from tenants.quota import DIMENSIONS
 
@@ -10,11 +13,11 @@ class TenantForm(forms.Form):
     slug = forms.CharField(max_length=50, validators=[SLUG_VALIDATOR])
     name = forms.CharField(max_length=200)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
-    quota_cpus = forms.DecimalField(label="CPUs (cores)", min_value=0, max_digits=8, decimal_places=2)
-    quota_memory_mib = forms.IntegerField(label="Memory (MiB)", min_value=0)
-    quota_gpus = forms.IntegerField(label="GPUs", min_value=0)
-    quota_storage_gib = forms.IntegerField(label="Storage (GiB)", min_value=0)
-    quota_sandboxes = forms.IntegerField(label="Sandboxes", min_value=0)
+    quota_cpus = forms.DecimalField(label=LABELS["cpus"], min_value=0, max_digits=8, decimal_places=2)
+    quota_memory_mib = forms.IntegerField(label=LABELS["memory_mib"], min_value=0)
+    quota_gpus = forms.IntegerField(label=LABELS["gpus"], min_value=0)
+    quota_storage_gib = forms.IntegerField(label=LABELS["storage_gib"], min_value=0)
+    quota_sandboxes = forms.IntegerField(label=LABELS["sandboxes"], min_value=0)
     notebook_idle_minutes = forms.IntegerField(
         label="Stop idle notebooks after (minutes)",
         min_value=1,

@@ -1,3 +1,5 @@
+"""Forms of the catalog and flavor pages."""
+
 from decimal import Decimal
 
 from django import forms

@@ -8,9 +8,10 @@ from decimal import Decimal
 from freezegun import freeze_time
 
 from provisioning.services.sandboxes import sandbox_delete, sandbox_resize, sandbox_start, sandbox_stop
-from provisioning.tests.test_lifecycle_fake import create, run
+from provisioning.tests.lifecycle import create, run
 from tenants.selectors.accounting import usage_report
 from tenants.selectors.usage import tenant_usage
+from tenants.tests.factories import UserFactory
 
 T0 = datetime(2026, 3, 31, 22, 0, tzinfo=UTC)  # crosses midnight and the end of March
 
@@ -42,7 +43,7 @@ def assert_accrues_at_quota_usage(tenant, admin, moment):
 
 
 def test_hours_over_a_lifecycle_add_up(member, tenant, cluster_item, engine, django_user_model):
-    admin = django_user_model.objects.create_user(username="root", is_site_admin=True)
+    admin = UserFactory(username="root", is_site_admin=True)
     with freeze_time(T0) as clock:
         sandbox, operation = create(member, tenant)  # head + 2 workers, 1 core and 2 GiB each
         run(operation)

@@ -5,7 +5,8 @@ from rest_framework.test import APIClient
 
 from provisioning.models import DataTap, HostPathPrefix
 from provisioning.services.datataps import datatap_create, hostpath_prefix_add
-from tenants.models import Membership, Tenant, User
+from tenants.models import Membership
+from tenants.tests.factories import MembershipFactory, TenantFactory, UserFactory
 
 
 def client_for(user) -> APIClient:
@@ -16,7 +17,7 @@ def client_for(user) -> APIClient:
 
 @pytest.fixture
 def site_admin(db):
-    return User.objects.create_user(username="root-admin", password="unused", is_site_admin=True)
+    return UserFactory(username="root-admin", is_site_admin=True)
 
 
 @pytest.fixture
@@ -27,17 +28,17 @@ def shared(tmp_path, site_admin):
 
 @pytest.fixture
 def tenant_admin(tenant):
-    user = User.objects.create_user(username="alan", password="unused")
-    Membership.objects.create(user=user, tenant=tenant, role=Membership.Role.ADMIN)
+    user = UserFactory(username="alan")
+    MembershipFactory(user=user, tenant=tenant, role=Membership.Role.ADMIN)
     return user
 
 
 @pytest.fixture
 def rival(db, shared):
     """Another tenant with its admin and a DataTap of its own."""
-    tenant = Tenant.objects.create(slug="rival", name="Rival", quota_sandboxes=5, quota_storage_gib=100)
-    admin = User.objects.create_user(username="eve", password="unused")
-    Membership.objects.create(user=admin, tenant=tenant, role=Membership.Role.ADMIN)
+    tenant = TenantFactory(slug="rival", name="Rival", quota_sandboxes=5, quota_storage_gib=100)
+    admin = UserFactory(username="eve")
+    MembershipFactory(user=admin, tenant=tenant, role=Membership.Role.ADMIN)
     datatap = datatap_create(actor=admin, tenant=tenant, name="secret", kind="hostpath", path=str(shared))
     return tenant, admin, datatap
 

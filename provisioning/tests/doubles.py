@@ -1,5 +1,15 @@
-"""An in-memory driver for unit tests: behaves like an engine, fails when told to."""
+"""Test doubles of a container engine, behind the real driver interface (in the spirit of
+JupyterHub's test spawners): an in-memory engine that behaves like one, and named variations of
+it: a slow one, a failing one, a never-ready one.
 
+Hosts at fake:// URLs run on these: `fake_engines_register` (called by the root conftest for
+every test) registers the scheme with the driver registry; one engine per URL, the plain
+`FakeEngine` unless a test installs another with `fake_engine_install`."""
+
+import math
+from dataclasses import replace
+
+from provisioning.drivers import register_driver
 from provisioning.drivers.base import (
     ContainerDriver,
     ContainerState,
@@ -10,8 +20,13 @@ from provisioning.drivers.base import (
     NodeSpec,
 )
 
+SCHEME = "fake"
 
-class FakeDriver(ContainerDriver):
+
+class FakeEngine(ContainerDriver):
+    """A healthy engine in memory: containers, networks, volumes and commands as dictionaries a
+    test can read and change (`reachable = False` plays an engine that stopped answering)."""
+
     def __init__(
         self, *, name: str = "fake", cpus: int = 8, memory_mib: int = 32768, gpus: list | None = None
     ):
@@ -23,7 +38,6 @@ class FakeDriver(ContainerDriver):
         self.networks: set[str] = set()
         self.volumes: dict[str, dict] = {}
         self.reachable = True
-        self.fail_start: str | None = None  # a message to fail every start with
         self.health = "healthy"  # what started containers report
         # Every command run in a container: container name, command, environment, user, detach.
         self.execs: dict[str, dict] = {}
@@ -61,8 +75,6 @@ class FakeDriver(ContainerDriver):
 
     def start(self, spec: NodeSpec) -> ContainerState:
         self._check()
-        if self.fail_start:
-            raise DriverError(self.fail_start)
         if spec.network not in self.networks:
             raise DriverError(f"network {spec.network} not found")
         container = self.containers.setdefault(spec.name, {"spec": spec, "running": False})
@@ -153,13 +165,116 @@ class FakeDriver(ContainerDriver):
                 record.update(running=False, exit_code=137)
 
 
-_ENGINES: dict[str, FakeDriver] = {}
+class FailingEngine(FakeEngine):
+    """An engine that answers but refuses every container start, saying `message`
+    (an image it does not have, a volume it cannot mount)."""
+
+    def __init__(self, *, message: str = "image not found", **kwargs):
+        super().__init__(**kwargs)
+        self.message = message
+
+    def start(self, spec: NodeSpec) -> ContainerState:
+        self._check()
+        raise DriverError(self.message)
 
 
-def fake_engine(url: str) -> FakeDriver:
-    """The fake engine behind a fake:// URL; the same object for the same URL."""
-    return _ENGINES.setdefault(url, FakeDriver(name=url.removeprefix("fake://")))
+class SlowEngine(FakeEngine):
+    """Containers start, but pass their healthcheck only from the `ready_after`-th look on:
+    until then the engine says "starting" and the check run inside them fails."""
+
+    def __init__(self, *, ready_after: float = 3, **kwargs):
+        super().__init__(**kwargs)
+        self.ready_after = ready_after
+        self.looks: dict[str, int] = {}
+
+    def start(self, spec: NodeSpec) -> ContainerState:
+        if not self.poll(name=spec.name).running:
+            self.looks[spec.name] = 0  # a container (re)started is slow again
+        return super().start(spec)
+
+    def poll(self, *, name) -> ContainerState:
+        state = super().poll(name=name)
+        if not state.running:
+            return state
+        self.looks[name] = self.looks.get(name, 0) + 1
+        return state if self._ready(name) else replace(state, health="starting")
+
+    def exec_start(self, *, name, command, detach=False, **kwargs) -> ExecState:
+        state = super().exec_start(name=name, command=command, detach=detach, **kwargs)
+        if detach or self._ready(name):
+            return state
+        self.execs[state.exec_id]["exit_code"] = 1
+        return replace(state, exit_code=1, output="not up yet")
+
+    def _ready(self, name: str) -> bool:
+        return self.looks.get(name, 0) > self.ready_after
+
+
+class NeverReadyEngine(SlowEngine):
+    """Containers run but never pass their healthcheck."""
+
+    def __init__(self, **kwargs):
+        super().__init__(ready_after=math.inf, **kwargs)
+
+
+def node_container(sandbox, hostname: str) -> str:
+    """The container of a sandbox's node ("head-0") on its engine."""
+    return f"{sandbox.resource_prefix}-{hostname}"
+
+
+def hostname_of(container_name: str) -> str:
+    return "-".join(container_name.rsplit("-", 2)[-2:])
+
+
+class JobProcesses:
+    """Plays a job's processes inside the fake containers of `engine`: what the probe reads
+    back and how each process takes a signal."""
+
+    def __init__(self, engine: FakeEngine):
+        self.state: dict[str, str] = {}  # container name -> running | exit:N | gone
+        self.logs: dict[str, bytes] = {}
+        self.ignores_term: set[str] = set()
+        self.signals: list[tuple[str, str]] = []
+        engine.exec_responder = self.answer
+
+    def answer(self, record):
+        from provisioning.services import jobs as job_services
+
+        name, script, args = record["container"], record["command"][2], record["command"][4:]
+        if script == job_services._PREPARE:
+            self.state.setdefault(name, "running")
+            return 0, ""
+        if script == job_services._SIGNAL:
+            self.signals.append((hostname_of(name), args[1]))
+            if args[1] == "KILL" or name not in self.ignores_term:
+                self.state[name] = "gone"
+            return 0, ""
+        assert script == job_services._PROBE
+        log, offset, most = self.logs.get(name, b""), int(args[1]), int(args[2])
+        chunk = log[offset : offset + most]
+        return 0, f"{self.state[name]} {len(log)} {len(chunk)}\n{chunk.decode()}"
+
+    def end(self, container: str, *, exit_code: int, log: bytes = b"") -> None:
+        self.state[container], self.logs[container] = f"exit:{exit_code}", log
+
+
+_ENGINES: dict[str, FakeEngine] = {}
+
+
+def fake_engine(url: str) -> FakeEngine:
+    """The engine behind a fake:// URL; the same object for the same URL."""
+    return _ENGINES.setdefault(url, FakeEngine(name=url.removeprefix(f"{SCHEME}://")))
+
+
+def fake_engine_install(url: str, engine: FakeEngine) -> FakeEngine:
+    """Put `engine` (a slow, failing, never-ready one) behind the fake:// URL of a host."""
+    _ENGINES[url] = engine
+    return engine
 
 
 def fake_engines_reset() -> None:
     _ENGINES.clear()
+
+
+def fake_engines_register() -> None:
+    register_driver(SCHEME, lambda host, *, timeout: fake_engine(host.url))
