@@ -1,8 +1,11 @@
-"""Shapes service and selector results into what the templates draw (quota bars)."""
+"""Shapes service and selector results into what the templates draw (quota bars, operation
+progress), so that templates compare no state by hand."""
 
 from decimal import Decimal
 
+from provisioning.models import Operation
 from provisioning.selectors import QuotaLine
+from provisioning.states import OPERATION_FINAL, OperationStatus
 from tenants.quota import DIMENSIONS, Resources
 
 LABELS = {
@@ -45,3 +48,11 @@ def usage_bars(*, quota: Resources, usage: Resources) -> list[dict]:
     for row, name in zip(rows, DIMENSIONS, strict=True):
         row["over"] = getattr(usage, name) > getattr(quota, name)
     return rows
+
+
+def operation_rows(operations: list[Operation]) -> list[dict]:
+    """Each operation with what its progress bar shows: full once it is over, red if it failed."""
+    return [
+        {"op": op, "over": op.status in OPERATION_FINAL, "failed": op.status == OperationStatus.FAILED}
+        for op in operations
+    ]
