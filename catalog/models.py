@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 
 from catalog.querysets import CatalogItemQuerySet
+from catalog.states import ImageBuildStatus
 
 
 class Flavor(models.Model):
@@ -62,13 +63,7 @@ class ImageBuild(models.Model):
     """A site admin's request to build an image from an uploaded manifest and Dockerfile, then
     add it to the catalog. Built by a Celery task; the row is its progress report."""
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "Waiting for a worker"
-        RUNNING = "running", "Building and pushing the image"
-        SUCCEEDED = "succeeded", "Pushed to the registry and added to the catalog"
-        FAILED = "failed", "Stopped; `error` says why"
-
-    TERMINAL = frozenset({Status.SUCCEEDED, Status.FAILED})
+    Status = ImageBuildStatus
 
     slug = models.SlugField(max_length=50)
     version = models.CharField(max_length=50)
@@ -77,7 +72,7 @@ class ImageBuild(models.Model):
     icon = models.TextField(blank=True, help_text="SVG markup")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     log = models.TextField(blank=True, help_text="The last lines the engine printed")
-    error = models.TextField(blank=True)
+    explanation = models.TextField(blank=True, help_text="Why it failed, in plain language")
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -1,9 +1,12 @@
 """Shapes service and selector results into what the templates draw: numbers as people write
-them, and the quota bars of the dashboard, the tenant page and the launch check."""
+them, the quota bars of the dashboard, the tenant page and the launch check, and operation
+progress, so that templates compare no state by hand."""
 
 from decimal import Decimal
 
+from provisioning.models import Operation
 from provisioning.selectors import QuotaLine
+from provisioning.states import OPERATION_FINAL, OperationStatus
 from tenants.quota import DIMENSIONS, Resources
 
 LABELS = {
@@ -56,3 +59,11 @@ def usage_bars(*, quota: Resources, usage: Resources) -> list[dict]:
         row["over"] = getattr(usage, name) > getattr(quota, name)
         row["message"] = LOWERED
     return rows
+
+
+def operation_rows(operations: list[Operation]) -> list[dict]:
+    """Each operation with what its progress bar shows: full once it is over, red if it failed."""
+    return [
+        {"op": op, "over": op.status in OPERATION_FINAL, "failed": op.status == OperationStatus.FAILED}
+        for op in operations
+    ]

@@ -31,16 +31,7 @@ from prometheus_client.registry import Collector
 from common.client_ip import client_ip
 from portal.celery import app as celery_app
 from provisioning.drivers import gpus
-from provisioning.models import (
-    OPERATION_ACTIVE,
-    OPERATION_TERMINAL,
-    Host,
-    Node,
-    NodeStatus,
-    Operation,
-    Sandbox,
-    SandboxStatus,
-)
+from provisioning.models import Host, Node, Operation, Sandbox
 from provisioning.selectors import host_utilisation_list
 from provisioning.services.drift import drift_totals
 from tenants.models import Tenant
@@ -76,12 +67,7 @@ def sandbox_metrics():
         "Sandboxes by tenant and status (deleted ones left out)",
         labels=["tenant", "status"],
     )
-    rows = (
-        Sandbox.objects.exclude(status=SandboxStatus.DELETED)
-        .order_by()
-        .values("tenant__slug", "status")
-        .annotate(count=Count("pk"))
-    )
+    rows = Sandbox.objects.live().order_by().values("tenant__slug", "status").annotate(count=Count("pk"))
     for row in rows:
         family.add_metric([row["tenant__slug"], row["status"]], row["count"])
     yield family
@@ -93,12 +79,7 @@ def node_metrics():
         "Nodes (containers) by host and status (deleted ones left out)",
         labels=["host", "status"],
     )
-    rows = (
-        Node.objects.exclude(status=NodeStatus.DELETED)
-        .order_by()
-        .values("host__name", "status")
-        .annotate(count=Count("pk"))
-    )
+    rows = Node.objects.live().order_by().values("host__name", "status").annotate(count=Count("pk"))
     for row in rows:
         family.add_metric([row["host__name"] or "", row["status"]], row["count"])
     yield family
@@ -164,7 +145,8 @@ def operation_metrics():
         "portal_operation_queue_seconds", "Operations from request until a worker took them", labels=labels
     )
     finished = (
-        Operation.objects.filter(status__in=OPERATION_TERMINAL, finished__isnull=False)
+        Operation.objects.finished()
+        .filter(finished__isnull=False)
         .annotate(
             duration=ExpressionWrapper(F("finished") - F("created"), output_field=DurationField()),
             wait=ExpressionWrapper(
@@ -190,12 +172,7 @@ def operation_metrics():
     active = GaugeMetricFamily(
         "portal_operations_active", "Operations waiting for or held by a worker", labels=["kind", "status"]
     )
-    rows = (
-        Operation.objects.filter(status__in=OPERATION_ACTIVE)
-        .order_by()
-        .values("kind", "status")
-        .annotate(count=Count("pk"))
-    )
+    rows = Operation.objects.active().order_by().values("kind", "status").annotate(count=Count("pk"))
     for row in rows:
         active.add_metric([row["kind"], row["status"]], row["count"])
     yield from (duration, wait, active)

@@ -6,6 +6,20 @@ from django.db import models
 from catalog.models import CatalogItem, Flavor
 from provisioning.naming import sandbox_prefix
 from provisioning.sshkeys import ssh_private_key_new
+from provisioning.states import (
+    JOB_ACTIVE,
+    NODE_FINAL,
+    NODE_RELEASED,
+    OPERATION_ACTIVE,
+    OPERATION_FINAL,
+    SANDBOX_FINAL,
+    HostState,
+    JobStatus,
+    NodeStatus,
+    OperationStatus,
+    SandboxAction,
+    SandboxStatus,
+)
 from tenants.models import SLUG_VALIDATOR, Tenant
 from tenants.querysets import TenantScopedQuerySet
 
@@ -13,11 +27,7 @@ from tenants.querysets import TenantScopedQuerySet
 class Host(models.Model):
     """A Docker engine the platform places nodes on."""
 
-    class State(models.TextChoices):
-        READY = "ready", "Takes new nodes"
-        UNREACHABLE = "unreachable", "The engine did not answer the last inventory"
-        DRAINING = "draining", "Keeps its nodes, takes no new ones"
-        DISABLED = "disabled", "Out of service"
+    State = HostState
 
     name = models.CharField(max_length=100, unique=True)
     url = models.CharField(max_length=300, help_text="unix:///var/run/docker.sock or tcp://host:2376")
@@ -37,7 +47,7 @@ class Host(models.Model):
     swarm = models.CharField(max_length=64, blank=True)
     swarm_manager = models.BooleanField(default=False)
     last_seen = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
+    explanation = models.TextField(blank=True, help_text="Why the engine did not answer, in plain language")
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -103,47 +113,6 @@ class DataTap(models.Model):
         return f"/data/{self.name}"
 
 
-class SandboxStatus(models.TextChoices):
-    PENDING = "pending", "Accepted, waiting for a worker"
-    PROVISIONING = "provisioning", "Containers are being created and started"
-    RUNNING = "running", "Every node passes its healthcheck"
-    STOPPING = "stopping", "Containers are being stopped"
-    STOPPED = "stopped", "Containers stopped; workspace kept; cpus, memory and GPUs released"
-    STARTING = "starting", "Stopped containers are being started again"
-    DELETING = "deleting", "Containers, network and volumes are being removed"
-    DELETED = "deleted", "Gone; kept as a record"
-    ERROR = "error", "An operation failed; see the explanation"
-    UNKNOWN = "unknown", "A host of the sandbox does not answer"
-
-
-#: A sandbox in one of these has a worker acting on it: no new operation may start.
-SANDBOX_BUSY = {
-    SandboxStatus.PENDING,
-    SandboxStatus.PROVISIONING,
-    SandboxStatus.STOPPING,
-    SandboxStatus.STARTING,
-    SandboxStatus.DELETING,
-}
-SANDBOX_ACTIVE = SANDBOX_BUSY | {SandboxStatus.RUNNING, SandboxStatus.UNKNOWN}
-SANDBOX_TERMINAL = {SandboxStatus.DELETED}
-
-
-class NodeStatus(models.TextChoices):
-    PENDING = "pending", "Placed, container not created yet"
-    STARTING = "starting", "Container started, healthcheck not passed yet"
-    RUNNING = "running", "Healthcheck passes"
-    STOPPED = "stopped", "Container stopped"
-    FAILED = "failed", "Container exited or never became healthy"
-    UNKNOWN = "unknown", "Its host does not answer"
-    DELETED = "deleted", "Container removed"
-
-
-NODE_ACTIVE = {NodeStatus.PENDING, NodeStatus.STARTING, NodeStatus.RUNNING, NodeStatus.UNKNOWN}
-NODE_TERMINAL = {NodeStatus.DELETED}
-#: Nodes in these hold nothing on their host: no cpus, memory or GPUs are counted for them.
-NODE_RELEASED = (NodeStatus.STOPPED, NodeStatus.DELETED)
-
-
 def _new_secret() -> str:
     return secrets.token_urlsafe(32)
 
@@ -156,7 +125,8 @@ class SandboxQuerySet(TenantScopedQuerySet):
     tenant_path = "tenant"
 
     def live(self):
-        return self.exclude(status=SandboxStatus.DELETED)
+        """Not deleted: the sandboxes that hold, or will hold, something."""
+        return self.exclude(status__in=SANDBOX_FINAL)
 
 
 class Sandbox(models.Model):
@@ -177,7 +147,7 @@ class Sandbox(models.Model):
     # Passwordless SSH among the sandbox's nodes; never shown, gone with the row's containers.
     ssh_private_key = models.TextField(default=_new_ssh_private_key, editable=False)
     status = models.CharField(max_length=20, choices=SandboxStatus.choices, default=SandboxStatus.PENDING)
-    status_detail = models.TextField(blank=True, help_text="Plain-language reason for error or unknown")
+    explanation = models.TextField(blank=True, help_text="Plain-language reason for error or unknown")
     # Mounted on every node; datatap_delete refuses while a live sandbox names the DataTap.
     datataps = models.ManyToManyField(DataTap, blank=True, related_name="sandboxes")
     created = models.DateTimeField(auto_now_add=True)
@@ -190,7 +160,7 @@ class Sandbox(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["tenant", "name"],
-                condition=~models.Q(status="deleted"),
+                condition=~models.Q(status=SandboxStatus.DELETED),
                 name="unique_live_sandbox_name_per_tenant",
             )
         ]
@@ -223,6 +193,14 @@ class Sandbox(models.Model):
 class NodeQuerySet(TenantScopedQuerySet):
     tenant_path = "sandbox__tenant"
 
+    def live(self):
+        """Not removed: the nodes that have a container, or will have one."""
+        return self.exclude(status__in=NODE_FINAL)
+
+    def holding(self):
+        """The nodes whose cpus, memory and GPUs count on their host."""
+        return self.exclude(status__in=NODE_RELEASED)
+
 
 class Node(models.Model):
     sandbox = models.ForeignKey(Sandbox, on_delete=models.CASCADE, related_name="nodes")
@@ -233,7 +211,7 @@ class Node(models.Model):
     memory_mib = models.PositiveIntegerField()
     gpu_uuids = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=20, choices=NodeStatus.choices, default=NodeStatus.PENDING)
-    status_detail = models.TextField(blank=True)
+    explanation = models.TextField(blank=True)
     container_id = models.CharField(max_length=80, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
@@ -245,7 +223,7 @@ class Node(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["sandbox", "role", "index"],
-                condition=~models.Q(status="deleted"),
+                condition=~models.Q(status=NodeStatus.DELETED),
                 name="unique_live_node_name",
             )
         ]
@@ -267,31 +245,19 @@ class Node(models.Model):
         return f"sandbox/{self.sandbox_id}/node/{self.pk}"
 
 
-class OperationStatus(models.TextChoices):
-    PENDING = "pending", "Waiting for a worker"
-    RUNNING = "running", "A worker is carrying it out"
-    SUCCEEDED = "succeeded", "Done"
-    FAILED = "failed", "Did not complete; see the explanation"
-
-
-OPERATION_ACTIVE = {OperationStatus.PENDING, OperationStatus.RUNNING}
-OPERATION_TERMINAL = {OperationStatus.SUCCEEDED, OperationStatus.FAILED}
-
-
 class OperationQuerySet(TenantScopedQuerySet):
     tenant_path = "sandbox__tenant"
 
     def active(self):
         return self.filter(status__in=OPERATION_ACTIVE)
 
+    def finished(self):
+        return self.filter(status__in=OPERATION_FINAL)
+
 
 class Operation(models.Model):
-    class Kind(models.TextChoices):
-        CREATE = "create", "Create"
-        START = "start", "Start"
-        STOP = "stop", "Stop"
-        RESIZE = "resize", "Resize"
-        DELETE = "delete", "Delete"
+    #: An operation carries out the sandbox action of the same name.
+    Kind = SandboxAction
 
     sandbox = models.ForeignKey(Sandbox, on_delete=models.CASCADE, related_name="operations")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -318,7 +284,7 @@ class Operation(models.Model):
             # One worker acts on a sandbox at a time.
             models.UniqueConstraint(
                 fields=["sandbox"],
-                condition=models.Q(status__in=["pending", "running"]),
+                condition=models.Q(status__in=sorted(OPERATION_ACTIVE)),
                 name="one_active_operation",
             )
         ]
@@ -355,18 +321,6 @@ class Notebook(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sandbox} notebook of {self.user}"
-
-
-class JobStatus(models.TextChoices):
-    PENDING = "pending", "Accepted, waiting for a worker to start it on the nodes"
-    RUNNING = "running", "The command runs on the nodes"
-    SUCCEEDED = "succeeded", "Exited 0 on every node"
-    FAILED = "failed", "Exited non-zero, or could not run, on at least one node; see the explanation"
-    CANCELLED = "cancelled", "Stopped on every node at a user's request"
-
-
-JOB_ACTIVE = {JobStatus.PENDING, JobStatus.RUNNING}
-JOB_TERMINAL = {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED}
 
 
 class JobQuerySet(TenantScopedQuerySet):
@@ -429,7 +383,7 @@ class JobNode(models.Model):
     rank = models.PositiveIntegerField()
     status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.PENDING)
     exit_code = models.IntegerField(null=True, blank=True)
-    detail = models.CharField(max_length=300, blank=True, help_text="How it ended when not by exiting")
+    explanation = models.CharField(max_length=300, blank=True, help_text="How it ended when not by exiting")
     exec_id = models.CharField(max_length=100, blank=True, help_text="The engine's id of the launch")
     launched = models.DateTimeField(null=True, blank=True)
     # The log's tail is kept here; log_dropped counts the characters before it that were let go,

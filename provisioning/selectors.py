@@ -9,20 +9,9 @@ from django.db.models.functions import Coalesce
 
 from catalog.models import Flavor
 from provisioning.drivers import DriverError, driver_for_host
-from provisioning.models import (
-    NODE_RELEASED,
-    DataTap,
-    Host,
-    HostPathPrefix,
-    Job,
-    JobNode,
-    Node,
-    NodeStatus,
-    Operation,
-    Sandbox,
-    SandboxStatus,
-)
+from provisioning.models import DataTap, Host, HostPathPrefix, Job, JobNode, Node, Operation, Sandbox
 from provisioning.sizing import launch_resources
+from provisioning.states import NODE_FINAL, NODE_RELEASED, NodeStatus, SandboxStatus, sandbox_actions_allowed
 from tenants.models import Tenant
 from tenants.quota import DIMENSIONS
 from tenants.selectors.memberships import user_can_admin_tenant
@@ -71,7 +60,7 @@ def datatap_list(*, user) -> QuerySet[DataTap]:
         .prefetch_related(
             Prefetch(
                 "sandboxes",
-                queryset=Sandbox.objects.exclude(status=SandboxStatus.DELETED).order_by("name"),
+                queryset=Sandbox.objects.live().order_by("name"),
                 to_attr="live_sandboxes",
             )
         )
@@ -143,6 +132,19 @@ def sandbox_can_manage(*, user, sandbox: Sandbox) -> bool:
     return sandbox.owner_id == user.pk or user_can_admin_tenant(user=user, tenant=sandbox.tenant)
 
 
+def sandbox_actions(*, user, sandbox: Sandbox) -> list[str]:
+    """The actions `user` may ask of the sandbox now: those its state allows (the transition
+    table), when the user may manage it at all. The API's `actions` and the page's buttons."""
+    if not sandbox_can_manage(user=user, sandbox=sandbox):
+        return []
+    return sandbox_actions_allowed(status=sandbox.status)
+
+
+def sandbox_live_nodes(*, sandbox: Sandbox) -> list[Node]:
+    """The sandbox's nodes not removed, read from what sandbox_list prefetched."""
+    return [n for n in sandbox.nodes.all() if n.status not in NODE_FINAL]
+
+
 def job_can_cancel(*, user, job: Job) -> bool:
     """Who started a job may cancel it, and so may whoever manages its sandbox."""
     return job.requested_by_id == user.pk or sandbox_can_manage(user=user, sandbox=job.sandbox)
@@ -166,7 +168,7 @@ class HostUtilisation:
 
 def host_gpus_in_use(*, host_ids: list[int] | None = None) -> dict[int, set[str]]:
     """Host id -> the UUIDs of its GPUs that nodes hold."""
-    holding = Node.objects.exclude(status__in=NODE_RELEASED).exclude(gpu_uuids=[])
+    holding = Node.objects.holding().exclude(gpu_uuids=[])
     if host_ids is not None:
         holding = holding.filter(host__in=host_ids)
     in_use: dict[int, set[str]] = {}

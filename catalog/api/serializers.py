@@ -49,6 +49,8 @@ class CatalogItemOutputSerializer(serializers.ModelSerializer):
 class ImageBuildOutputSerializer(serializers.ModelSerializer):
     requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     catalog_item = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    # The model says explanation, like every model; API clients keep the key they know.
+    error = serializers.CharField(source="explanation", read_only=True)
 
     class Meta:
         model = ImageBuild

@@ -283,3 +283,16 @@ def test_no_jupyter_button_for_an_app_without_jupyter(client, member, tenant, cl
     client.force_login(member)
 
     assert "Open Jupyter" not in client.get(reverse("sandbox-detail", args=[sandbox.pk])).content.decode()
+
+
+@pytest.mark.parametrize("status", list(SandboxStatus))
+def test_the_page_offers_the_actions_the_api_lists(client, member, tenant, cluster_item, fake_host, status):
+    sandbox = launched(member, tenant)
+    Sandbox.objects.filter(pk=sandbox.pk).update(status=status)
+    client.force_login(member)
+
+    actions = client.get(f"/api/v1/sandboxes/{sandbox.pk}/").json()["actions"]
+    page = client.get(reverse("sandbox-detail", args=[sandbox.pk])).content.decode()
+
+    buttons = {"start": ">Start<", "stop": ">Stop<", "delete": ">Delete…<", "resize": ">Resize<"}
+    assert {action for action, button in buttons.items() if button in page} == set(actions)

@@ -13,6 +13,7 @@ from catalog.registry import RegistryClient, RegistryUnavailable
 from catalog.selectors import catalog_items_visible_to, image_builds_list
 from catalog.services.builds import image_build_request
 from catalog.services.catalog_items import catalog_item_register, catalog_item_set_enabled
+from catalog.states import IMAGE_BUILD_ACTIVE
 from common.client_ip import client_ip
 from common.forms import add_service_error
 from frontend.catalog_forms import CatalogItemAddForm
@@ -88,4 +89,8 @@ def catalog_add_page(request):
 def image_build_page(request, pk):
     require_site_admin(request, SITE_ADMINS)
     build = get_object_or_404(image_builds_list(), pk=pk)
-    return render(request, "frontend/catalog/build.html", {"build": build})
+    return render(
+        request,
+        "frontend/catalog/build.html",
+        {"build": build, "building": build.status in IMAGE_BUILD_ACTIVE},
+    )

@@ -2,8 +2,8 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
 from frontend.presenters import usage_bars
-from provisioning.models import SANDBOX_BUSY
 from provisioning.selectors import sandbox_list
+from provisioning.states import SANDBOX_BUSY
 from tenants.selectors.tenants import tenant_current
 from tenants.selectors.usage import tenant_quota, tenant_usage
 

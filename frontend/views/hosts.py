@@ -37,7 +37,7 @@ def host_add_page(request):
         else:
             if host.state == host.State.UNREACHABLE:
                 messages.warning(
-                    request, f"Host {host.name} added, but its engine did not answer: {host.last_error}"
+                    request, f"Host {host.name} added, but its engine did not answer: {host.explanation}"
                 )
             else:
                 messages.success(request, f"Host {host.name} added: {host.cpus} CPUs, {host.memory_mib} MiB.")

@@ -11,9 +11,15 @@ from django.views.decorators.http import require_POST
 from common.client_ip import client_ip
 from frontend.views.guards import visible_sandbox
 from provisioning.errors import InvalidRequest, NotFound, StateConflict
-from provisioning.models import JOB_ACTIVE, Job, SandboxStatus
-from provisioning.selectors import job_can_cancel, job_list, sandbox_can_manage
+from provisioning.models import Job
+from provisioning.selectors import (
+    job_can_cancel,
+    job_list,
+    sandbox_can_manage,
+    sandbox_live_nodes,
+)
 from provisioning.services import jobs as job_services
+from provisioning.states import JOB_ACTIVE, SANDBOX_RUNS_JOBS
 
 RECENT_JOBS = 10
 MANAGE = "Only the sandbox's owner and its tenant's admins may run jobs on it."
@@ -30,12 +36,12 @@ def sandbox_jobs_panel(request, pk: int):
         .order_by("-created")
         .first()
     )
-    roles = sorted({n.role for n in sandbox.nodes.all() if n.status != "deleted"})
+    roles = sorted({n.role for n in sandbox_live_nodes(sandbox=sandbox)})
     context = {
         "sandbox": sandbox,
         "jobs": jobs,
         "validation": validation,
-        "can_run": sandbox.status == SandboxStatus.RUNNING
+        "can_run": sandbox.status == SANDBOX_RUNS_JOBS
         and sandbox_can_manage(user=request.user, sandbox=sandbox),
         "offers_validation": job_services.validation_command(sandbox=sandbox) is not None,
         "targets": ["all", *roles],

@@ -12,21 +12,22 @@ from catalog.selectors import catalog_items_launchable, flavors_list
 from common.client_ip import client_ip
 from common.forms import add_service_error
 from frontend.forms import SandboxLaunchForm, SandboxResizeForm
-from frontend.presenters import quota_bars
+from frontend.presenters import operation_rows, quota_bars
 from frontend.views.guards import visible_sandbox
 from frontend.views.paging import paginate
 from provisioning.errors import InvalidRequest, NoCapacity, NotFound, StateConflict
-from provisioning.models import OPERATION_ACTIVE, SANDBOX_BUSY, NodeStatus, SandboxStatus
 from provisioning.selectors import (
     datatap_list,
     node_logs,
-    sandbox_can_manage,
+    sandbox_actions,
     sandbox_endpoints,
     sandbox_launch_check,
     sandbox_list,
+    sandbox_live_nodes,
     sandbox_operations,
 )
 from provisioning.services import sandboxes as sandbox_services
+from provisioning.states import OPERATION_ACTIVE, SANDBOX_BUSY, SANDBOX_FINAL, SANDBOX_TROUBLED, SandboxStatus
 from tenants.quota import QuotaExceeded
 from tenants.selectors.tenants import tenant_current
 
@@ -58,7 +59,9 @@ def sandbox_list_page(request):
         "page_obj": page,
         "sandboxes": page.object_list,
         "busy": any(s.status in SANDBOX_BUSY for s in page.object_list),
-        "statuses": SandboxStatus.choices,
+        "statuses": [
+            (value, meaning) for value, meaning in SandboxStatus.choices if value not in SANDBOX_FINAL
+        ],
         "status": status,
     }
     return _live(request, "frontend/sandboxes/_table.html", context) or render(
@@ -154,7 +157,7 @@ MANAGE = "Only the sandbox's owner and its tenant's admins may change it."
 def _detail_context(request, sandbox) -> dict:
     operations = sandbox_operations(sandbox=sandbox)
     roles = sandbox.catalog_item.manifest["roles"]
-    live_nodes = [n for n in sandbox.nodes.all() if n.status != NodeStatus.DELETED]
+    live_nodes = sandbox_live_nodes(sandbox=sandbox)
     counts = {role: sum(1 for n in live_nodes if n.role == role) for role in roles}
     resize = SandboxResizeForm(item=sandbox.catalog_item, counts=counts)
     head_services = {s["name"] for s in roles.get("head", {}).get("services", [])}
@@ -162,11 +165,12 @@ def _detail_context(request, sandbox) -> dict:
         "sandbox": sandbox,
         "nodes": live_nodes,
         "endpoints": sandbox_endpoints(sandbox=sandbox),
-        "operations": operations,
-        "can_manage": sandbox_can_manage(user=request.user, sandbox=sandbox),
+        "operations": operation_rows(operations),
+        "actions": sandbox_actions(user=request.user, sandbox=sandbox),
+        "can_open_notebook": "jupyter" in head_services and sandbox.status == SandboxStatus.RUNNING,
+        "troubled": sandbox.status in SANDBOX_TROUBLED,
         "busy": sandbox.status in SANDBOX_BUSY or any(op.status in OPERATION_ACTIVE for op in operations),
         "resize_form": resize if resize.fields else None,
-        "has_jupyter": "jupyter" in head_services,
     }
 
 

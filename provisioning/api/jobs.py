@@ -87,7 +87,7 @@ class JobOutput(serializers.ModelSerializer):
                     "rank": process.rank,
                     "status": process.status,
                     "exit_code": process.exit_code,
-                    "detail": process.detail,
+                    "detail": process.explanation,
                     "log": text,
                     "log_start": end - len(text),
                     "log_end": end,

@@ -1,13 +1,17 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from provisioning.models import Host, Node, Operation, Sandbox
-from provisioning.selectors import sandbox_endpoints
+from provisioning.selectors import sandbox_actions, sandbox_endpoints, sandbox_live_nodes
+from provisioning.states import SandboxAction
 
 
 class NodeOutput(serializers.ModelSerializer):
     host = serializers.CharField(source="host.name", default=None)
     gpus = serializers.ListField(source="gpu_uuids", child=serializers.CharField())
     name = serializers.CharField(source="hostname")
+    # Every model says explanation; API clients keep the key they know.
+    status_detail = serializers.CharField(source="explanation", read_only=True)
 
     class Meta:
         model = Node
@@ -40,6 +44,10 @@ class SandboxOutput(serializers.ModelSerializer):
     nodes = serializers.SerializerMethodField()
     endpoints = serializers.SerializerMethodField()
     datataps = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    status_detail = serializers.CharField(source="explanation", read_only=True)
+    actions = serializers.SerializerMethodField(
+        help_text="What the caller may ask of the sandbox now, by its state and the caller's rights"
+    )
 
     class Meta:
         model = Sandbox
@@ -53,6 +61,7 @@ class SandboxOutput(serializers.ModelSerializer):
             "gpus_per_node",
             "status",
             "status_detail",
+            "actions",
             "nodes",
             "endpoints",
             "datataps",
@@ -62,9 +71,19 @@ class SandboxOutput(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    @extend_schema_field(
+        serializers.ListField(
+            child=serializers.ChoiceField(choices=[a for a in SandboxAction if a != SandboxAction.CREATE])
+        )
+    )
+    def get_actions(self, sandbox) -> list[str]:
+        request = self.context.get("request")
+        if request is None:
+            return []
+        return sandbox_actions(user=request.user, sandbox=sandbox)
+
     def get_nodes(self, sandbox) -> list[dict]:
-        live = [n for n in sandbox.nodes.all() if n.status != "deleted"]
-        return NodeOutput(live, many=True).data
+        return NodeOutput(sandbox_live_nodes(sandbox=sandbox), many=True).data
 
     def get_endpoints(self, sandbox) -> list[dict]:
         return EndpointOutput(sandbox_endpoints(sandbox=sandbox), many=True).data
@@ -124,6 +143,8 @@ class OperationOutput(serializers.ModelSerializer):
 
 
 class HostOutput(serializers.ModelSerializer):
+    last_error = serializers.CharField(source="explanation", read_only=True)
+
     class Meta:
         model = Host
         fields = [

@@ -48,13 +48,14 @@ class SandboxListCreate(generics.ListAPIView):
         sandbox = sandbox_services.sandbox_create(
             owner=request.user, tenant=tenant, ip=client_ip(request), **args
         )
-        return Response(SandboxOutput(sandbox_list(user=request.user).get(pk=sandbox.pk)).data, status=202)
+        sandbox = sandbox_list(user=request.user).get(pk=sandbox.pk)
+        return Response(SandboxOutput(sandbox, context={"request": request}).data, status=202)
 
 
 class SandboxDetail(APIView):
     @extend_schema(responses=SandboxOutput)
     def get(self, request, pk: int):
-        return Response(SandboxOutput(_sandbox_for(request, pk)).data)
+        return Response(SandboxOutput(_sandbox_for(request, pk), context={"request": request}).data)
 
     @extend_schema(responses={202: OperationOutput})
     def delete(self, request, pk: int):

@@ -6,7 +6,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import Sum
 
-from provisioning.models import NODE_RELEASED, Host, Node
+from provisioning.models import Host, Node
 from provisioning.placement import HostSnapshot, NodeRequest, Placement, PlacementError, place
 from provisioning.selectors import host_gpus_in_use
 
@@ -18,7 +18,7 @@ def hosts_snapshot(*, lock: bool, host_ids: list[int] | None = None) -> list[Hos
     if lock:
         hosts = hosts.select_for_update()
     hosts = list(hosts)
-    holding = Node.objects.exclude(status__in=NODE_RELEASED).filter(host__in=hosts)
+    holding = Node.objects.holding().filter(host__in=hosts)
     used = {
         row["host"]: row
         for row in holding.values("host").annotate(cpus=Sum("cpus"), memory_mib=Sum("memory_mib"))

@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from provisioning.errors import InUse, InvalidRequest, NotFound
-from provisioning.models import DataTap, Host, HostPathPrefix, Sandbox, SandboxStatus
+from provisioning.models import DataTap, Host, HostPathPrefix, Sandbox
 from tenants.models import Tenant, User
 from tenants.services.audit import audit_record
 
@@ -289,11 +289,7 @@ def datatap_delete(*, actor: User, datatap: DataTap, ip: str | None = None) -> N
     with transaction.atomic():
         # Locked: a sandbox_create naming it waits for this, or this waits for that.
         datatap = DataTap.objects.select_for_update().select_related("tenant").get(pk=datatap.pk)
-        users = list(
-            datatap.sandboxes.exclude(status=SandboxStatus.DELETED)
-            .order_by("name")
-            .values_list("name", flat=True)
-        )
+        users = list(datatap.sandboxes.live().order_by("name").values_list("name", flat=True))
         if users:
             raise InUse(
                 f"DataTap {datatap.name!r} is used by {_plural(len(users), 'sandbox', 'sandboxes')} "

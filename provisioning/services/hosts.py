@@ -18,7 +18,7 @@ def host_inventory_refresh(*, host: Host) -> Host:
         info = driver_for_host(host, timeout=10).info()
     except DriverError as exc:  # HostUnreachable, or an engine that refuses us (TLS, API version)
         Host.objects.filter(pk=host.pk, state=Host.State.READY).update(
-            state=Host.State.UNREACHABLE, last_error=str(exc)
+            state=Host.State.UNREACHABLE, explanation=str(exc)
         )
         host.refresh_from_db()
         return host
@@ -30,7 +30,7 @@ def host_inventory_refresh(*, host: Host) -> Host:
         swarm=info.swarm,
         swarm_manager=info.swarm_manager,
         last_seen=timezone.now(),
-        last_error="",
+        explanation="",
     )
     Host.objects.filter(pk=host.pk, state=Host.State.UNREACHABLE).update(state=Host.State.READY)
     host.refresh_from_db()

@@ -11,29 +11,28 @@ A cancel signals the whole process group (the command runs under setsid), TERM f
 import json
 import logging
 import shlex
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
+from common.async_work import Outcome, close_unless_final
 from provisioning.drivers import DriverError, driver_for_host
 from provisioning.errors import InvalidRequest, NotFound, StateConflict
-from provisioning.models import (
-    JOB_ACTIVE,
-    JOB_TERMINAL,
-    Job,
-    JobNode,
-    JobStatus,
-    Node,
-    NodeStatus,
-    Sandbox,
-    SandboxStatus,
-)
+from provisioning.models import Job, JobNode, Node, Sandbox
 from provisioning.services import worker_locks
 from provisioning.services.dispatch import job_enqueue
 from provisioning.services.specs import MASTER_PORT, node_rank
 from provisioning.services.worker_locks import worker_lock
+from provisioning.states import (
+    JOB_ACTIVE,
+    JOB_FINAL,
+    JOB_TRANSITIONS,
+    SANDBOX_RUNS_JOBS,
+    JobStatus,
+    NodeStatus,
+    job_action_allowed,
+)
 from tenants.models import User
 from tenants.services.audit import audit_record
 
@@ -94,11 +93,6 @@ exit 0
 """
 
 
-@dataclass(frozen=True)
-class Outcome:
-    again_in: float | None = None  # seconds until the next look, None when the job is over
-
-
 def job_create(
     *,
     sandbox: Sandbox,
@@ -119,7 +113,7 @@ def job_create(
     with transaction.atomic():
         # The lock orders the job after any operation being recorded on the sandbox right now.
         sandbox = Sandbox.objects.select_for_update().select_related("tenant").get(pk=sandbox.pk)
-        if sandbox.status != SandboxStatus.RUNNING:
+        if sandbox.status != SANDBOX_RUNS_JOBS:
             raise StateConflict(
                 f"Sandbox {sandbox.name!r} is {sandbox.status}; a job runs only on a running sandbox.",
             )
@@ -170,7 +164,7 @@ def job_cancel(*, job: Job, actor: User, ip: str | None = None) -> Job:
     """Ask the worker that follows the job to stop it on every node (it signals within a poll)."""
     with transaction.atomic():
         job = Job.objects.select_for_update().select_related("sandbox__tenant").get(pk=job.pk)
-        if job.status in JOB_TERMINAL:
+        if not job_action_allowed(status=job.status, action="cancel"):
             raise StateConflict(f"Job {job.pk} is already {job.status}.")
         if job.cancel_requested is None:
             job.cancel_requested = timezone.now()
@@ -183,9 +177,7 @@ def jobs_resume() -> list[int]:
     """Hand the active jobs that no worker advanced lately to a worker again (their task was lost
     with a killed worker). A job that is in fact followed skips the extra task: it is locked."""
     stale = list(
-        Job.objects.filter(status__in=JOB_ACTIVE, updated__lt=timezone.now() - STALE_AFTER).values_list(
-            "pk", flat=True
-        )
+        Job.objects.active().filter(updated__lt=timezone.now() - STALE_AFTER).values_list("pk", flat=True)
     )
     for job in Job.objects.filter(pk__in=stale):
         job_enqueue(job)
@@ -196,28 +188,28 @@ def job_advance(*, job_id: int) -> Outcome:
     """Do what can be done for the job now: launch it, read its nodes' logs and exit codes,
     carry out a cancel, finish it. Returns when to look again."""
     job = Job.objects.filter(pk=job_id).first()
-    if job is None or job.status in JOB_TERMINAL:
+    if job is None or job.status in JOB_FINAL:
         return Outcome()
     with worker_lock(worker_locks.JOB, job_id) as acquired:
         if not acquired:  # another worker follows it
             return Outcome()
         job = Job.objects.select_related("sandbox__catalog_item").get(pk=job_id)
-        if job.status in JOB_TERMINAL:
+        if job.status in JOB_FINAL:
             return Outcome()
         processes = list(job.nodes.select_related("node__host", "node__sandbox").order_by("rank"))
         if job.status == JobStatus.PENDING:
             if job.cancel_requested is not None:
                 JobNode.objects.filter(job=job).update(
-                    status=JobStatus.CANCELLED, detail="Cancelled before it started"
+                    status=JobStatus.CANCELLED, explanation="Cancelled before it started"
                 )
                 _close(job, JobStatus.CANCELLED, "")
                 return Outcome()
-            if job.sandbox.status != SandboxStatus.RUNNING:
+            if job.sandbox.status != SANDBOX_RUNS_JOBS:
                 explanation = f"The sandbox became {job.sandbox.status} before the job started."
-                JobNode.objects.filter(job=job).update(status=JobStatus.FAILED, detail=explanation)
+                JobNode.objects.filter(job=job).update(status=JobStatus.FAILED, explanation=explanation)
                 _close(job, JobStatus.FAILED, explanation)
                 return Outcome()
-            job.status, job.started = JobStatus.RUNNING, timezone.now()
+            job.status, job.started = JOB_TRANSITIONS["run"].through, timezone.now()
             job.save(update_fields=["status", "started", "updated"])
         if job.cancel_requested is None and any(p.launched is None for p in processes):
             _launch(job, processes)  # again after a crash midway: launched nodes are skipped
@@ -225,8 +217,8 @@ def job_advance(*, job_id: int) -> Outcome:
             if process.status not in JOB_ACTIVE:
                 continue
             if process.launched is None:  # the cancel came before this node's launch
-                process.status, process.detail = JobStatus.CANCELLED, "Cancelled before it started"
-                process.save(update_fields=["status", "detail"])
+                process.status, process.explanation = JobStatus.CANCELLED, "Cancelled before it started"
+                process.save(update_fields=["status", "explanation"])
                 continue
             _follow(job, process)
         if any(p.status in JOB_ACTIVE for p in processes):
@@ -237,7 +229,7 @@ def job_advance(*, job_id: int) -> Outcome:
 
 
 def _target_nodes(sandbox: Sandbox, target: str) -> list[Node]:
-    live = list(sandbox.nodes.select_related("sandbox").exclude(status=NodeStatus.DELETED))
+    live = list(sandbox.nodes.live().select_related("sandbox"))
     roles = sorted({n.role for n in live})
     if target == "all":
         chosen = live
@@ -286,7 +278,7 @@ def _launch(job: Job, processes: list[JobNode]) -> None:
     cluster = sorted(job.sandbox.nodes.filter(status=NodeStatus.RUNNING), key=node_rank)
     text = hostfile(cluster)
     for process in processes:
-        if process.launched is not None or process.status in JOB_TERMINAL:
+        if process.launched is not None or process.status in JOB_FINAL:
             continue
         node = process.node
         try:
@@ -308,8 +300,8 @@ def _launch(job: Job, processes: list[JobNode]) -> None:
                 detach=True,
             )
         except DriverError as exc:
-            process.status, process.detail = JobStatus.FAILED, f"Could not start: {exc}"[:300]
-            process.save(update_fields=["status", "detail"])
+            process.status, process.explanation = JobStatus.FAILED, f"Could not start: {exc}"[:300]
+            process.save(update_fields=["status", "explanation"])
             continue
         process.status, process.exec_id, process.launched = JobStatus.RUNNING, started.exec_id, timezone.now()
         process.save(update_fields=["status", "exec_id", "launched"])
@@ -334,16 +326,16 @@ def _follow(job: Job, process: JobNode) -> None:
             ],
         )
     except DriverError as exc:
-        process.status, process.detail = JobStatus.FAILED, f"Lost the node: {exc}"[:300]
-        process.save(update_fields=["status", "detail"])
+        process.status, process.explanation = JobStatus.FAILED, f"Lost the node: {exc}"[:300]
+        process.save(update_fields=["status", "explanation"])
         return
     header, _, chunk = probe.output.partition("\n")
     try:
         state, size, length = header.split()
         size, length = int(size), int(length)
     except ValueError:
-        process.status, process.detail = JobStatus.FAILED, f"Unreadable job state: {header[:200]}"
-        process.save(update_fields=["status", "detail"])
+        process.status, process.explanation = JobStatus.FAILED, f"Unreadable job state: {header[:200]}"
+        process.save(update_fields=["status", "explanation"])
         return
     _append_log(process, chunk, length)
     fields = ["log", "log_dropped", "log_read_bytes"]
@@ -358,12 +350,15 @@ def _follow(job: Job, process: JobNode) -> None:
             fields += ["exit_code", "status"]
     elif state == "gone" or (state == "absent" and timezone.now() - process.launched > LAUNCH_GRACE):
         if cancelling:
-            process.status, process.detail = JobStatus.CANCELLED, "Stopped by the cancel"
+            process.status, process.explanation = JobStatus.CANCELLED, "Stopped by the cancel"
         elif state == "gone":
-            process.status, process.detail = JobStatus.FAILED, "Killed before it exited (the node restarted?)"
+            process.status, process.explanation = (
+                JobStatus.FAILED,
+                "Killed before it exited (the node restarted?)",
+            )
         else:
-            process.status, process.detail = JobStatus.FAILED, "The command never started"
-        fields += ["status", "detail"]
+            process.status, process.explanation = JobStatus.FAILED, "The command never started"
+        fields += ["status", "explanation"]
     elif cancelling:
         late = timezone.now() - job.cancel_requested > CANCEL_GRACE
         try:
@@ -395,7 +390,7 @@ def _finish(job: Job, processes: list[JobNode]) -> None:
     else:
         failed = [p for p in processes if p.status != JobStatus.SUCCEEDED]
         reasons = [
-            f"{p.node.hostname} ({f'exit code {p.exit_code}' if p.exit_code is not None else p.detail})"
+            f"{p.node.hostname} ({f'exit code {p.exit_code}' if p.exit_code is not None else p.explanation})"
             for p in failed
         ]
         status = JobStatus.FAILED
@@ -418,11 +413,14 @@ def _validation_result(text: str) -> dict | None:
 
 
 def _close(job: Job, status: str, explanation: str) -> None:
-    # Written only while the job is still active: of two racing workers, one finishes it.
-    Job.objects.filter(pk=job.pk, status__in=JOB_ACTIVE).update(
+    now = timezone.now()
+    close_unless_final(
+        Job,
+        job.pk,
+        final=JOB_FINAL,
         status=status,
         explanation=explanation,
         result=job.result,
-        finished=timezone.now(),
-        updated=timezone.now(),
+        finished=now,
+        updated=now,
     )

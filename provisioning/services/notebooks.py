@@ -19,17 +19,10 @@ from django.utils import timezone
 
 from provisioning.drivers import DriverError, HostUnreachable, driver_for_host
 from provisioning.errors import InvalidRequest, NotFound, StateConflict
-from provisioning.models import (
-    SANDBOX_BUSY,
-    Node,
-    NodeStatus,
-    Notebook,
-    Operation,
-    Sandbox,
-    SandboxStatus,
-)
+from provisioning.models import Node, NodeStatus, Notebook, Operation, Sandbox, SandboxStatus
 from provisioning.selectors import sandbox_list
 from provisioning.services.sandboxes import sandbox_start, sandbox_stop
+from provisioning.states import SANDBOX_BUSY
 from tenants.models import User
 from tenants.services.audit import audit_record
 
@@ -54,7 +47,7 @@ def notebook_open(*, user: User, sandbox_id: int, ip: str | None = None) -> Note
 
     Only members of the sandbox's tenant (and site admins) find it; others get NotFound, as for
     a sandbox that does not exist."""
-    sandbox = sandbox_list(user=user).filter(pk=sandbox_id).exclude(status=SandboxStatus.DELETED).first()
+    sandbox = sandbox_list(user=user).live().filter(pk=sandbox_id).first()
     if sandbox is None:
         raise NotFound(f"No sandbox {sandbox_id} that {user.get_username()} may open.")
     if not catalog_item_has_jupyter(sandbox.catalog_item.manifest):
@@ -98,7 +91,7 @@ def notebook_start(
     if sandbox.status != SandboxStatus.RUNNING:
         raise StateConflict(
             f"Sandbox {sandbox.name!r} is {sandbox.status}"
-            + (f": {sandbox.status_detail}" if sandbox.status_detail else "."),
+            + (f": {sandbox.explanation}" if sandbox.explanation else "."),
         )
     node = _head_node(sandbox)
     driver = driver_for_host(node.host)

@@ -3,28 +3,30 @@ says whether to look again later. Every step is idempotent (objects are found by
 retry after a crash adopts what the interrupted attempt made."""
 
 import logging
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from common.async_work import Outcome, close_unless_final
 from provisioning.drivers import DriverError, driver_for_host
-from provisioning.models import (
-    OPERATION_TERMINAL,
-    Host,
-    Node,
-    NodeStatus,
-    Operation,
-    OperationStatus,
-    Sandbox,
-    SandboxStatus,
-)
+from provisioning.models import Host, Node, Operation, Sandbox
 from provisioning.services import worker_locks
 from provisioning.services.datataps import sandbox_mount_failure, sandbox_tap_volumes
 from provisioning.services.readiness import node_ready
 from provisioning.services.specs import node_spec, sandbox_labels
 from provisioning.services.worker_locks import worker_lock
+from provisioning.states import (
+    NODE_FINAL,
+    OPERATION_FINAL,
+    OPERATION_TRANSITIONS,
+    SANDBOX_TRANSITIONS,
+    HostState,
+    NodeStatus,
+    OperationStatus,
+    SandboxAction,
+    SandboxStatus,
+)
 from tenants.services.quota import quota_release
 
 log = logging.getLogger(__name__)
@@ -35,27 +37,22 @@ POLL_FIRST_S = 0.2
 POLL_MAX_S = 1.0
 
 
-@dataclass(frozen=True)
-class Outcome:
-    again_in: float | None = None  # seconds until the next look, None when finished
-
-
 class OperationFailed(Exception):
     """Ends the operation with this plain-language explanation."""
 
 
 def operation_advance(*, operation_id: int) -> Outcome:
     operation = Operation.objects.select_related("sandbox").filter(pk=operation_id).first()
-    if operation is None or operation.status in OPERATION_TERMINAL:
+    if operation is None or operation.status in OPERATION_FINAL:
         return Outcome()
     with worker_lock(worker_locks.SANDBOX, operation.sandbox_id) as acquired:
         if not acquired:  # another worker is on this sandbox; the reconciler resumes if it dies
             return Outcome()
         operation.refresh_from_db()
-        if operation.status in OPERATION_TERMINAL:
+        if operation.status in OPERATION_FINAL:
             return Outcome()
         if operation.status == OperationStatus.PENDING or operation.started is None:
-            operation.status = OperationStatus.RUNNING
+            operation.status = OPERATION_TRANSITIONS["run"].through
             operation.started = timezone.now()
         operation.attempts += 1
         operation.save(update_fields=["status", "started", "attempts", "updated"])
@@ -76,20 +73,14 @@ def _progress(operation: Operation, done: int, total: int, message: str) -> None
 
 
 def _finish(operation: Operation) -> None:
-    final = {
-        Operation.Kind.CREATE: SandboxStatus.RUNNING,
-        Operation.Kind.START: SandboxStatus.RUNNING,
-        Operation.Kind.RESIZE: SandboxStatus.RUNNING,
-        Operation.Kind.STOP: SandboxStatus.STOPPED,
-        Operation.Kind.DELETE: SandboxStatus.DELETED,
-    }[operation.kind]
+    final = SANDBOX_TRANSITIONS[operation.kind].ends
     # A deleted sandbox is kept as a record, but its nodes' SSH key goes with its containers.
     gone = {"ssh_private_key": ""} if final == SandboxStatus.DELETED else {}
     with transaction.atomic():
-        Sandbox.objects.filter(pk=operation.sandbox_id).update(
-            status=final, status_detail="", updated=timezone.now(), **gone
-        )
-        _close(operation, OperationStatus.SUCCEEDED)
+        if _close(operation, OPERATION_TRANSITIONS["run"].ends):
+            Sandbox.objects.filter(pk=operation.sandbox_id).update(
+                status=final, explanation="", updated=timezone.now(), **gone
+            )
 
 
 def _fail(operation: Operation, explanation: str) -> None:
@@ -98,34 +89,41 @@ def _fail(operation: Operation, explanation: str) -> None:
     log.warning("operation %s of sandbox %s failed: %s", operation.kind, sandbox.pk, explanation)
     cleanup_note = ""
     try:
-        if operation.kind == Operation.Kind.CREATE:
+        if operation.kind == SandboxAction.CREATE:
             _tear_down(sandbox)
-        elif operation.kind in (Operation.Kind.START, Operation.Kind.RESIZE, Operation.Kind.STOP):
+        elif operation.kind in (SandboxAction.START, SandboxAction.RESIZE, SandboxAction.STOP):
             _stop_all(sandbox)
     except DriverError as exc:
         cleanup_note = f" Cleaning up also failed ({exc}); the reconciler will remove what is left."
     with transaction.atomic():
-        Sandbox.objects.filter(pk=sandbox.pk).update(
-            status=SandboxStatus.ERROR,
-            status_detail=explanation + cleanup_note,
-            updated=timezone.now(),
-        )
-        operation.explanation = explanation + cleanup_note
-        _close(operation, OperationStatus.FAILED)
+        if _close(operation, OPERATION_TRANSITIONS["run"].fails, explanation + cleanup_note):
+            Sandbox.objects.filter(pk=sandbox.pk).update(
+                status=SANDBOX_TRANSITIONS[operation.kind].fails,
+                explanation=explanation + cleanup_note,
+                updated=timezone.now(),
+            )
 
 
-def _close(operation: Operation, status: str) -> None:
-    operation.status = status
-    operation.finished = timezone.now()
-    operation.save(update_fields=["status", "finished", "explanation", "updated"])
+def _close(operation: Operation, status: str, explanation: str = "") -> bool:
+    """The final write, race-safe: of two workers closing the operation, one does; only that
+    one moves the sandbox on."""
+    now = timezone.now()
+    closed = close_unless_final(
+        Operation,
+        operation.pk,
+        final=OPERATION_FINAL,
+        status=status,
+        explanation=explanation,
+        finished=now,
+        updated=now,
+    )
+    if closed:
+        operation.status, operation.explanation, operation.finished = status, explanation, now
+    return closed
 
 
 def _live_nodes(sandbox: Sandbox) -> list[Node]:
-    return list(
-        sandbox.nodes.exclude(status=NodeStatus.DELETED).select_related(
-            "host", "sandbox__catalog_item", "sandbox__tenant"
-        )
-    )
+    return list(sandbox.nodes.live().select_related("host", "sandbox__catalog_item", "sandbox__tenant"))
 
 
 def _drivers(nodes: list[Node]) -> dict[int, tuple[Host, object]]:
@@ -138,7 +136,7 @@ def _swarm_manager(sandbox: Sandbox):
     swarm's managers; its other engines attach their containers to it."""
     manager = (
         Host.objects.filter(swarm=sandbox.swarm, swarm_manager=True)
-        .exclude(state__in=[Host.State.DISABLED, Host.State.UNREACHABLE])
+        .exclude(state__in=[HostState.DISABLED, HostState.UNREACHABLE])
         .order_by("pk")
         .first()
     )
@@ -154,7 +152,7 @@ def _bring_up(operation: Operation) -> bool:
     """Create or start every live node and report how many pass their healthcheck."""
     sandbox = Sandbox.objects.select_related("catalog_item", "tenant").get(pk=operation.sandbox_id)
     if sandbox.status == SandboxStatus.PENDING:
-        Sandbox.objects.filter(pk=sandbox.pk).update(status=SandboxStatus.PROVISIONING)
+        Sandbox.objects.filter(pk=sandbox.pk).update(status=SANDBOX_TRANSITIONS[SandboxAction.CREATE].through)
     nodes = _live_nodes(sandbox)
     drivers = _drivers(nodes)
     tap_volumes = sandbox_tap_volumes(sandbox)
@@ -189,7 +187,7 @@ def _bring_up(operation: Operation) -> bool:
         is_ready = node_ready(driver=driver, spec=spec, state=state)
         status = NodeStatus.RUNNING if is_ready else NodeStatus.STARTING
         ready += is_ready
-        Node.objects.filter(pk=node.pk).update(status=status, ip=state.ip, status_detail="")
+        Node.objects.filter(pk=node.pk).update(status=status, ip=state.ip, explanation="")
     total = len(nodes)
     _progress(operation, ready, total, f"{ready} of {total} nodes running")
     if ready == total:
@@ -230,9 +228,7 @@ def _stop_all(sandbox: Sandbox, progress: Operation | None = None) -> None:
 
 def _resize(operation: Operation) -> bool:
     sandbox = operation.sandbox
-    removed = list(
-        sandbox.nodes.filter(pk__in=operation.params.get("remove", [])).exclude(status=NodeStatus.DELETED)
-    )
+    removed = list(sandbox.nodes.live().filter(pk__in=operation.params.get("remove", [])))
     drivers = _drivers(removed)
     for node in removed:
         drivers[node.host_id][1].remove(name=node.container_name)
@@ -252,7 +248,7 @@ def _tear_down(sandbox: Sandbox, progress: Operation | None = None) -> None:
     everything it held in the quota ledger."""
     nodes = list(sandbox.nodes.select_related("host", "sandbox"))
     drivers = _drivers(nodes)
-    live = [n for n in nodes if n.status != NodeStatus.DELETED]
+    live = [n for n in nodes if n.status not in NODE_FINAL]
     for done, node in enumerate(live, start=1):
         if node.host_id:
             drivers[node.host_id][1].remove(name=node.container_name)
@@ -272,9 +268,9 @@ def _tear_down(sandbox: Sandbox, progress: Operation | None = None) -> None:
 
 
 HANDLERS = {
-    Operation.Kind.CREATE: _bring_up,
-    Operation.Kind.START: _bring_up,
-    Operation.Kind.RESIZE: _resize,
-    Operation.Kind.STOP: _stop,
-    Operation.Kind.DELETE: _delete,
+    SandboxAction.CREATE: _bring_up,
+    SandboxAction.START: _bring_up,
+    SandboxAction.RESIZE: _resize,
+    SandboxAction.STOP: _stop,
+    SandboxAction.DELETE: _delete,
 }

@@ -1,6 +1,7 @@
 """The reconciler: compares what the database wants with what every host runs (one listing of
 containers by label per host) and converges. Sandboxes with an operation in flight belong to
-that operation; operations whose worker died are handed to a worker again."""
+that operation; operations, jobs and image builds whose worker died or whose message was lost
+are handed to a worker again."""
 
 import logging
 from datetime import timedelta
@@ -8,8 +9,9 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from catalog.services.builds import image_builds_resume
 from provisioning.drivers import DriverError, HostUnreachable, driver_for_host
-from provisioning.models import Host, Node, NodeStatus, Operation, Sandbox, SandboxStatus
+from provisioning.models import Host, Node, Operation, Sandbox
 from provisioning.naming import sandbox_id_from_name
 from provisioning.services.dispatch import operation_enqueue
 from provisioning.services.drift import drift_record
@@ -17,15 +19,28 @@ from provisioning.services.hosts import host_inventory_refresh
 from provisioning.services.jobs import jobs_resume
 from provisioning.services.readiness import node_ready
 from provisioning.services.specs import LABEL_PREFIX, node_spec
+from provisioning.states import (
+    NODE_TRANSITIONS,
+    SANDBOX_KEEPS_RESOURCES,
+    SANDBOX_SETTLED,
+    HostState,
+    NodeStatus,
+    SandboxStatus,
+)
 
 log = logging.getLogger(__name__)
 
 
 def reconcile_all() -> dict:
-    """One pass of the reconciler: resume stalled operations and jobs, converge every host, and
-    count the drift it found for /metrics."""
-    report = {"resumed": operations_resume_stale(), "jobs_resumed": len(jobs_resume()), "hosts": {}}
-    for host in Host.objects.exclude(state=Host.State.DISABLED):
+    """One pass of the reconciler: resume stalled operations, jobs and image builds, converge
+    every host, and count the drift it found for /metrics."""
+    report = {
+        "resumed": operations_resume_stale(),
+        "jobs_resumed": len(jobs_resume()),
+        "builds_resumed": len(image_builds_resume()),
+        "hosts": {},
+    }
+    for host in Host.objects.exclude(state=HostState.DISABLED):
         report["hosts"][host.name] = host_reconcile(host=host)
     drift_record(report=report)
     return report
@@ -54,20 +69,20 @@ def host_reconcile(*, host: Host) -> dict:
         host_inventory_refresh(host=host)
         drift["unknown"] = _mark_unknown(host, str(exc))
         return drift
-    if host.state == Host.State.UNREACHABLE:
+    if host.state == HostState.UNREACHABLE:
         host = host_inventory_refresh(host=host)
 
     busy = set(Operation.objects.active().values_list("sandbox_id", flat=True))
     nodes = (
-        Node.objects.filter(host=host)
-        .exclude(status=NodeStatus.DELETED)
+        Node.objects.live()
+        .filter(host=host)
         .exclude(sandbox_id__in=busy)
         .select_related("sandbox__catalog_item", "sandbox__tenant", "host")
     )
     touched_sandboxes = set()
     for node in nodes:
         sandbox = node.sandbox
-        if sandbox.status not in (SandboxStatus.RUNNING, SandboxStatus.UNKNOWN, SandboxStatus.STOPPED):
+        if sandbox.status not in SANDBOX_SETTLED:
             continue
         state = containers.get(node.container_name)
         try:
@@ -81,13 +96,13 @@ def host_reconcile(*, host: Host) -> dict:
                 drift["restarted"] += 1
             ready = state.ready or node_ready(driver=driver, spec=node_spec(node), state=state)
         except DriverError as exc:
-            Node.objects.filter(pk=node.pk).update(status=NodeStatus.FAILED, status_detail=str(exc))
+            Node.objects.filter(pk=node.pk).update(status=NodeStatus.FAILED, explanation=str(exc))
             continue
         status = NodeStatus.RUNNING if ready else NodeStatus.STARTING
         if node.status == NodeStatus.UNKNOWN and status == NodeStatus.RUNNING:
             drift["recovered"] += 1
         if node.status != status:
-            Node.objects.filter(pk=node.pk).update(status=status, ip=state.ip or node.ip, status_detail="")
+            Node.objects.filter(pk=node.pk).update(status=status, ip=state.ip or node.ip, explanation="")
             touched_sandboxes.add(sandbox.pk)
 
     for sandbox_id in touched_sandboxes:
@@ -100,20 +115,21 @@ def host_reconcile(*, host: Host) -> dict:
 def _mark_unknown(host: Host, reason: str) -> int:
     """Nodes of a host that does not answer become unknown; their quota is kept because the
     containers may well still run."""
-    nodes = Node.objects.filter(host=host, status__in=[NodeStatus.RUNNING, NodeStatus.STARTING])
+    lose = NODE_TRANSITIONS["lose"]
+    nodes = Node.objects.filter(host=host, status__in=lose.allowed_from)
     sandbox_ids = set(nodes.values_list("sandbox_id", flat=True))
-    count = nodes.update(status=NodeStatus.UNKNOWN, status_detail=reason)
+    count = nodes.update(status=lose.ends, explanation=reason)
     Sandbox.objects.filter(pk__in=sandbox_ids, status=SandboxStatus.RUNNING).update(
-        status=SandboxStatus.UNKNOWN, status_detail=f"Host {host.name} does not answer: {reason}"
+        status=SandboxStatus.UNKNOWN, explanation=f"Host {host.name} does not answer: {reason}"
     )
     return count
 
 
 def _sandbox_status_from_nodes(sandbox_id: int) -> None:
-    nodes = Node.objects.filter(sandbox_id=sandbox_id).exclude(status=NodeStatus.DELETED)
+    nodes = Node.objects.live().filter(sandbox_id=sandbox_id)
     if nodes.exists() and not nodes.exclude(status=NodeStatus.RUNNING).exists():
         Sandbox.objects.filter(pk=sandbox_id, status=SandboxStatus.UNKNOWN).update(
-            status=SandboxStatus.RUNNING, status_detail=""
+            status=SandboxStatus.RUNNING, explanation=""
         )
 
 
@@ -121,10 +137,7 @@ def _remove_orphans(host: Host, driver, containers: dict, busy: set[int]) -> int
     """Remove containers, networks and volumes the platform made that no live sandbox owns
     here (a node started on another host leaves its old container behind, for instance)."""
     expected = {
-        node.container_name
-        for node in Node.objects.filter(host=host)
-        .exclude(status=NodeStatus.DELETED)
-        .select_related("sandbox")
+        node.container_name for node in Node.objects.live().filter(host=host).select_related("sandbox")
     }
     removed = 0
     for name, state in containers.items():
@@ -136,14 +149,8 @@ def _remove_orphans(host: Host, driver, containers: dict, busy: set[int]) -> int
     # then already in the database, so a create in flight never loses its network or volume.
     networks = driver.list_managed_networks()
     volumes = driver.list_managed_volumes()
-    holding = set(
-        Node.objects.exclude(status=NodeStatus.DELETED).values_list("sandbox_id", flat=True).distinct()
-    )
-    live = set(
-        Sandbox.objects.exclude(status__in=[SandboxStatus.DELETED, SandboxStatus.ERROR]).values_list(
-            "pk", flat=True
-        )
-    )
+    holding = set(Node.objects.live().values_list("sandbox_id", flat=True).distinct())
+    live = set(Sandbox.objects.filter(status__in=SANDBOX_KEEPS_RESOURCES).values_list("pk", flat=True))
     keep = live | holding | busy
     for network in networks:
         if sandbox_id_from_name(network) not in keep:

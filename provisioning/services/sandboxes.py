@@ -6,12 +6,13 @@ from django.db import IntegrityError, transaction
 from catalog.manifest import host_labels_problems
 from catalog.models import CatalogItem, Flavor
 from provisioning.errors import InvalidRequest, NoCapacity, StateConflict
-from provisioning.models import Node, NodeStatus, Operation, Sandbox, SandboxStatus
+from provisioning.models import Node, Operation, Sandbox
 from provisioning.placement import PlacementError
 from provisioning.services.capacity import nodes_place
 from provisioning.services.datataps import datataps_for_sandbox
 from provisioning.services.dispatch import operation_enqueue
 from provisioning.sizing import node_resources, slot_resources
+from provisioning.states import SANDBOX_TRANSITIONS, NodeStatus, SandboxAction, sandbox_action_allowed
 from tenants.models import Tenant, User
 from tenants.quota import AllocationRequest
 from tenants.services.audit import audit_record
@@ -62,7 +63,7 @@ def sandbox_create(
             )
             _place(new_nodes, sandbox=sandbox, may_spread=True)
             operation = Operation.objects.create(
-                sandbox=sandbox, kind=Operation.Kind.CREATE, requested_by=owner
+                sandbox=sandbox, kind=SandboxAction.CREATE, requested_by=owner
             )
             audit_record(actor=owner, action="sandbox.create", tenant=tenant, target=sandbox, ip=ip)
             operation_enqueue(operation)
@@ -76,21 +77,14 @@ def sandbox_create(
 
 
 def sandbox_stop(*, sandbox: Sandbox, actor: User, ip: str | None = None) -> Operation:
-    return _transition(
-        sandbox=sandbox,
-        actor=actor,
-        ip=ip,
-        kind=Operation.Kind.STOP,
-        allowed={SandboxStatus.RUNNING, SandboxStatus.UNKNOWN},
-        status=SandboxStatus.STOPPING,
-    )
+    return _transition(sandbox=sandbox, actor=actor, ip=ip, action=SandboxAction.STOP)
 
 
 def sandbox_start(*, sandbox: Sandbox, actor: User, ip: str | None = None) -> Operation:
     with transaction.atomic():
         sandbox = _locked(sandbox)
-        _require(sandbox, {SandboxStatus.STOPPED})
-        nodes = list(sandbox.nodes.exclude(status=NodeStatus.DELETED))
+        _require(sandbox, SandboxAction.START)
+        nodes = list(sandbox.nodes.live())
         quota_reserve(
             tenant=sandbox.tenant,
             owner=sandbox.owner,
@@ -100,9 +94,7 @@ def sandbox_start(*, sandbox: Sandbox, actor: User, ip: str | None = None) -> Op
         previous = next((n.host_id for n in nodes if n.host_id), None)
         _place(nodes, sandbox=sandbox, prefer_host_id=previous)
         Node.objects.filter(pk__in=[n.pk for n in nodes]).update(status=NodeStatus.PENDING)
-        return _operation(
-            sandbox, actor=actor, ip=ip, kind=Operation.Kind.START, status=SandboxStatus.STARTING
-        )
+        return _operation(sandbox, actor=actor, ip=ip, action=SandboxAction.START)
 
 
 def sandbox_resize(
@@ -111,8 +103,8 @@ def sandbox_resize(
     """Grow or shrink roles to the given counts; roles not named keep their count."""
     with transaction.atomic():
         sandbox = _locked(sandbox)
-        _require(sandbox, {SandboxStatus.RUNNING})
-        live = list(sandbox.nodes.exclude(status=NodeStatus.DELETED))
+        _require(sandbox, SandboxAction.RESIZE)
+        live = list(sandbox.nodes.live())
         current = {
             role: sum(1 for n in live if n.role == role) for role in sandbox.catalog_item.manifest["roles"]
         }
@@ -143,36 +135,31 @@ def sandbox_resize(
             sandbox,
             actor=actor,
             ip=ip,
-            kind=Operation.Kind.RESIZE,
-            status=SandboxStatus.PROVISIONING,
+            action=SandboxAction.RESIZE,
             params={"remove": removed, "add": [n.pk for n in new_nodes], "nodes": target},
         )
 
 
 def sandbox_delete(*, sandbox: Sandbox, actor: User, ip: str | None = None) -> Operation:
-    return _transition(
-        sandbox=sandbox,
-        actor=actor,
-        ip=ip,
-        kind=Operation.Kind.DELETE,
-        allowed={SandboxStatus.RUNNING, SandboxStatus.STOPPED, SandboxStatus.ERROR, SandboxStatus.UNKNOWN},
-        status=SandboxStatus.DELETING,
-    )
+    return _transition(sandbox=sandbox, actor=actor, ip=ip, action=SandboxAction.DELETE)
 
 
-def _transition(*, sandbox, actor, ip, kind, allowed, status) -> Operation:
+def _transition(*, sandbox, actor, ip, action) -> Operation:
     with transaction.atomic():
         sandbox = _locked(sandbox)
-        _require(sandbox, allowed)
-        return _operation(sandbox, actor=actor, ip=ip, kind=kind, status=status)
+        _require(sandbox, action)
+        return _operation(sandbox, actor=actor, ip=ip, action=action)
 
 
-def _operation(sandbox, *, actor, ip, kind, status, params=None) -> Operation:
-    sandbox.status = status
-    sandbox.status_detail = ""
-    sandbox.save(update_fields=["status", "status_detail", "updated"])
-    operation = Operation.objects.create(sandbox=sandbox, kind=kind, requested_by=actor, params=params or {})
-    audit_record(actor=actor, action=f"sandbox.{kind}", tenant=sandbox.tenant, target=sandbox, ip=ip)
+def _operation(sandbox, *, actor, ip, action, params=None) -> Operation:
+    """Move the sandbox to the state the action goes through and record its operation."""
+    sandbox.status = SANDBOX_TRANSITIONS[action].through
+    sandbox.explanation = ""
+    sandbox.save(update_fields=["status", "explanation", "updated"])
+    operation = Operation.objects.create(
+        sandbox=sandbox, kind=action, requested_by=actor, params=params or {}
+    )
+    audit_record(actor=actor, action=f"sandbox.{action}", tenant=sandbox.tenant, target=sandbox, ip=ip)
     operation_enqueue(operation)
     return operation
 
@@ -185,9 +172,9 @@ def _locked(sandbox: Sandbox) -> Sandbox:
     )
 
 
-def _require(sandbox: Sandbox, allowed: set) -> None:
-    if sandbox.status not in allowed:
-        names = ", ".join(sorted(allowed))
+def _require(sandbox: Sandbox, action: str) -> None:
+    if not sandbox_action_allowed(status=sandbox.status, action=action):
+        names = ", ".join(sorted(SANDBOX_TRANSITIONS[action].allowed_from))
         raise StateConflict(
             f"Sandbox {sandbox.name!r} is {sandbox.status}; this needs it to be {names}.",
         )

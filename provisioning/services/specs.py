@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 from provisioning.drivers import HealthCheck, Mount, NodeSpec
-from provisioning.models import DataTap, Node, NodeStatus
+from provisioning.models import DataTap, Node
 from provisioning.sshkeys import ssh_public_key
 
 MASTER_PORT = 29500
@@ -16,7 +16,7 @@ def node_rank(node: Node) -> int:
 
 
 def _ordered_nodes(sandbox) -> list[tuple[str, int]]:
-    live = sandbox.nodes.exclude(status=NodeStatus.DELETED).values_list("role", "index")
+    live = sandbox.nodes.live().values_list("role", "index")
     return sorted(live, key=lambda ri: (ri[0] != "head", ri[0], ri[1]))
 
 

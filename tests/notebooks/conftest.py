@@ -208,7 +208,7 @@ def jupyter_sandbox(tenants, published, celery_worker_process, docker_client):  
             what="the sandbox to run",
         )
         sandbox.refresh_from_db()
-        assert sandbox.status == SandboxStatus.RUNNING, sandbox.status_detail
+        assert sandbox.status == SandboxStatus.RUNNING, sandbox.explanation
         yield sandbox
     finally:
         sandbox.refresh_from_db()

@@ -73,7 +73,7 @@ def test_a_stopped_sandbox_is_started_on_the_way(member, tenant, notebook_item, 
 
 def test_a_sandbox_in_error_says_why(member, tenant, notebook_item, engine):
     sandbox = _sandbox(member, tenant)
-    Sandbox.objects.filter(pk=sandbox.pk).update(status=SandboxStatus.ERROR, status_detail="disk full")
+    Sandbox.objects.filter(pk=sandbox.pk).update(status=SandboxStatus.ERROR, explanation="disk full")
 
     answer = _client(member).get(f"/sandboxes/{sandbox.pk}/jupyter/")
 

@@ -56,7 +56,7 @@ def three_hosts(team, netns_engines, django_user_model):
     Host.objects.filter(name="local").update(labels={"zone": "a"})
     for zone, name in (("b", "h1"), ("c", "h2")):
         host = host_register(actor=admin, name=name, url=urls[name], labels={"zone": zone}, **_pems())
-        assert host.state == Host.State.READY, host.last_error
+        assert host.state == Host.State.READY, host.explanation
     return {"local": docker.from_env(version="1.41"), **clients}
 
 
@@ -164,7 +164,7 @@ def test_an_unreachable_host_makes_nodes_unknown_then_recovers(
         assert drift["unknown"] == 1
         assert Host.objects.get(name="h2").state == Host.State.UNREACHABLE
         sandbox = Sandbox.objects.get(pk=sandbox_id)
-        assert sandbox.status == SandboxStatus.UNKNOWN and "h2" in sandbox.status_detail
+        assert sandbox.status == SandboxStatus.UNKNOWN and "h2" in sandbox.explanation
         assert sandbox.nodes.get().status == NodeStatus.UNKNOWN
         # The containers may well still run over there: their quota stays held.
         assert Allocation.objects.filter(group=f"sandbox/{sandbox_id}", ended__isnull=True).count() == held
@@ -202,7 +202,7 @@ def test_tls_is_required_and_checked(three_hosts, netns_engines, django_user_mod
     ).stdout
     wrong_ca = host_register(actor=admin, name="wrong-ca", url=urls["h1"], **_pems(tls_ca_cert=other_ca))
     assert wrong_ca.state == Host.State.UNREACHABLE
-    assert "certificate" in wrong_ca.last_error.lower()
+    assert "certificate" in wrong_ca.explanation.lower()
     with pytest.raises(InvalidRequest) as refused:
         host_register(
             actor=admin, name="no-cert", url=urls["h1"], **_pems(tls_client_cert="", tls_client_key="")

@@ -79,7 +79,7 @@ def test_a_cluster_spans_the_swarm_and_its_nodes_talk_by_name(
     admin = django_user_model.objects.create_user(username="root-admin", is_site_admin=True)
     for name, _index in (MANAGER, WORKER):
         host = host_register(actor=admin, name=name, url=urls[name], labels={"zone": "swarm"}, **_pems())
-        assert host.state == Host.State.READY, host.last_error
+        assert host.state == Host.State.READY, host.explanation
     manager, worker = Host.objects.get(name=MANAGER[0]), Host.objects.get(name=WORKER[0])
     assert manager.swarm and manager.swarm == worker.swarm
     assert manager.swarm_manager and not worker.swarm_manager

@@ -56,7 +56,7 @@ def assert_recovered(sandbox_ids, engines, tenant: Tenant) -> None:
             sandbox.status,
         )
         if sandbox.status == SandboxStatus.ERROR:
-            assert sandbox.status_detail.strip(), f"sandbox {sandbox.pk} is in error without a reason"
+            assert sandbox.explanation.strip(), f"sandbox {sandbox.pk} is in error without a reason"
         live_nodes = {n.container_name for n in sandbox.nodes.exclude(status=NodeStatus.DELETED)}
         on_engines = set()
         for engine in engines:

@@ -54,7 +54,7 @@ def fault_engine(team, django_user_model):
         tls_client_cert=(TLS / "client-cert.pem").read_text(),
         tls_client_key=(TLS / "client-key.pem").read_text(),
     )
-    assert host.state == Host.State.READY, host.last_error
+    assert host.state == Host.State.READY, host.explanation
     yield host, client
     client.close()
     subprocess.run(["bash", str(SCRIPT), "down", NAME, str(INDEX)], check=True, capture_output=True)
@@ -98,7 +98,7 @@ def test_engine_restart_with_sandboxes_running_and_one_being_created(
     assert drift["unknown"] >= 2
     assert Host.objects.get(pk=host.pk).state == Host.State.UNREACHABLE
     for sandbox in Sandbox.objects.filter(pk__in=running):
-        assert sandbox.status == SandboxStatus.UNKNOWN and NAME in sandbox.status_detail
+        assert sandbox.status == SandboxStatus.UNKNOWN and NAME in sandbox.explanation
     held = Allocation.objects.filter(tenant=tenant, ended__isnull=True).count()
     refused = client.post(
         "/api/v1/sandboxes/",

@@ -83,8 +83,8 @@ def test_postgres_restart_during_a_create_and_a_delete(
             return None
 
     sandboxes = wait_until(settled, seconds=180, every=1, what="both sandboxes to settle")
-    assert sandboxes[leaving].status == "deleted", sandboxes[leaving].status_detail
-    assert sandboxes[arriving].status == "running", sandboxes[arriving].status_detail
+    assert sandboxes[leaving].status == "deleted", sandboxes[leaving].explanation
+    assert sandboxes[arriving].status == "running", sandboxes[arriving].explanation
     assert_recovered([leaving, arriving], [docker_client], tenant)
 
     after = create(client, "after")  # the platform takes new work again

@@ -71,7 +71,7 @@ def test_broker_restart_loses_no_request(team, published, private_redis, setting
             )
             sandboxes = settle([before, during])
             assert {s.status for s in sandboxes.values()} == {"running"}, {
-                s.pk: (s.status, s.status_detail) for s in sandboxes.values()
+                s.pk: (s.status, s.explanation) for s in sandboxes.values()
             }
             assert_recovered([before, during], [docker_client], tenant)
 

@@ -56,7 +56,7 @@ def test_killed_worker_mid_delete_is_finished_by_the_next(
         time.sleep(1.5)  # let the operation go stale
         assert operations_resume_stale() == 1  # what the reconciler does on its next beat
         sandbox = settle([sandbox_id])[sandbox_id]
-        assert sandbox.status == SandboxStatus.DELETED, sandbox.status_detail
+        assert sandbox.status == SandboxStatus.DELETED, sandbox.explanation
         operation.refresh_from_db()
         assert operation.status == OperationStatus.SUCCEEDED and operation.attempts > 1
         assert leftovers(docker_client, sandbox_id) == NOTHING

@@ -81,7 +81,7 @@ def netns_engine(team, django_user_model):
         tls_client_cert=(TLS / "client-cert.pem").read_text(),
         tls_client_key=(TLS / "client-key.pem").read_text(),
     )
-    assert host.state == Host.State.READY, host.last_error
+    assert host.state == Host.State.READY, host.explanation
     client = docker.DockerClient(f"unix:///run/portal-hosts/{ENGINE}/docker.sock")
     yield client
     client.close()

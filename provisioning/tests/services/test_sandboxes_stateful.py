@@ -117,7 +117,7 @@ class SandboxLifecycle(RuleBasedStateMachine):
         while operation_advance(operation_id=operation.pk).again_in is not None:
             pass
         sandbox.refresh_from_db()
-        assert sandbox.status == S.RUNNING, sandbox.status_detail
+        assert sandbox.status == S.RUNNING, sandbox.explanation
         self.seen[sandbox.pk] = sandbox.status
         return sandbox.pk
 
@@ -242,7 +242,7 @@ class SandboxLifecycle(RuleBasedStateMachine):
             if sandbox.status != before:
                 assert sandbox.status in LEGAL[before], f"{before} -> {sandbox.status}"
             if sandbox.status in (S.ERROR, S.UNKNOWN):
-                assert sandbox.status_detail.strip(), sandbox.status
+                assert sandbox.explanation.strip(), sandbox.status
             self.seen[sandbox.pk] = sandbox.status
 
     # --- helpers -----------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import yaml
 from catalog.manifest import ManifestError
 from catalog.models import CatalogItem, ImageBuild
 from catalog.services.builds import image_build_request, image_build_run
+from catalog.states import IMAGE_BUILD_FINAL
 from tests.catalog.conftest import image_remove
 from tests.catalog.factories import CatalogItemFactory, manifest
 
@@ -18,7 +19,7 @@ def wait_for_build(build_id: int, *, seconds: float) -> ImageBuild:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         build = ImageBuild.objects.get(pk=build_id)
-        if build.status in ImageBuild.TERMINAL:
+        if build.status in IMAGE_BUILD_FINAL:
             return build
         time.sleep(0.5)
     raise AssertionError(f"build {build_id} still {build.status} after {seconds}s")
@@ -59,7 +60,7 @@ def test_the_worker_builds_pushes_and_adds_the_item(
         )
         build = wait_for_build(build.pk, seconds=120)
 
-        assert build.status == ImageBuild.Status.SUCCEEDED, build.error
+        assert build.status == ImageBuild.Status.SUCCEEDED, build.explanation
         assert build.catalog_item == CatalogItem.objects.get(slug=slug)
         assert registry.has_image(slug=slug, version=version)
         # Running it again (a redelivered task) changes nothing.
@@ -81,6 +82,6 @@ def test_a_failing_build_is_marked_failed_with_the_engine_s_words(site_admin, re
     build = image_build_run(build_id=build.pk)
 
     assert build.status == ImageBuild.Status.FAILED
-    assert "returned a non-zero code: 1" in build.error
+    assert "returned a non-zero code: 1" in build.explanation
     assert "nope" in build.log
     assert not CatalogItem.objects.filter(slug="pytest-broken").exists()

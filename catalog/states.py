@@ -1,0 +1,25 @@
+"""Every state an image build can be in, with its one-line meaning, and its transition table:
+which action is allowed from which state, what it goes through, where it ends. The build
+service, the reconciler (which resumes builds whose message was lost) and the pages read these."""
+
+from django.db import models
+
+from common.async_work import Transition
+
+
+class ImageBuildStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for a worker"
+    RUNNING = "running", "Building and pushing the image"
+    SUCCEEDED = "succeeded", "Pushed to the registry and added to the catalog"
+    FAILED = "failed", "Stopped; the explanation says why"
+
+
+B = ImageBuildStatus
+
+IMAGE_BUILD_TRANSITIONS: dict[str, Transition] = {
+    # Running again is allowed: a worker killed mid-build leaves it running, and a rebuild finds
+    # its image up to date by the context hash.
+    "run": Transition(frozenset({B.PENDING, B.RUNNING}), B.RUNNING, B.SUCCEEDED, B.FAILED),
+}
+IMAGE_BUILD_FINAL = frozenset({B.SUCCEEDED, B.FAILED})
+IMAGE_BUILD_ACTIVE = frozenset(set(B) - IMAGE_BUILD_FINAL)

@@ -1,0 +1,136 @@
+"""Every state a host, sandbox, node, operation or job of provisioning can be in, each with its
+one-line meaning, and per entity the transition table: which action is allowed from which state,
+which state it goes through while a worker carries it out, and where it ends.
+
+Services, the reconciler, the API (a sandbox's `actions`) and the templates read these; no other
+module spells a state or an allowed-from set by hand. Models take their `choices` from here."""
+
+from django.db import models
+
+from common.async_work import Transition
+
+
+class HostState(models.TextChoices):
+    READY = "ready", "Takes new nodes"
+    UNREACHABLE = "unreachable", "The engine did not answer the last inventory"
+    DRAINING = "draining", "Keeps its nodes, takes no new ones"
+    DISABLED = "disabled", "Out of service"
+
+
+class SandboxStatus(models.TextChoices):
+    PENDING = "pending", "Accepted, waiting for a worker"
+    PROVISIONING = "provisioning", "Containers are being created and started"
+    RUNNING = "running", "Every node passes its healthcheck"
+    STOPPING = "stopping", "Containers are being stopped"
+    STOPPED = "stopped", "Containers stopped; workspace kept; cpus, memory and GPUs released"
+    STARTING = "starting", "Stopped containers are being started again"
+    DELETING = "deleting", "Containers, network and volumes are being removed"
+    DELETED = "deleted", "Gone; kept as a record"
+    ERROR = "error", "An operation failed; see the explanation"
+    UNKNOWN = "unknown", "A host of the sandbox does not answer"
+
+
+class SandboxAction(models.TextChoices):
+    """What a user may ask of a sandbox; each is carried out by one operation of the same kind."""
+
+    CREATE = "create", "Create"
+    START = "start", "Start"
+    STOP = "stop", "Stop"
+    RESIZE = "resize", "Resize"
+    DELETE = "delete", "Delete"
+
+
+class NodeStatus(models.TextChoices):
+    PENDING = "pending", "Placed, container not created yet"
+    STARTING = "starting", "Container started, healthcheck not passed yet"
+    RUNNING = "running", "Healthcheck passes"
+    STOPPED = "stopped", "Container stopped"
+    FAILED = "failed", "Container exited or never became healthy"
+    UNKNOWN = "unknown", "Its host does not answer"
+    DELETED = "deleted", "Container removed"
+
+
+class OperationStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for a worker"
+    RUNNING = "running", "A worker is carrying it out"
+    SUCCEEDED = "succeeded", "Done"
+    FAILED = "failed", "Did not complete; see the explanation"
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "pending", "Accepted, waiting for a worker to start it on the nodes"
+    RUNNING = "running", "The command runs on the nodes"
+    SUCCEEDED = "succeeded", "Exited 0 on every node"
+    FAILED = "failed", "Exited non-zero, or could not run, on at least one node; see the explanation"
+    CANCELLED = "cancelled", "Stopped on every node at a user's request"
+
+
+def _t(allowed_from, through, ends, fails=None) -> Transition:
+    return Transition(frozenset(allowed_from), through, ends, fails)
+
+
+S, N, Op, J = SandboxStatus, NodeStatus, OperationStatus, JobStatus
+
+#: Sandbox actions. A create starts from nothing: the row is made `pending` and a worker takes it on.
+SANDBOX_TRANSITIONS: dict[str, Transition] = {
+    SandboxAction.CREATE: _t({S.PENDING}, S.PROVISIONING, S.RUNNING, S.ERROR),
+    SandboxAction.START: _t({S.STOPPED}, S.STARTING, S.RUNNING, S.ERROR),
+    SandboxAction.STOP: _t({S.RUNNING, S.UNKNOWN}, S.STOPPING, S.STOPPED, S.ERROR),
+    SandboxAction.RESIZE: _t({S.RUNNING}, S.PROVISIONING, S.RUNNING, S.ERROR),
+    SandboxAction.DELETE: _t({S.RUNNING, S.STOPPED, S.ERROR, S.UNKNOWN}, S.DELETING, S.DELETED, S.ERROR),
+}
+#: A sandbox in one of these has a worker acting on it: no new operation may start.
+SANDBOX_BUSY = frozenset({S.PENDING} | {t.through for t in SANDBOX_TRANSITIONS.values()})
+#: What the reconciler keeps converging: containers that should run, or should stay stopped.
+SANDBOX_SETTLED = frozenset({S.RUNNING, S.UNKNOWN, S.STOPPED})
+SANDBOX_FINAL = frozenset({S.DELETED})
+#: States whose explanation tells of a problem, not of progress.
+SANDBOX_TROUBLED = frozenset({S.ERROR, S.UNKNOWN})
+#: Kept on hosts by the reconciler even without nodes: its network and volumes are still wanted.
+SANDBOX_KEEPS_RESOURCES = frozenset(set(S) - {S.DELETED, S.ERROR})
+#: A job runs only on a sandbox in this state.
+SANDBOX_RUNS_JOBS = S.RUNNING
+
+#: Node actions, carried out by the worker of a sandbox operation or by the reconciler.
+NODE_TRANSITIONS: dict[str, Transition] = {
+    "start": _t({N.PENDING, N.STARTING, N.STOPPED, N.FAILED, N.UNKNOWN}, N.STARTING, N.RUNNING, N.FAILED),
+    "stop": _t({N.PENDING, N.STARTING, N.RUNNING, N.FAILED, N.UNKNOWN}, N.STOPPED, N.STOPPED),
+    "remove": _t(set(N) - {N.DELETED}, N.DELETED, N.DELETED),
+    # The reconciler found its host silent; the container may well still run.
+    "lose": _t({N.RUNNING, N.STARTING}, N.UNKNOWN, N.UNKNOWN),
+}
+#: Nodes not yet removed: they still have a container, or will have one.
+NODE_FINAL = frozenset({N.DELETED})
+#: Nodes in these hold nothing on their host: no cpus, memory or GPUs are counted for them.
+NODE_RELEASED = frozenset({N.STOPPED, N.DELETED})
+
+OPERATION_TRANSITIONS: dict[str, Transition] = {
+    "run": _t({Op.PENDING, Op.RUNNING}, Op.RUNNING, Op.SUCCEEDED, Op.FAILED),
+}
+OPERATION_FINAL = frozenset({Op.SUCCEEDED, Op.FAILED})
+OPERATION_ACTIVE = frozenset(set(Op) - OPERATION_FINAL)
+
+JOB_TRANSITIONS: dict[str, Transition] = {
+    "run": _t({J.PENDING}, J.RUNNING, J.SUCCEEDED, J.FAILED),
+    # A cancel is a request: the worker that follows the job stops it and closes it cancelled.
+    "cancel": _t({J.PENDING, J.RUNNING}, J.RUNNING, J.CANCELLED),
+}
+JOB_FINAL = frozenset({J.SUCCEEDED, J.FAILED, J.CANCELLED})
+JOB_ACTIVE = frozenset(set(J) - JOB_FINAL)
+
+
+def sandbox_action_allowed(*, status: str, action: str) -> bool:
+    return status in SANDBOX_TRANSITIONS[action].allowed_from
+
+
+def sandbox_actions_allowed(*, status: str) -> list[str]:
+    """The actions a sandbox in `status` takes now, whoever asks (create is never one of them)."""
+    return [
+        action
+        for action, transition in SANDBOX_TRANSITIONS.items()
+        if action != SandboxAction.CREATE and status in transition.allowed_from
+    ]
+
+
+def job_action_allowed(*, status: str, action: str) -> bool:
+    return status in JOB_TRANSITIONS[action].allowed_from
