@@ -164,11 +164,10 @@ def _sandbox(request, pk: int, *, manage: bool = False):
 
 def _detail_context(request, sandbox) -> dict:
     operations = sandbox_operations(sandbox=sandbox)
-    roles = sandbox.catalog_item.manifest["roles"]
+    manifest = sandbox.catalog_item.spec
     live_nodes = [n for n in sandbox.nodes.all() if n.status != NodeStatus.DELETED]
-    counts = {role: sum(1 for n in live_nodes if n.role == role) for role in roles}
+    counts = {role: sum(1 for n in live_nodes if n.role == role) for role in manifest.roles}
     resize = SandboxResizeForm(item=sandbox.catalog_item, counts=counts)
-    head_services = {s["name"] for s in roles.get("head", {}).get("services", [])}
     return {
         "sandbox": sandbox,
         "nodes": live_nodes,
@@ -177,7 +176,7 @@ def _detail_context(request, sandbox) -> dict:
         "can_manage": sandbox_can_manage(user=request.user, sandbox=sandbox),
         "busy": sandbox.status in SANDBOX_BUSY or any(op.status in OPERATION_ACTIVE for op in operations),
         "resize_form": resize if resize.fields else None,
-        "has_jupyter": "jupyter" in head_services,
+        "has_jupyter": manifest.has_jupyter,
     }
 
 

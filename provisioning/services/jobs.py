@@ -17,6 +17,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from provisioning.containers import MASTER_PORT, node_rank
 from provisioning.drivers import DriverError, driver_for_host
 from provisioning.errors import InvalidRequest, NotFound, StateConflict
 from provisioning.models import (
@@ -33,7 +34,6 @@ from provisioning.models import (
 from provisioning.scripts import script_text
 from provisioning.services import worker_locks
 from provisioning.services.dispatch import job_enqueue
-from provisioning.services.specs import MASTER_PORT, node_rank
 from provisioning.services.worker_locks import worker_lock
 from tenants.models import User
 from tenants.services.audit import audit_record
@@ -136,7 +136,7 @@ def job_validation_create(
 
 
 def validation_command(*, sandbox: Sandbox) -> str | None:
-    return sandbox.catalog_item.manifest.get("environment", {}).get(VALIDATION_ENV)
+    return sandbox.catalog_item.spec.environment.get(VALIDATION_ENV)
 
 
 def job_cancel(*, job: Job, actor: User, ip: str | None = None) -> Job:
@@ -252,9 +252,8 @@ def job_environment(job: Job, process: JobNode, processes: list[JobNode]) -> dic
 
 
 def _launch(job: Job, processes: list[JobNode]) -> None:
-    manifest = job.sandbox.catalog_item.manifest
-    user = f"{manifest['user']['uid']}:{manifest['user']['gid']}"
-    workdir = manifest.get("workspace", "/workspace")
+    manifest = job.sandbox.catalog_item.spec
+    user, workdir = manifest.user.container_user, manifest.workspace
     # The whole cluster, whichever nodes the job runs on: a launcher on the head (mpirun,
     # pdsh, deepspeed) reaches every node from it.
     cluster = sorted(job.sandbox.nodes.filter(status=NodeStatus.RUNNING), key=node_rank)

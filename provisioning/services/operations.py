@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from provisioning.containers import node_spec, sandbox_labels, sandbox_tap_volumes
 from provisioning.drivers import DriverError, driver_for_host
 from provisioning.models import (
     OPERATION_TERMINAL,
@@ -21,9 +22,8 @@ from provisioning.models import (
     SandboxStatus,
 )
 from provisioning.services import worker_locks
-from provisioning.services.datataps import sandbox_mount_failure, sandbox_tap_volumes
+from provisioning.services.datataps import sandbox_mount_failure
 from provisioning.services.readiness import node_ready
-from provisioning.services.specs import node_spec, sandbox_labels
 from provisioning.services.worker_locks import worker_lock
 from tenants.services.quota import quota_release
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from provisioning.containers import LABEL_PREFIX, node_spec
 from provisioning.drivers import DriverError, HostUnreachable, driver_for_host
 from provisioning.models import Host, Node, NodeStatus, Operation, Sandbox, SandboxStatus
 from provisioning.naming import sandbox_id_from_name
@@ -16,7 +17,6 @@ from provisioning.services.drift import drift_record
 from provisioning.services.hosts import host_inventory_refresh
 from provisioning.services.jobs import jobs_resume
 from provisioning.services.readiness import node_ready
-from provisioning.services.specs import LABEL_PREFIX, node_spec
 
 log = logging.getLogger(__name__)
 
