@@ -245,3 +245,13 @@ def test_shipped_manifests_are_valid():
     for folder in image_dirs():
         manifest = manifest_validate((folder / "manifest.yaml").read_text(), flavors=FLAVORS)
         assert manifest.slug == folder.name
+
+
+def test_a_catalog_item_reads_its_stored_manifest_as_a_manifest():
+    from catalog.models import CatalogItem
+
+    item = CatalogItem(manifest=copy.deepcopy(MANIFEST))
+    assert item.spec.user.container_user == "1000:1000" and item.spec.workspace == "/workspace"
+
+    item.manifest = {**copy.deepcopy(MANIFEST), "workspace": "/home/scientist"}
+    assert item.spec.workspace == "/home/scientist"
