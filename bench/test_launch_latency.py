@@ -38,11 +38,11 @@ def _raw_docker_launch(client, image: str, healthcheck: dict, count: int, round_
             name=name,
             detach=True,
             healthcheck={
-                "test": healthcheck["test"],
-                "interval": int(healthcheck["interval_s"] * SECOND_NS),
-                "timeout": int(healthcheck["timeout_s"] * SECOND_NS),
-                "retries": healthcheck["retries"],
-                "start_period": int(healthcheck["start_period_s"] * SECOND_NS),
+                "test": list(healthcheck.test),
+                "interval": int(healthcheck.interval_s * SECOND_NS),
+                "timeout": int(healthcheck.timeout_s * SECOND_NS),
+                "retries": healthcheck.retries,
+                "start_period": int(healthcheck.start_period_s * SECOND_NS),
             },
         )
         while _health(client, container.id) != "healthy":
@@ -95,7 +95,7 @@ def test_click_to_running_against_raw_docker_run(team, published, celery_worker_
     tenant.save()
     published(ITEM)
     item = CatalogItem.objects.get(slug=ITEM)
-    healthcheck = item.manifest["roles"]["head"]["healthcheck"]
+    healthcheck = item.spec.head.healthcheck
     client = docker.from_env(version="1.41")
     client.images.get(item.image)  # both sides start from an image already on the host
 

@@ -1,5 +1,6 @@
-"""Load and validate an image manifest (catalog/images/<slug>/manifest.yaml) into the normalised
-dict that CatalogItem.manifest stores and provisioning reads.
+"""Load and validate an image manifest (catalog/images/<slug>/manifest.yaml) into a typed,
+frozen Manifest. CatalogItem.manifest stores its normalised JSON (`Manifest.as_json()`), and
+`CatalogItem.spec` reads that back as a Manifest, which is what every other module reads.
 
 Pure: no database, no network. Callers pass what the manifest is checked against (the flavor
 names, a registry lookup) so the same rules serve the build command, the API and the tests.
@@ -7,8 +8,8 @@ Every mistake is collected, each as "<path>: <message>", so an author fixes them
 """
 
 import re
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import yaml
@@ -27,6 +28,10 @@ CATEGORIES = ("notebook", "training", "batch")
 PROTOCOLS = ("http", "tcp")
 HEALTHCHECK_KINDS = ("CMD", "CMD-SHELL")
 HEAD_ROLE = "head"
+DEFAULT_WORKSPACE = "/workspace"
+# The service whose presence on the head role means the image ships JupyterLab (and
+# jupyterhub-singleuser with it): the notebook gateway serves such images.
+JUPYTER_SERVICE = "jupyter"
 # Nodes run with every capability dropped; a manifest may add back only what Docker grants a
 # container by default, never the ones that open the host (SYS_ADMIN, NET_ADMIN, ...).
 ALLOWED_CAPABILITIES = (
@@ -157,6 +162,154 @@ class _Checker:
         return value
 
 
+@dataclass(frozen=True)
+class User:
+    """Who a node's processes run as; never root."""
+
+    name: str
+    uid: int
+    gid: int
+
+    @property
+    def container_user(self) -> str:
+        """The "uid:gid" an engine runs a container or a command as."""
+        return f"{self.uid}:{self.gid}"
+
+
+@dataclass(frozen=True)
+class Healthcheck:
+    test: tuple[str, ...]
+    interval_s: int = HEALTHCHECK_DEFAULTS["interval_s"]
+    timeout_s: int = HEALTHCHECK_DEFAULTS["timeout_s"]
+    retries: int = HEALTHCHECK_DEFAULTS["retries"]
+    start_period_s: int = HEALTHCHECK_DEFAULTS["start_period_s"]
+
+
+@dataclass(frozen=True)
+class Service:
+    """A port a role's nodes serve (Jupyter, SSH, TensorBoard, ...)."""
+
+    name: str
+    port: int
+    protocol: str = "http"
+    path: str = ""
+    main: bool = False
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    min_nodes: int
+    max_nodes: int
+    default_nodes: int
+    services: tuple[Service, ...] = ()
+    healthcheck: Healthcheck | None = None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A validated manifest. Fields an older stored manifest may lack read as their defaults."""
+
+    slug: str
+    user: User
+    roles: Mapping[str, Role]
+    name: str = ""
+    version: str = ""
+    description: str = ""
+    category: str = ""
+    icon: str = ""
+    gpu: bool = False
+    default_flavor: str | None = None
+    workspace: str = DEFAULT_WORKSPACE
+    capabilities: tuple[str, ...] = ()
+    environment: Mapping[str, str] = field(default_factory=dict)
+    host_labels: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def head(self) -> Role:
+        return self.roles[HEAD_ROLE]
+
+    @property
+    def has_jupyter(self) -> bool:
+        head = self.roles.get(HEAD_ROLE)
+        return head is not None and any(s.name == JUPYTER_SERVICE for s in head.services)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Manifest":
+        """The Manifest of a stored, already validated manifest (CatalogItem.manifest)."""
+        return cls(
+            slug=data["slug"],
+            user=User(**data["user"]),
+            roles={name: _role_from_json(name, role) for name, role in data["roles"].items()},
+            name=data.get("name", ""),
+            version=data.get("version", ""),
+            description=data.get("description", ""),
+            category=data.get("category", ""),
+            icon=data.get("icon", ""),
+            gpu=data.get("gpu", False),
+            default_flavor=data.get("default_flavor"),
+            workspace=data.get("workspace", DEFAULT_WORKSPACE),
+            capabilities=tuple(data.get("capabilities", ())),
+            environment=dict(data.get("environment", {})),
+            host_labels=dict(data.get("host_labels", {})),
+        )
+
+    def as_json(self) -> dict:
+        """The normalised form CatalogItem.manifest and ImageBuild.manifest store."""
+        return {
+            "slug": self.slug,
+            "name": self.name,
+            "version": self.version,
+            "description": self.description,
+            "category": self.category,
+            "icon": self.icon,
+            "gpu": self.gpu,
+            "default_flavor": self.default_flavor,
+            "user": {"name": self.user.name, "uid": self.user.uid, "gid": self.user.gid},
+            "workspace": self.workspace,
+            "capabilities": list(self.capabilities),
+            "environment": dict(self.environment),
+            "host_labels": dict(self.host_labels),
+            "roles": {name: _role_as_json(role) for name, role in self.roles.items()},
+        }
+
+
+def _role_from_json(name: str, data: dict) -> Role:
+    healthcheck = data.get("healthcheck")
+    if healthcheck:
+        healthcheck = Healthcheck(**{**healthcheck, "test": tuple(healthcheck["test"])})
+    return Role(
+        name=name,
+        min_nodes=data["min_nodes"],
+        max_nodes=data["max_nodes"],
+        default_nodes=data.get("default_nodes", data["min_nodes"]),
+        services=tuple(Service(**service) for service in data.get("services", ())),
+        healthcheck=healthcheck or None,
+    )
+
+
+def _role_as_json(role: Role) -> dict:
+    hc = role.healthcheck
+    return {
+        "min_nodes": role.min_nodes,
+        "max_nodes": role.max_nodes,
+        "default_nodes": role.default_nodes,
+        "services": [
+            {"name": s.name, "port": s.port, "protocol": s.protocol, "path": s.path, "main": s.main}
+            for s in role.services
+        ],
+        "healthcheck": None
+        if hc is None
+        else {
+            "test": list(hc.test),
+            "interval_s": hc.interval_s,
+            "timeout_s": hc.timeout_s,
+            "retries": hc.retries,
+            "start_period_s": hc.start_period_s,
+        },
+    }
+
+
 def manifest_parse(text: str | bytes) -> Any:
     """YAML text to Python data; a syntax error becomes a ManifestError naming the line."""
     try:
@@ -173,8 +326,8 @@ def manifest_validate(
     *,
     flavors: Collection[str] | None = None,
     registry: ImageLookup | None = None,
-) -> dict:
-    """Return the normalised manifest or raise ManifestError listing every mistake.
+) -> Manifest:
+    """Return the validated Manifest or raise ManifestError listing every mistake.
 
     `flavors`: the flavor names `default_flavor` may name (unchecked when None).
     `registry`: when given, `<registry>/<slug>:<version>` must already be there.
@@ -198,7 +351,7 @@ def manifest_validate(
         "gpu": check.boolean("gpu", data.get("gpu", False)),
         "default_flavor": _default_flavor(check, data.get("default_flavor"), flavors),
         "user": _user(check, data.get("user", _MISSING)),
-        "workspace": _absolute_path(check, "workspace", data.get("workspace", "/workspace")),
+        "workspace": _absolute_path(check, "workspace", data.get("workspace", DEFAULT_WORKSPACE)),
         "capabilities": _capabilities(check, data.get("capabilities", [])),
         "environment": _environment(check, data.get("environment", {})),
         "host_labels": _host_labels(check, data.get("host_labels", {})),
@@ -209,7 +362,7 @@ def manifest_validate(
         check.add("image", f"unknown image {registry.address}/{slug}:{version} in the registry")
     if check.errors:
         raise ManifestError(check.errors)
-    return result
+    return Manifest.from_json(result)
 
 
 def _join(path: str, key: str) -> str:
@@ -440,7 +593,7 @@ def _healthcheck(check: _Checker, path: str, value: Any) -> dict | None:
         )
         test = None
     result = {"test": test}
-    for field, default in HEALTHCHECK_DEFAULTS.items():
-        minimum = 0 if field == "start_period_s" else 1
-        result[field] = check.integer(f"{path}.{field}", healthcheck.get(field, default), minimum=minimum)
+    for name, default in HEALTHCHECK_DEFAULTS.items():
+        minimum = 0 if name == "start_period_s" else 1
+        result[name] = check.integer(f"{path}.{name}", healthcheck.get(name, default), minimum=minimum)
     return result

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 
+from catalog.manifest import Manifest
 from catalog.querysets import CatalogItemQuerySet
 from catalog.states import ImageBuildStatus
 
@@ -57,6 +58,15 @@ class CatalogItem(models.Model):
     def image(self) -> str:
         """Where hosts pull the image from."""
         return f"{settings.IMAGE_REGISTRY}/{self.slug}:{self.version}"
+
+    @property
+    def spec(self) -> Manifest:
+        """The stored manifest as a typed Manifest, parsed once per stored dict: assigning
+        a new `manifest` is seen at the next read."""
+        cached = self.__dict__.get("_spec")
+        if cached is None or cached[0] is not self.manifest:
+            cached = self.__dict__["_spec"] = (self.manifest, Manifest.from_json(self.manifest))
+        return cached[1]
 
 
 class ImageBuild(models.Model):

@@ -20,15 +20,15 @@ def _flavor_label(flavor) -> str:
 def role_count_fields(item: CatalogItem, counts: dict[str, int] | None = None) -> dict[str, forms.Field]:
     """One number field per role whose node count the manifest lets the user choose."""
     fields = {}
-    for role, spec in item.manifest["roles"].items():
-        if spec["min_nodes"] == spec["max_nodes"]:
+    for role, spec in item.spec.roles.items():
+        if spec.min_nodes == spec.max_nodes:
             continue
         fields[f"{NODES_PREFIX}{role}"] = forms.IntegerField(
             label=f"{role.capitalize()} nodes",
-            min_value=spec["min_nodes"],
-            max_value=spec["max_nodes"],
-            initial=(counts or {}).get(role, spec["default_nodes"]),
-            help_text=f"{spec['min_nodes']} to {spec['max_nodes']}.",
+            min_value=spec.min_nodes,
+            max_value=spec.max_nodes,
+            initial=(counts or {}).get(role, spec.default_nodes),
+            help_text=f"{spec.min_nodes} to {spec.max_nodes}.",
         )
     return fields
 
@@ -80,7 +80,7 @@ class SandboxLaunchForm(forms.Form):
 
     def nodes(self) -> dict[str, int]:
         """The node count of every role: the chosen ones, and the manifest's fixed ones."""
-        counts = {role: spec["default_nodes"] for role, spec in self.item.manifest["roles"].items()}
+        counts = {role: spec.default_nodes for role, spec in self.item.spec.roles.items()}
         for name, value in self.cleaned_data.items():
             if name.startswith(NODES_PREFIX) and value is not None:
                 counts[name.removeprefix(NODES_PREFIX)] = value

@@ -1,4 +1,4 @@
-"""Placement: a pure function from a request and an inventory snapshot to a host per node.
+"""Placement: pure functions from a request and an inventory snapshot to a host per node.
 
 A sandbox goes to one host when one can take all its nodes: its network is then a bridge of
 that host's engine, the simplest and fastest. Among the hosts that fit, the fullest one wins
@@ -113,6 +113,48 @@ def place(
             if spread is not None:
                 return spread
     raise PlacementError(_why_nothing_fits(candidates, overcommit, cpus=cpus, memory=memory, gpus=gpus))
+
+
+def place_sandbox(
+    *,
+    nodes: list[NodeRequest],
+    hosts: list[HostSnapshot],
+    overcommit: Decimal = Decimal("1"),
+    labels: dict | None = None,
+    swarm: str = "",
+    prefer_host_id: int | None = None,
+    only_host_id: int | None = None,
+    may_spread: bool = False,
+) -> Placement:
+    """Where a sandbox's new nodes go. `only_host_id`: the one host of a sandbox that does not
+    span a swarm (it grows there or not at all). `prefer_host_id`: tried first (a stopped
+    sandbox restarts where its workspace is), then any host. A sandbox that spans a swarm
+    places within it; `may_spread` lets a new sandbox span one."""
+
+    def fit(candidates: list[HostSnapshot], *, spread: bool = False) -> Placement:
+        return place(
+            nodes=nodes,
+            hosts=candidates,
+            overcommit=overcommit,
+            labels=labels,
+            swarm=swarm,
+            may_spread=spread,
+        )
+
+    if only_host_id is not None and not swarm:
+        only = [h for h in hosts if h.id == only_host_id]
+        if not only:
+            raise PlacementError("The sandbox's host is not ready: it takes no new nodes.")
+        return fit(only)
+    if not hosts:
+        raise PlacementError("No Docker host is ready to take sandboxes.")
+    preferred = [h for h in hosts if h.id == prefer_host_id]
+    if preferred and not swarm:
+        try:
+            return fit(preferred)
+        except PlacementError:
+            pass
+    return fit(hosts, spread=may_spread)
 
 
 def _room_for(room: list, node: NodeRequest) -> bool:

@@ -33,20 +33,20 @@ def sandbox_endpoints(*, sandbox: Sandbox) -> list[dict]:
     """The services of running nodes, as the manifest declares them."""
     if sandbox.status != SandboxStatus.RUNNING:
         return []
-    roles = sandbox.catalog_item.manifest["roles"]
+    roles = sandbox.catalog_item.spec.roles
     endpoints = []
     for node in sandbox.nodes.all():
         if node.status != NodeStatus.RUNNING or not node.ip:
             continue
-        for service in roles.get(node.role, {}).get("services", []):
-            scheme = "http" if service.get("protocol") == "http" else service.get("protocol", "tcp")
-            url = f"{scheme}://{node.ip}:{service['port']}{service.get('path', '')}"
+        role = roles.get(node.role)
+        for service in role.services if role else ():
+            url = f"{service.protocol}://{node.ip}:{service.port}{service.path}"
             endpoints.append(
                 {
-                    "service": service["name"],
+                    "service": service.name,
                     "node": node.hostname,
                     "url": url,
-                    "main": service.get("main", False),
+                    "main": service.main,
                 }
             )
     return endpoints

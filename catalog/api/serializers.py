@@ -37,12 +37,12 @@ class CatalogItemOutputSerializer(serializers.ModelSerializer):
         """Per role: node-count bounds and the services it exposes, the launcher's summary."""
         return {
             name: {
-                "min_nodes": role["min_nodes"],
-                "max_nodes": role["max_nodes"],
-                "default_nodes": role["default_nodes"],
-                "services": [service["name"] for service in role["services"]],
+                "min_nodes": role.min_nodes,
+                "max_nodes": role.max_nodes,
+                "default_nodes": role.default_nodes,
+                "services": [service.name for service in role.services],
             }
-            for name, role in item.manifest.get("roles", {}).items()
+            for name, role in item.spec.roles.items()
         }
 
 

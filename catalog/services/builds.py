@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.imagebuilder import ImageBuilder, ImageBuildFailed
-from catalog.manifest import ManifestError, manifest_validate
+from catalog.manifest import Manifest, ManifestError, manifest_validate
 from catalog.models import CatalogItem, Flavor, ImageBuild
 from catalog.registry import RegistryClient, RegistryUnavailable
 from catalog.services.catalog_items import catalog_item_sync_manifest
@@ -33,16 +33,16 @@ def image_build_request(
     mistake; nothing is recorded then."""
     manifest = manifest_validate(manifest_text, flavors=set(Flavor.objects.values_list("name", flat=True)))
     errors = []
-    if CatalogItem.objects.filter(slug=manifest["slug"]).exists():
-        errors.append(f"slug: the catalog already has an item {manifest['slug']!r}")
+    if CatalogItem.objects.filter(slug=manifest.slug).exists():
+        errors.append(f"slug: the catalog already has an item {manifest.slug!r}")
     if not dockerfile.strip():
         errors.append("dockerfile: must not be empty")
     if errors:
         raise ManifestError(errors)
     build = ImageBuild.objects.create(
-        slug=manifest["slug"],
-        version=manifest["version"],
-        manifest=manifest,
+        slug=manifest.slug,
+        version=manifest.version,
+        manifest=manifest.as_json(),
         dockerfile=dockerfile,
         icon=icon,
         requested_by=actor,
@@ -97,7 +97,7 @@ def image_build_run(*, build_id: int) -> ImageBuild:
     except (ManifestError, RegistryUnavailable) as exc:
         return _finish(build, status=run.fails, explanation=str(exc))
     with transaction.atomic():
-        item = catalog_item_sync_manifest(manifest=build.manifest, icon=build.icon)
+        item = catalog_item_sync_manifest(manifest=Manifest.from_json(build.manifest), icon=build.icon)
         return _finish(
             build,
             status=run.ends,

@@ -2,7 +2,7 @@
 
 from django.db import transaction
 
-from catalog.manifest import ManifestError, manifest_validate
+from catalog.manifest import Manifest, ManifestError, manifest_validate
 from catalog.models import CatalogItem, Flavor
 from catalog.registry import RegistryClient
 from tenants.models import User
@@ -10,20 +10,20 @@ from tenants.services.audit import audit_record
 
 
 @transaction.atomic
-def catalog_item_sync_manifest(*, manifest: dict, icon: str) -> CatalogItem:
+def catalog_item_sync_manifest(*, manifest: Manifest, icon: str) -> CatalogItem:
     """Create or update the item of a validated manifest. An existing item keeps its
     `enabled` flag: a site admin's curation survives rebuilds."""
     defaults = {
-        "name": manifest["name"],
-        "version": manifest["version"],
-        "description": manifest["description"],
-        "category": manifest["category"],
+        "name": manifest.name,
+        "version": manifest.version,
+        "description": manifest.description,
+        "category": manifest.category,
         "icon": icon,
-        "gpu_capable": manifest["gpu"],
-        "default_flavor": Flavor.objects.filter(name=manifest["default_flavor"]).first(),
-        "manifest": manifest,
+        "gpu_capable": manifest.gpu,
+        "default_flavor": Flavor.objects.filter(name=manifest.default_flavor).first(),
+        "manifest": manifest.as_json(),
     }
-    item, _ = CatalogItem.objects.update_or_create(slug=manifest["slug"], defaults=defaults)
+    item, _ = CatalogItem.objects.update_or_create(slug=manifest.slug, defaults=defaults)
     return item
 
 
@@ -36,8 +36,8 @@ def catalog_item_register(
     manifest = manifest_validate(
         manifest_text, flavors=set(Flavor.objects.values_list("name", flat=True)), registry=registry
     )
-    if CatalogItem.objects.filter(slug=manifest["slug"]).exists():
-        raise ManifestError([f"slug: the catalog already has an item {manifest['slug']!r}"])
+    if CatalogItem.objects.filter(slug=manifest.slug).exists():
+        raise ManifestError([f"slug: the catalog already has an item {manifest.slug!r}"])
     item = catalog_item_sync_manifest(manifest=manifest, icon=icon)
     audit_record(actor=actor, action="catalog.create", target=item, ip=ip, detail={"image": item.image})
     return item

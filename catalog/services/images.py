@@ -104,21 +104,21 @@ def image_build(
         flavors=set(Flavor.objects.values_list("name", flat=True)),
     )
     errors = []
-    if manifest["slug"] != image_dir.name:
-        errors.append(f"slug: {manifest['slug']!r} must be the folder's name {image_dir.name!r}")
+    if manifest.slug != image_dir.name:
+        errors.append(f"slug: {manifest.slug!r} must be the folder's name {image_dir.name!r}")
     icon = ""
-    if manifest["icon"]:
-        icon_file = image_dir / manifest["icon"]
+    if manifest.icon:
+        icon_file = image_dir / manifest.icon
         if icon_file.is_file():
             icon = icon_file.read_text()
         else:
-            errors.append(f"icon: file {manifest['icon']!r} not found beside the manifest")
+            errors.append(f"icon: file {manifest.icon!r} not found beside the manifest")
     if errors:
         raise ManifestError(errors)
     publish = image_publish(
         source=image_dir,
-        slug=manifest["slug"],
-        version=manifest["version"],
+        slug=manifest.slug,
+        version=manifest.version,
         builder=builder,
         registry=registry,
         on_log=on_log,

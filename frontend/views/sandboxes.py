@@ -156,18 +156,17 @@ MANAGE = "Only the sandbox's owner and its tenant's admins may change it."
 
 def _detail_context(request, sandbox) -> dict:
     operations = sandbox_operations(sandbox=sandbox)
-    roles = sandbox.catalog_item.manifest["roles"]
+    manifest = sandbox.catalog_item.spec
     live_nodes = sandbox_live_nodes(sandbox=sandbox)
-    counts = {role: sum(1 for n in live_nodes if n.role == role) for role in roles}
+    counts = {role: sum(1 for n in live_nodes if n.role == role) for role in manifest.roles}
     resize = SandboxResizeForm(item=sandbox.catalog_item, counts=counts)
-    head_services = {s["name"] for s in roles.get("head", {}).get("services", [])}
     return {
         "sandbox": sandbox,
         "nodes": live_nodes,
         "endpoints": sandbox_endpoints(sandbox=sandbox),
         "operations": operation_rows(operations),
         "actions": sandbox_actions(user=request.user, sandbox=sandbox),
-        "can_open_notebook": "jupyter" in head_services and sandbox.status == SandboxStatus.RUNNING,
+        "can_open_notebook": manifest.has_jupyter and sandbox.status == SandboxStatus.RUNNING,
         "troubled": sandbox.status in SANDBOX_TROUBLED,
         "busy": sandbox.status in SANDBOX_BUSY or any(op.status in OPERATION_ACTIVE for op in operations),
         "resize_form": resize if resize.fields else None,

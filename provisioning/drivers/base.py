@@ -43,7 +43,11 @@ class HealthCheck:
 
 @dataclass(frozen=True)
 class NodeSpec:
-    """Everything needed to run one node. Hardening is not optional, so it is not a field."""
+    """Everything needed to run one node, as provisioning.containers decides it; a driver only
+    translates it. Hardening is not optional, so its fixed part is not a field: every driver runs
+    a node unprivileged, with every capability dropped but `cap_add`, without gaining privileges
+    (setuid, file capabilities), with no swap beyond `memory_bytes`, and never restarts it on its
+    own (the reconciler decides what runs)."""
 
     name: str
     hostname: str

@@ -1,4 +1,6 @@
-"""The Docker engine driver: the only module that speaks the Docker SDK for containers."""
+"""The Docker engine driver: the only module that speaks the Docker SDK for containers. It
+translates the driver contract (a NodeSpec, made by provisioning.containers) to engine calls and
+decides nothing about what a node is."""
 
 import contextlib
 import hashlib

@@ -1,5 +1,6 @@
-"""Host reservations: a snapshot of the ready hosts (rows locked) fed to the placement function,
-so that placing nodes is atomic with the transaction that creates or grows a sandbox."""
+"""Host reservations: a snapshot of the ready hosts (rows locked) fed to the placement policy
+(provisioning.placement), so that placing nodes is atomic with the transaction that creates or
+grows a sandbox."""
 
 from decimal import Decimal
 
@@ -7,7 +8,7 @@ from django.conf import settings
 from django.db.models import Sum
 
 from provisioning.models import Host, Node
-from provisioning.placement import HostSnapshot, NodeRequest, Placement, PlacementError, place
+from provisioning.placement import HostSnapshot, NodeRequest, Placement, place_sandbox
 from provisioning.selectors import host_gpus_in_use
 
 
@@ -49,43 +50,26 @@ def nodes_place(
     only_host_id: int | None = None,
     may_spread: bool = False,
 ) -> Placement:
-    """Assign a host (and GPUs) to each node and save them. Call inside the transaction that
-    created the nodes; raises PlacementError, which rolls everything back. A sandbox that spans
-    a swarm places new nodes within it; `may_spread` lets a new sandbox span one."""
-    requests = [
-        NodeRequest(key=str(n.pk), cpus=Decimal(n.cpus), memory_mib=n.memory_mib, gpus=sandbox.gpus_per_node)
-        for n in nodes
-    ]
-    overcommit = Decimal(settings.CPU_OVERCOMMIT)
-
-    def fit(hosts: list[HostSnapshot], *, spread: bool = False) -> Placement:
-        return place(
-            nodes=requests,
-            hosts=hosts,
-            overcommit=overcommit,
-            labels=sandbox.host_labels,
-            swarm=sandbox.swarm,
-            may_spread=spread,
-        )
-
-    placement: Placement | None = None
-    if only_host_id is not None and not sandbox.swarm:
-        hosts = hosts_snapshot(lock=True, host_ids=[only_host_id])
-        if not hosts:
-            raise PlacementError("The sandbox's host is not ready: it takes no new nodes.")
-        placement = fit(hosts)
-    else:
-        snapshot = hosts_snapshot(lock=True)
-        if not snapshot:
-            raise PlacementError("No Docker host is ready to take sandboxes.")
-        preferred = [h for h in snapshot if h.id == prefer_host_id]
-        if preferred and not sandbox.swarm:
-            try:
-                placement = fit(preferred)
-            except PlacementError:
-                placement = None
-        if placement is None:
-            placement = fit(snapshot, spread=may_spread)
+    """Assign a host (and GPUs) to each node and save them, by provisioning.placement's policy.
+    Call inside the transaction that created the nodes; raises PlacementError, which rolls
+    everything back. The hosts' rows stay locked until then, so placements never race."""
+    only_here = only_host_id is not None and not sandbox.swarm
+    placement = place_sandbox(
+        nodes=[
+            NodeRequest(
+                key=str(n.pk), cpus=Decimal(n.cpus), memory_mib=n.memory_mib, gpus=sandbox.gpus_per_node
+            )
+            for n in nodes
+        ],
+        # Growing in place locks only the sandbox's own host.
+        hosts=hosts_snapshot(lock=True, host_ids=[only_host_id] if only_here else None),
+        overcommit=Decimal(settings.CPU_OVERCOMMIT),
+        labels=sandbox.host_labels,
+        swarm=sandbox.swarm,
+        prefer_host_id=prefer_host_id,
+        only_host_id=only_host_id,
+        may_spread=may_spread,
+    )
     for node in nodes:
         node.host_id = placement.host_ids[str(node.pk)]
         node.gpu_uuids = placement.gpu_uuids[str(node.pk)]

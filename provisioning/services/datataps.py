@@ -335,25 +335,6 @@ def datataps_for_sandbox(*, owner: User, tenant: Tenant, names: list[str]) -> li
     return taps
 
 
-def nfs_volume_options(datatap: DataTap) -> dict[str, str]:
-    """The Docker `local` volume driver options that mount the export on a host."""
-    options = [f"addr={datatap.server}"]
-    if datatap.read_only:
-        options.append("ro")
-    if datatap.options:
-        options.append(datatap.options)
-    return {"type": "nfs", "o": ",".join(options), "device": f":{datatap.export}"}
-
-
-def sandbox_tap_volumes(sandbox: Sandbox) -> dict[str, dict[str, str]]:
-    """The engine volumes the sandbox needs on each host it runs on, by name: its NFS DataTaps."""
-    return {
-        sandbox.datatap_volume(tap): nfs_volume_options(tap)
-        for tap in sandbox.datataps.all()
-        if tap.kind == DataTap.Kind.NFS
-    }
-
-
 def sandbox_mount_failure(sandbox: Sandbox, message: str) -> str | None:
     """A plain-language explanation when an engine error is a DataTap that did not mount."""
     for tap in sandbox.datataps.all():

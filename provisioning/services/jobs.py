@@ -17,12 +17,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.async_work import Outcome, close_unless_final
+from provisioning.containers import MASTER_PORT, node_rank
 from provisioning.drivers import DriverError, driver_for_host
 from provisioning.errors import InvalidRequest, NotFound, StateConflict
 from provisioning.models import Job, JobNode, Node, Sandbox
+from provisioning.scripts import script_text
 from provisioning.services import worker_locks
 from provisioning.services.dispatch import job_enqueue
-from provisioning.services.specs import MASTER_PORT, node_rank
 from provisioning.services.worker_locks import worker_lock
 from provisioning.states import (
     JOB_ACTIVE,
@@ -55,42 +56,11 @@ CANCEL_GRACE = timedelta(seconds=5)
 #: Jobs not advanced for this long lost their worker; the reconciler hands them to another.
 STALE_AFTER = timedelta(seconds=30)
 
-# Positional arguments ($1, $2, ...) carry the command and paths, so nothing is quoted by hand.
-_PREPARE = r"""set -e
-mkdir -p "$1"
-printf '%s\n' "$3" > "$1/command"
-printf '%s' "$2" > "$1/hostfile"
-mkdir -p "${HOME:-/tmp}/.sandbox"
-cp "$1/hostfile" "${HOME:-/tmp}/.sandbox/hostfile"
-"""
-# Runs as the leader of a new session (setsid), so its pid is the group every child joins. The
-# mkdir makes a repeated launch (a retried task) a no-op; the exit code appears atomically.
-_RUN = r"""mkdir "$1/launched" 2>/dev/null || exit 0
-echo $$ > "$1/pid"
-if command -v bash >/dev/null 2>&1; then shell=bash; else shell=sh; fi
-"$shell" "$1/command" > "$1/log" 2>&1 < /dev/null
-echo $? > "$1/exit.tmp" && mv "$1/exit.tmp" "$1/exit"
-"""
-# Prints "<state> <log size> <bytes that follow>" then that much of the log from offset $2.
-_PROBE = r"""d=$1
-if [ -f "$d/exit" ]; then state="exit:$(cat "$d/exit")"
-elif [ ! -f "$d/pid" ]; then state=absent
-elif kill -0 "$(cat "$d/pid")" 2>/dev/null; then state=running
-elif [ -f "$d/exit" ]; then state="exit:$(cat "$d/exit")"
-else state=gone
-fi
-size=$(stat -c %s "$d/log" 2>/dev/null || echo 0)
-n=$((size - $2))
-if [ "$n" -gt "$3" ]; then n=$3; fi
-if [ "$n" -lt 0 ]; then n=0; fi
-echo "$state $size $n"
-if [ "$n" -gt 0 ]; then tail -c +$(($2 + 1)) "$d/log" | head -c "$n"; fi
-exit 0
-"""
-_SIGNAL = r"""pg=$(cat "$1/pid" 2>/dev/null) || exit 0
-kill -s "$2" -- "-$pg" 2>/dev/null
-exit 0
-"""
+# The scripts that launch, follow and signal a job's process in a node (provisioning/scripts/).
+_PREPARE = script_text("prepare")
+_RUN = script_text("run")
+_PROBE = script_text("probe")
+_SIGNAL = script_text("signal")
 
 
 def job_create(
@@ -157,7 +127,7 @@ def job_validation_create(
 
 
 def validation_command(*, sandbox: Sandbox) -> str | None:
-    return sandbox.catalog_item.manifest.get("environment", {}).get(VALIDATION_ENV)
+    return sandbox.catalog_item.spec.environment.get(VALIDATION_ENV)
 
 
 def job_cancel(*, job: Job, actor: User, ip: str | None = None) -> Job:
@@ -270,9 +240,8 @@ def job_environment(job: Job, process: JobNode, processes: list[JobNode]) -> dic
 
 
 def _launch(job: Job, processes: list[JobNode]) -> None:
-    manifest = job.sandbox.catalog_item.manifest
-    user = f"{manifest['user']['uid']}:{manifest['user']['gid']}"
-    workdir = manifest.get("workspace", "/workspace")
+    manifest = job.sandbox.catalog_item.spec
+    user, workdir = manifest.user.container_user, manifest.workspace
     # The whole cluster, whichever nodes the job runs on: a launcher on the head (mpirun,
     # pdsh, deepspeed) reaches every node from it.
     cluster = sorted(job.sandbox.nodes.filter(status=NodeStatus.RUNNING), key=node_rank)

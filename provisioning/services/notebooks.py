@@ -50,7 +50,7 @@ def notebook_open(*, user: User, sandbox_id: int, ip: str | None = None) -> Note
     sandbox = sandbox_list(user=user).live().filter(pk=sandbox_id).first()
     if sandbox is None:
         raise NotFound(f"No sandbox {sandbox_id} that {user.get_username()} may open.")
-    if not catalog_item_has_jupyter(sandbox.catalog_item.manifest):
+    if not sandbox.catalog_item.spec.has_jupyter:
         raise StateConflict(
             f"Sandbox {sandbox.name!r} runs {sandbox.catalog_item.slug}, which has no Jupyter.",
         )
@@ -101,7 +101,7 @@ def notebook_start(
         and driver.exec_poll(exec_id=notebook.exec_id).running
     ):
         return notebook
-    manifest = sandbox.catalog_item.manifest
+    manifest = sandbox.catalog_item.spec
     run_dir = _run_dir(notebook.port)
     # A shell records the server's pid (notebook_stop signals it) and keeps its log in the
     # sandbox, where the user can read it; the server itself gets the Hub's environment only.
@@ -112,8 +112,8 @@ def notebook_start(
             name=node.container_name,
             command=command,
             environment=environment,
-            user=f"{manifest['user']['uid']}:{manifest['user']['gid']}",
-            workdir=manifest.get("workspace", "/workspace"),
+            user=manifest.user.container_user,
+            workdir=manifest.workspace,
             detach=True,
         )
     except DriverError as exc:
@@ -154,7 +154,7 @@ def notebook_stop(*, notebook: Notebook) -> None:
                 driver_for_host(node.host).exec_start(
                     name=node.container_name,
                     command=["/bin/sh", "-c", f"kill -TERM $(cat {run_dir}/pid) 2>/dev/null; true"],
-                    user=f"{node.sandbox.catalog_item.manifest['user']['uid']}",
+                    user=node.sandbox.catalog_item.spec.user.container_user,
                 )
             except DriverError as exc:  # the container went away: so did the server
                 log.info("notebook %s: stop found no container: %s", notebook.pk, exc)
@@ -214,13 +214,6 @@ def hub_spawn_url(*, user: User, sandbox: Sandbox) -> str:
     """Where the browser goes to open the sandbox's notebook: the Hub's spawn page of the named
     server, which spawns it (or finds it running) and then goes to JupyterLab."""
     return f"{settings.HUB_URL}/hub/spawn/{quote(user.get_username(), safe='')}/{sandbox.pk}"
-
-
-def catalog_item_has_jupyter(manifest: dict) -> bool:
-    """The gateway serves images whose head role declares a `jupyter` service: they ship
-    JupyterLab, and jupyterhub-singleuser with it."""
-    services = manifest["roles"].get("head", {}).get("services", [])
-    return any(service["name"] == "jupyter" for service in services)
 
 
 def _require_member(notebook: Notebook) -> None:

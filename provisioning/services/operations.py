@@ -9,12 +9,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.async_work import Outcome, close_unless_final
+from provisioning.containers import node_spec, sandbox_labels, sandbox_tap_volumes
 from provisioning.drivers import DriverError, driver_for_host
 from provisioning.models import Host, Node, Operation, Sandbox
 from provisioning.services import worker_locks
-from provisioning.services.datataps import sandbox_mount_failure, sandbox_tap_volumes
+from provisioning.services.datataps import sandbox_mount_failure
 from provisioning.services.readiness import node_ready
-from provisioning.services.specs import node_spec, sandbox_labels
 from provisioning.services.worker_locks import worker_lock
 from provisioning.states import (
     NODE_FINAL,

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from catalog.services.builds import image_builds_resume
+from provisioning.containers import LABEL_PREFIX, node_spec
 from provisioning.drivers import DriverError, HostUnreachable, driver_for_host
 from provisioning.models import Host, Node, Operation, Sandbox
 from provisioning.naming import sandbox_id_from_name
@@ -18,7 +19,6 @@ from provisioning.services.drift import drift_record
 from provisioning.services.hosts import host_inventory_refresh
 from provisioning.services.jobs import jobs_resume
 from provisioning.services.readiness import node_ready
-from provisioning.services.specs import LABEL_PREFIX, node_spec
 from provisioning.states import (
     NODE_TRANSITIONS,
     SANDBOX_KEEPS_RESOURCES,

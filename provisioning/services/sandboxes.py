@@ -105,9 +105,7 @@ def sandbox_resize(
         sandbox = _locked(sandbox)
         _require(sandbox, SandboxAction.RESIZE)
         live = list(sandbox.nodes.live())
-        current = {
-            role: sum(1 for n in live if n.role == role) for role in sandbox.catalog_item.manifest["roles"]
-        }
+        current = {role: sum(1 for n in live if n.role == role) for role in sandbox.catalog_item.spec.roles}
         target = _validate_counts(sandbox.catalog_item, {**current, **nodes})
         removed, added = [], {}
         for role, count in target.items():
@@ -259,7 +257,7 @@ def _validate_create(
     if problems := host_labels_problems(host_labels):
         errors["host_labels"] = problems
     elif item is not None:
-        wanted = item.manifest.get("host_labels", {})
+        wanted = item.spec.host_labels
         clashes = [k for k, v in host_labels.items() if wanted.get(k, v) != v]
         if clashes:
             errors["host_labels"] = [
@@ -272,22 +270,20 @@ def _validate_create(
 
 
 def _validate_counts(item: CatalogItem, nodes: dict[str, int] | None) -> dict[str, int]:
-    roles = item.manifest["roles"]
+    roles = item.spec.roles
     nodes = nodes or {}
     problems = [
         f"Unknown role {role!r}; {item.slug} has {', '.join(roles)}." for role in nodes if role not in roles
     ]
     counts = {}
     for role, spec in roles.items():
-        count = nodes.get(role, spec["default_nodes"])
+        count = nodes.get(role, spec.default_nodes)
         if (
             not isinstance(count, int)
             or isinstance(count, bool)
-            or not spec["min_nodes"] <= count <= spec["max_nodes"]
+            or not spec.min_nodes <= count <= spec.max_nodes
         ):
-            problems.append(
-                f"Role {role!r} takes {spec['min_nodes']} to {spec['max_nodes']} nodes, not {count!r}."
-            )
+            problems.append(f"Role {role!r} takes {spec.min_nodes} to {spec.max_nodes} nodes, not {count!r}.")
         counts[role] = count
     if problems:
         raise InvalidRequest({"nodes": problems})

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from provisioning.placement import HostSnapshot, NodeRequest, PlacementError, place
+from provisioning.placement import HostSnapshot, NodeRequest, PlacementError, place, place_sandbox
 
 
 def host(
@@ -151,3 +151,21 @@ def test_a_sandbox_spanning_a_swarm_grows_only_inside_it():
     assert set(placement.host_ids.values()) == {2, 3}
     with pytest.raises(PlacementError, match="swarm"):
         place(nodes=nodes(5), hosts=hosts, swarm="s")
+
+
+def test_a_sandbox_restarts_on_its_preferred_host_while_it_fits():
+    hosts = [host(1, used_cpus=15), host(2, used_cpus=2)]
+
+    assert place_sandbox(nodes=nodes(1), hosts=hosts, prefer_host_id=2).host_id == 2
+    assert place_sandbox(nodes=nodes(4), hosts=hosts, prefer_host_id=1).host_id == 2
+
+
+def test_a_sandbox_grows_only_on_its_own_host():
+    hosts = [host(1, used_cpus=15), host(2)]
+
+    with pytest.raises(PlacementError, match="No host can take this sandbox"):
+        place_sandbox(nodes=nodes(2), hosts=hosts, only_host_id=1)
+    with pytest.raises(PlacementError, match="The sandbox's host is not ready"):
+        place_sandbox(nodes=nodes(1), hosts=hosts, only_host_id=3)
+    with pytest.raises(PlacementError, match="No Docker host is ready"):
+        place_sandbox(nodes=nodes(1), hosts=[])

@@ -4,7 +4,7 @@ import copy
 
 import pytest
 
-from catalog.manifest import ManifestError, manifest_validate
+from catalog.manifest import Healthcheck, Manifest, ManifestError, Service, manifest_validate
 from tests.catalog.factories import MANIFEST
 
 GOOD_YAML = """
@@ -76,25 +76,30 @@ class FakeRegistry:
 def test_a_good_manifest_is_normalised_with_defaults_filled_in():
     result = manifest_validate(GOOD_YAML, flavors=FLAVORS)
 
-    assert result["slug"] == "pytorch-ddp"
-    assert result["capabilities"] == ["NET_BIND_SERVICE"]
-    assert result["environment"] == {"OMP_NUM_THREADS": "1"}
-    assert result["roles"]["head"]["default_nodes"] == 1  # defaults to min_nodes
-    assert result["roles"]["head"]["healthcheck"] == {
-        "test": ["CMD", "/usr/local/bin/sandbox-healthcheck"],
-        "interval_s": 2,
-        "timeout_s": 5,
-        "retries": 30,
-        "start_period_s": 60,
-    }
-    assert result["roles"]["worker"]["services"] == [
-        {"name": "ssh", "port": 2222, "protocol": "tcp", "path": "", "main": False}
-    ]
-    assert result["roles"]["worker"]["healthcheck"]["retries"] == 3
+    assert result.slug == "pytorch-ddp"
+    assert result.capabilities == ("NET_BIND_SERVICE",)
+    assert result.environment == {"OMP_NUM_THREADS": "1"}
+    assert result.roles["head"].default_nodes == 1  # defaults to min_nodes
+    assert result.head.healthcheck == Healthcheck(
+        test=("CMD", "/usr/local/bin/sandbox-healthcheck"),
+        interval_s=2,
+        timeout_s=5,
+        retries=30,
+        start_period_s=60,
+    )
+    assert result.roles["worker"].services == (Service(name="ssh", port=2222, protocol="tcp"),)
+    assert result.roles["worker"].healthcheck.retries == 3
+    assert result.user.container_user == "1000:1000"
 
 
 def test_a_normalised_manifest_validates_to_itself():
-    assert manifest_validate(copy.deepcopy(MANIFEST), flavors=FLAVORS) == MANIFEST
+    assert manifest_validate(copy.deepcopy(MANIFEST), flavors=FLAVORS).as_json() == MANIFEST
+
+
+def test_a_stored_manifest_reads_back_as_the_manifest_it_was():
+    manifest = manifest_validate(copy.deepcopy(MANIFEST), flavors=FLAVORS)
+    assert Manifest.from_json(manifest.as_json()) == manifest
+    assert manifest.has_jupyter
 
 
 def test_optional_fields_get_their_defaults():
@@ -113,14 +118,14 @@ def test_optional_fields_get_their_defaults():
 
     result = manifest_validate(data)
 
-    assert result["description"] == ""
-    assert result["icon"] == ""
-    assert result["gpu"] is False
-    assert result["default_flavor"] is None
-    assert result["workspace"] == "/workspace"
-    assert result["capabilities"] == []
-    assert result["environment"] == {}
-    assert result["host_labels"] == {}
+    assert result.description == ""
+    assert result.icon == ""
+    assert result.gpu is False
+    assert result.default_flavor is None
+    assert result.workspace == "/workspace"
+    assert result.capabilities == ()
+    assert result.environment == {}
+    assert result.host_labels == {}
 
 
 @pytest.mark.parametrize(
@@ -231,7 +236,7 @@ def test_the_image_must_be_in_the_registry_when_asked():
 
 @pytest.mark.parametrize("slug", ["foo", "jupyter-pytorch", "a1"])
 def test_slugs_that_docker_and_urls_accept(slug):
-    assert manifest_validate(changed("slug", slug))["slug"] == slug
+    assert manifest_validate(changed("slug", slug)).slug == slug
 
 
 def test_shipped_manifests_are_valid():
@@ -239,4 +244,14 @@ def test_shipped_manifests_are_valid():
 
     for folder in image_dirs():
         manifest = manifest_validate((folder / "manifest.yaml").read_text(), flavors=FLAVORS)
-        assert manifest["slug"] == folder.name
+        assert manifest.slug == folder.name
+
+
+def test_a_catalog_item_reads_its_stored_manifest_as_a_manifest():
+    from catalog.models import CatalogItem
+
+    item = CatalogItem(manifest=copy.deepcopy(MANIFEST))
+    assert item.spec.user.container_user == "1000:1000" and item.spec.workspace == "/workspace"
+
+    item.manifest = {**copy.deepcopy(MANIFEST), "workspace": "/home/scientist"}
+    assert item.spec.workspace == "/home/scientist"

@@ -35,23 +35,23 @@ def built(django_db_setup, django_db_blocker):
 def start_node(docker_client, item: CatalogItem, *, token: str):
     """Start the head node of `item` the way the platform does: unprivileged, every
     capability dropped, no privilege escalation, the manifest's healthcheck."""
-    manifest = item.manifest
-    check = manifest["roles"]["head"]["healthcheck"]
+    manifest = item.spec
+    check = manifest.head.healthcheck
     return docker_client.containers.run(
         item.image,
         detach=True,
         name=f"pytest-catalog-{item.slug}-{secrets.token_hex(4)}",
-        user=f"{manifest['user']['uid']}:{manifest['user']['gid']}",
+        user=manifest.user.container_user,
         cap_drop=["ALL"],
-        cap_add=manifest["capabilities"] or None,
+        cap_add=list(manifest.capabilities) or None,
         security_opt=["no-new-privileges"],
-        environment={**manifest["environment"], "SANDBOX_ROLE": "head", "JUPYTER_TOKEN": token},
+        environment={**manifest.environment, "SANDBOX_ROLE": "head", "JUPYTER_TOKEN": token},
         healthcheck={
-            "test": check["test"],
-            "interval": check["interval_s"] * NS,
-            "timeout": check["timeout_s"] * NS,
-            "retries": check["retries"],
-            "start_period": check["start_period_s"] * NS,
+            "test": list(check.test),
+            "interval": check.interval_s * NS,
+            "timeout": check.timeout_s * NS,
+            "retries": check.retries,
+            "start_period": check.start_period_s * NS,
         },
         labels={"org.sandbox-portal.test": "catalog"},
     )
@@ -88,14 +88,14 @@ def test_shipped_image_is_published_and_its_node_becomes_healthy(slug, built, do
     token = secrets.token_urlsafe(16)
     container = start_node(docker_client, item, token=token)
     try:
-        check = item.manifest["roles"]["head"]["healthcheck"]
-        wait_healthy(container, seconds=check["start_period_s"] + check["interval_s"] * check["retries"])
+        check = item.spec.head.healthcheck
+        wait_healthy(container, seconds=check.start_period_s + check.interval_s * check.retries)
         container.reload()
         address = container.attrs["NetworkSettings"]["IPAddress"]
 
-        services = {service["name"]: service for service in item.manifest["roles"]["head"]["services"]}
+        services = {service.name: service for service in item.spec.head.services}
         if "jupyter" in services:
-            port = services["jupyter"]["port"]
+            port = services["jupyter"].port
             with urllib.request.urlopen(
                 f"http://{address}:{port}/api/status?token={token}", timeout=10
             ) as answer:  # noqa: S310
@@ -109,6 +109,6 @@ def test_shipped_image_is_published_and_its_node_becomes_healthy(slug, built, do
             assert result.exit_code == 0, result.output.decode()
             assert result.output.decode().split() == ["2.13.0+cpu", "2.0"]
         identity = container.exec_run(["id", "-u"]).output.decode().strip()
-        assert identity == str(item.manifest["user"]["uid"])
+        assert identity == str(item.spec.user.uid)
     finally:
         container.remove(force=True)

@@ -6,12 +6,12 @@ import time
 
 import pytest
 
+from provisioning.containers import LABEL_PREFIX
 from provisioning.drivers.docker import SITE_LABEL, DockerDriver
 from provisioning.models import Operation, Sandbox
 from provisioning.naming import sandbox_prefix
 from provisioning.services.operations import operation_advance
 from provisioning.services.sandboxes import sandbox_create
-from provisioning.services.specs import LABEL_PREFIX
 from tenants.selectors.usage import tenant_usage
 from tests.provisioning.conftest import leftovers, wait_for_status
 

@@ -9,8 +9,8 @@ from django.conf import settings
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
+from provisioning.containers import LABEL_PREFIX
 from provisioning.drivers.docker import SITE_LABEL
-from provisioning.services.specs import LABEL_PREFIX
 from tenants.models import Membership, Tenant, User
 
 

@@ -1,7 +1,7 @@
 import pytest
 import yaml
 
-from catalog.manifest import ManifestError
+from catalog.manifest import Manifest, ManifestError
 from catalog.models import CatalogItem
 from catalog.services.catalog_items import (
     catalog_item_register,
@@ -14,7 +14,7 @@ from tests.catalog.factories import CatalogItemFactory, manifest
 
 @pytest.mark.django_db
 def test_sync_creates_then_updates_an_item_keeping_its_curation():
-    item = catalog_item_sync_manifest(manifest=manifest(), icon="<svg/>")
+    item = catalog_item_sync_manifest(manifest=Manifest.from_json(manifest()), icon="<svg/>")
 
     assert (item.slug, item.version, item.default_flavor.name, item.enabled) == (
         "demo-notebook",
@@ -25,7 +25,9 @@ def test_sync_creates_then_updates_an_item_keeping_its_curation():
     assert item.image.endswith("/demo-notebook:1.0.0")
     CatalogItem.objects.filter(pk=item.pk).update(enabled=False)
 
-    updated = catalog_item_sync_manifest(manifest=manifest(version="1.1.0", gpu=True), icon="<svg/>")
+    updated = catalog_item_sync_manifest(
+        manifest=Manifest.from_json(manifest(version="1.1.0", gpu=True)), icon="<svg/>"
+    )
 
     assert updated.pk == item.pk
     assert (updated.version, updated.gpu_capable, updated.enabled) == ("1.1.0", True, False)

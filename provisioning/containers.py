@@ -1,0 +1,144 @@
+"""The container a node becomes, decided in one place: image, user, environment, mounts (the
+workspace and the DataTaps), limits, hardening, labels and healthcheck.
+
+Driver-neutral: this module makes the NodeSpec (and the volumes and labels around it) that the
+driver contract of provisioning.drivers.base takes; a driver only translates it to its engine.
+What every driver applies to every node whatever the spec says (never privileged, every
+capability dropped but `cap_add`, no new privileges, no swap) is part of that contract.
+"""
+
+from decimal import Decimal
+
+from catalog.manifest import Manifest, Role
+from provisioning.drivers import HealthCheck, Mount, NodeSpec
+from provisioning.models import DataTap, Node, Sandbox
+from provisioning.sshkeys import ssh_public_key
+
+#: The torch.distributed rendezvous port of the head node; each job takes one above it.
+MASTER_PORT = 29500
+#: Labels of every object the platform makes carry this prefix; the reconciler finds them by it.
+LABEL_PREFIX = "org.sandbox-portal"
+#: Processes one node may run: enough for a data loader's workers, not for a fork bomb.
+PIDS_LIMIT = 1024
+
+
+def node_spec(node: Node) -> NodeSpec:
+    """Everything a driver needs to run `node`, derived from its rows only, so a retry (or the
+    reconciler restarting it) makes the same container."""
+    sandbox = node.sandbox
+    manifest = sandbox.catalog_item.spec
+    return NodeSpec(
+        name=node.container_name,
+        hostname=node.hostname,
+        image=sandbox.catalog_item.image,
+        network=sandbox.network_name,
+        user=manifest.user.container_user,
+        labels=node_labels(node),
+        environment=node_environment(node, manifest),
+        nano_cpus=int(Decimal(node.cpus) * 1_000_000_000),
+        memory_bytes=node.memory_mib * 1024 * 1024,
+        pids_limit=PIDS_LIMIT,
+        gpu_uuids=tuple(node.gpu_uuids),
+        cap_add=manifest.capabilities,
+        mounts=(workspace_mount(sandbox, manifest), *datatap_mounts(sandbox)),
+        healthcheck=node_healthcheck(manifest.roles[node.role]),
+    )
+
+
+def node_rank(node: Node) -> int:
+    """head-0 is rank 0; the other roles follow in name order, then by index."""
+    return _ordered_nodes(node.sandbox).index((node.role, node.index))
+
+
+def _ordered_nodes(sandbox: Sandbox) -> list[tuple[str, int]]:
+    live = sandbox.nodes.live().values_list("role", "index")
+    return sorted(live, key=lambda ri: (ri[0] != "head", ri[0], ri[1]))
+
+
+def node_environment(node: Node, manifest: Manifest) -> dict[str, str]:
+    """The image's variables, then the platform's: who the node is and how to reach the others."""
+    sandbox = node.sandbox
+    world = _ordered_nodes(sandbox)
+    rank = world.index((node.role, node.index))
+    return {
+        **manifest.environment,
+        "SANDBOX_ID": str(sandbox.pk),
+        "SANDBOX_NAME": sandbox.name,
+        "SANDBOX_ROLE": node.role,
+        "SANDBOX_NODE": node.hostname,
+        "JUPYTER_TOKEN": sandbox.secret,
+        "MASTER_ADDR": "head-0",
+        "MASTER_PORT": str(MASTER_PORT),
+        "WORLD_SIZE": str(len(world)),
+        "NODE_RANK": str(rank),
+        "RANK": str(rank),  # one process per node
+        # sandbox-entrypoint installs them in the user's ~/.ssh: passwordless SSH among nodes.
+        "SANDBOX_SSH_AUTHORIZED_KEY": ssh_public_key(
+            sandbox.ssh_private_key, comment=f"sandbox-{sandbox.pk}"
+        ),
+        "SANDBOX_SSH_PRIVATE_KEY": sandbox.ssh_private_key,
+    }
+
+
+def node_healthcheck(role: Role) -> HealthCheck | None:
+    check = role.healthcheck
+    if check is None:
+        return None
+    return HealthCheck(
+        test=list(check.test),
+        interval_s=check.interval_s,
+        timeout_s=check.timeout_s,
+        retries=check.retries,
+        start_period_s=check.start_period_s,
+    )
+
+
+def node_labels(node: Node) -> dict[str, str]:
+    return {
+        f"{LABEL_PREFIX}.sandbox": str(node.sandbox_id),
+        f"{LABEL_PREFIX}.node": str(node.pk),
+        f"{LABEL_PREFIX}.tenant": node.sandbox.tenant.slug,
+    }
+
+
+def sandbox_labels(sandbox: Sandbox) -> dict[str, str]:
+    """Labels of the sandbox's network and volumes."""
+    return {f"{LABEL_PREFIX}.sandbox": str(sandbox.pk), f"{LABEL_PREFIX}.tenant": sandbox.tenant.slug}
+
+
+def workspace_mount(sandbox: Sandbox, manifest: Manifest) -> Mount:
+    """The sandbox's own volume, shared by its nodes on one host, where the image wants it."""
+    return Mount(source=sandbox.workspace_volume, target=manifest.workspace)
+
+
+def datatap_mounts(sandbox: Sandbox) -> list[Mount]:
+    """Each DataTap at /data/<name>: a hostpath bound in place, an NFS export through the
+    sandbox's own volume on the node's host; read-only where the DataTap is."""
+    return [
+        Mount(
+            source=tap.path if tap.kind == DataTap.Kind.HOSTPATH else sandbox.datatap_volume(tap),
+            target=tap.mount_target,
+            kind="bind" if tap.kind == DataTap.Kind.HOSTPATH else "volume",
+            read_only=tap.read_only,
+        )
+        for tap in sandbox.datataps.order_by("name")
+    ]
+
+
+def nfs_volume_options(datatap: DataTap) -> dict[str, str]:
+    """The Docker `local` volume driver options that mount the export on a host."""
+    options = [f"addr={datatap.server}"]
+    if datatap.read_only:
+        options.append("ro")
+    if datatap.options:
+        options.append(datatap.options)
+    return {"type": "nfs", "o": ",".join(options), "device": f":{datatap.export}"}
+
+
+def sandbox_tap_volumes(sandbox: Sandbox) -> dict[str, dict[str, str]]:
+    """The engine volumes the sandbox needs on each host it runs on, by name: its NFS DataTaps."""
+    return {
+        sandbox.datatap_volume(tap): nfs_volume_options(tap)
+        for tap in sandbox.datataps.all()
+        if tap.kind == DataTap.Kind.NFS
+    }
