@@ -155,3 +155,24 @@ def test_sandbox_detail_does_not_query_per_node(client, member, tenant, cluster_
     assert queries(client, reverse("sandbox-detail", args=[big_box.pk])) == queries(
         client, reverse("sandbox-detail", args=[small_box.pk])
     )
+
+
+@pytest.mark.parametrize("viewer", ["colleague", "tenant_admin"])
+def test_sandbox_api_list_of_others_sandboxes(
+    client, member, tenant, tenant_admin, cluster_item, small, fake_host, viewer
+):
+    """`actions` depends on the caller's rights over each sandbox: they come with the rows."""
+    caller = tenant_admin if viewer == "tenant_admin" else UserFactory()
+    if viewer == "colleague":
+        MembershipFactory(user=caller, tenant=tenant)
+    client.force_login(caller)
+    args = {"member": member, "tenant": tenant, "item": cluster_item, "flavor": small, "host": fake_host}
+    add_sandboxes(2, **args)
+    few = queries(client, "/api/v1/sandboxes/")
+
+    add_sandboxes(18, start=2, **args)
+    many = queries(client, "/api/v1/sandboxes/")
+
+    assert many == few
+    actions = {tuple(s["actions"]) for s in client.get("/api/v1/sandboxes/").json()["results"]}
+    assert actions == ({("stop", "resize", "delete")} if viewer == "tenant_admin" else {()})

@@ -23,7 +23,7 @@ from provisioning.states import (
     SandboxStatus,
     sandbox_actions_allowed,
 )
-from provisioning.tests.test_lifecycle_fake import create, run
+from provisioning.tests.lifecycle import create, run
 
 TABLES = [
     (SANDBOX_TRANSITIONS, SandboxStatus),
