@@ -1,5 +1,5 @@
 """Site admin pages of the Docker hosts: capacity, what is allocated, GPUs, state; add, drain,
-disable, bring back."""
+disable, bring back, delete."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -7,11 +7,12 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from common.errors import ServiceError
 from frontend.forms import HostAddForm, HostStateForm
 from frontend.views.paging import paginate
 from provisioning.errors import InvalidRequest
 from provisioning.selectors import host_list
-from provisioning.services.hosts import host_register, host_set_state
+from provisioning.services.hosts import host_delete, host_register, host_set_state
 from tenants.services.audit import client_ip
 
 
@@ -39,12 +40,9 @@ def host_add_page(request):
                 for problem in problems:
                     form.add_error(field if field in form.fields else None, problem)
         else:
-            if host.state == host.State.UNREACHABLE:
-                messages.warning(
-                    request, f"Host {host.name} added, but its engine did not answer: {host.last_error}"
-                )
-            else:
-                messages.success(request, f"Host {host.name} added: {host.cpus} CPUs, {host.memory_mib} MiB.")
+            messages.success(
+                request, f"Host {host.name} added: a worker is taking its inventory; its state shows here."
+            )
             return redirect("host-list")
     return render(request, "frontend/hosts/add.html", {"form": form})
 
@@ -62,4 +60,18 @@ def host_state_page(request, pk: int):
         messages.success(request, f"Host {host.name} is now {host.state}.")
     else:
         messages.error(request, "Choose ready, draining or disabled.")
+    return redirect("host-list")
+
+
+@login_required
+@require_POST
+def host_delete_page(request, pk: int):
+    _require_site_admin(request)
+    host = get_object_or_404(host_list(), pk=pk)
+    try:
+        host_delete(actor=request.user, host=host, ip=client_ip(request))
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Host {host.name} deleted.")
     return redirect("host-list")

@@ -4,6 +4,7 @@ from contextlib import contextmanager
 
 from rest_framework import exceptions, status
 
+from common.errors import ServiceError
 from provisioning.errors import InUse, InvalidRequest, NoCapacity, NotFound, StateConflict
 
 
@@ -43,3 +44,5 @@ def service_errors():
         raise Conflict(str(exc), code="state_conflict") from exc
     except NoCapacity as exc:
         raise Conflict(str(exc), code="no_capacity") from exc
+    except ServiceError as exc:
+        raise DetailedError(exc.message, code=exc.code, http_status=exc.status, **exc.extra) from exc

@@ -33,3 +33,9 @@ def job_enqueue(job) -> None:
     from provisioning.tasks import job_run
 
     _send_after_commit(job_run, job.pk, "job")
+
+
+def host_inventory_enqueue(host) -> None:
+    from provisioning.tasks import host_inventory_take
+
+    _send_after_commit(host_inventory_take, host.pk, "host inventory")
