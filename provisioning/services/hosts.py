@@ -67,7 +67,12 @@ def host_inventory_take(*, host_id: int) -> Host | None:
     """The worker's half of registration (and of the reconciler's retries for a host still
     pending): the first inventory. A host deleted meanwhile is no error."""
     host = Host.objects.filter(pk=host_id).first()
-    return host_inventory_refresh(host=host) if host else None
+    if host is None:
+        return None
+    try:
+        return host_inventory_refresh(host=host)
+    except Host.DoesNotExist:  # deleted while its engine was being asked
+        return None
 
 
 def _host_of_engine(engine_id: str, *, besides: Host) -> Host | None:
@@ -125,12 +130,12 @@ def host_register(
     url = host_url_normalise(url)
     if Host.objects.filter(name=name).exists():
         raise InvalidRequest({"name": [f"A host named {name!r} exists already."]})
-    if twin := next((h for h in Host.objects.all() if host_url_normalise(h.url) == url), None):
-        raise InvalidRequest({"url": [f"Host {twin.name} is this engine ({url}) already."]})
     if problems := host_labels_problems(labels or {}):
         raise InvalidRequest({"labels": problems})
     if problems := _tls_problems(url, tls_ca_cert, tls_client_cert, tls_client_key):
         raise InvalidRequest(problems)
+    if twin := next((h for h in Host.objects.all() if host_url_normalise(h.url) == url), None):
+        raise InvalidRequest({"url": [f"Host {twin.name} is this engine ({url}) already."]})
     host = Host.objects.create(
         name=name,
         url=url,
@@ -153,11 +158,11 @@ def host_delete(*, actor, host: Host, ip: str | None = None) -> None:
     host = Host.objects.select_for_update().get(pk=host.pk)
     live = list(Node.objects.filter(host=host).exclude(status=NodeStatus.DELETED).select_related("sandbox"))
     if live:
-        names = ", ".join(sorted(str(node) for node in live))
+        names = sorted(str(node) for node in live)
         raise HostInUse(
-            f"Host {host.name} still holds {len(live)} node(s): {names}. Delete or move their sandboxes, "
-            "or drain the host and wait, first.",
-            extra={"nodes": [node.pk for node in live]},
+            f"Host {host.name} still holds {len(live)} node(s): {', '.join(names)}. Delete their "
+            "sandboxes first (drain the host so that it takes no new ones).",
+            nodes=names,
         )
     Node.objects.filter(host=host).update(host=None)
     audit_record(actor=actor, action="host.delete", target=host, ip=ip, detail={"url": host.url})
