@@ -69,7 +69,8 @@ class Hub:
         self.state_dir = state_dir
         self.url = f"http://127.0.0.1:{free_port()}"
         api_host = os.environ.get("PORTAL_HUB_API_HOST", "172.17.0.1")
-        credentials = notebook_gateway_ensure(hub_url=self.url)
+        # The test database's gateway, re-keyed for each Hub the tests start.
+        credentials = notebook_gateway_ensure(hub_url=self.url, rotate=True)
         secrets = {
             "PORTAL_HUB_OAUTH_CLIENT_ID": credentials.client_id,
             "PORTAL_HUB_OAUTH_CLIENT_SECRET": credentials.client_secret,
