@@ -62,7 +62,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class Hub:
-    """The notebook gateway as the Procfile runs it: configurable-http-proxy started by
+    """The notebook gateway as `make run` runs it: configurable-http-proxy started by
     deploy/jupyterhub/proxy.sh, and JupyterHub with the project's own config file."""
 
     def __init__(self, *, portal_url: str, state_dir: Path, activity_interval_s: int = 5):

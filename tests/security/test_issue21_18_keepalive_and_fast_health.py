@@ -14,7 +14,7 @@ from tests.security.web_process import ROOT, WebProcess
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-POLL_INTERVAL_S = 2  # README: "poll every 2 s"
+POLL_INTERVAL_S = 2  # docs/api.md polls an operation with time.sleep(2)
 
 
 @pytest.fixture
