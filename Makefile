@@ -4,23 +4,37 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORTAL_BIND ?= 127.0.0.1:8000
 export PORTAL_BIND
+# Debug is off unless PORTAL_DEBUG turns it on, and then Django needs a secret key: the one the
+# environment gives, or one generated once into var/secret_key. Read each time a recipe runs, so
+# the first run sees the file it made.
+export PORTAL_SECRET_KEY ?= $(shell cat var/secret_key 2>/dev/null)
+# supervisord's socket and logs (`$(VENV)/bin/supervisorctl -c deploy/supervisor/portal.conf status`).
+export PORTAL_RUN_DIR ?= $(CURDIR)/var/run
 
 .PHONY: run test setup services venv lint bench
 
+# The processes under supervisord: one that ends is started again alone, the others keep serving.
 run: setup
 	@$(PY) manage.py collectstatic --noinput -v 0
-	@mkdir -p var
+	@mkdir -p $(PORTAL_RUN_DIR)
 	@echo "AI Sandbox Portal: http://$(PORTAL_BIND)/  (API docs at /api/docs/, health at /healthz)"
-	$(VENV)/bin/honcho start
+	$(VENV)/bin/supervisord -c deploy/supervisor/portal.conf
 
-test: setup
+# The tests make their own database, Redis databases and Docker site: they need the services
+# and the packages, never the running portal's set-up (migrate, bootstrap, gateway credentials).
+test: services venv
+	@mkdir -p var
 	$(VENV)/bin/pytest
 
-setup: services venv
+setup: services venv var/secret_key
 	@mkdir -p var/static
 	@$(PY) manage.py migrate --noinput -v 0
 	@$(PY) manage.py portal_bootstrap
 	@$(PY) manage.py notebook_gateway_setup
+
+var/secret_key:
+	@mkdir -p var
+	@umask 077 && python3 -c 'import secrets; print(secrets.token_urlsafe(50))' > $@
 
 services:
 	@bash deploy/setup.sh

@@ -2,7 +2,7 @@
 # Installs configurable-http-proxy (JupyterHub's proxy, from npm) into a prefix of its own,
 # pinned, so the notebook gateway never depends on a global npm install. Idempotent: does
 # nothing when the pinned version is already there. JupyterHub itself comes with the venv
-# (requirements.txt); the Procfile runs the proxy (deploy/jupyterhub/proxy.sh) and the Hub
+# (requirements.txt); make run (deploy/supervisor/) runs the proxy (deploy/jupyterhub/proxy.sh) and the Hub
 # (deploy/jupyterhub/run.sh) as two processes, so a Hub restart keeps the proxy's routes.
 # Node.js and npm come from deploy/packages.sh.
 source "$(dirname "$0")/lib.sh"

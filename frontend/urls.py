@@ -88,6 +88,7 @@ urlpatterns = [
     path("hosts/", hosts.host_list_page, name="host-list"),
     path("hosts/new/", hosts.host_add_page, name="host-add"),
     path("hosts/<int:pk>/state/", hosts.host_state_page, name="host-state"),
+    path("hosts/<int:pk>/delete/", hosts.host_delete_page, name="host-delete"),
     path("usage/", usage.usage_page, name="usage"),
     path("datataps/", datataps.datatap_list_page, name="datatap-list"),
     path("datataps/new/", datataps.datatap_create_page, name="datatap-create"),

@@ -1,8 +1,9 @@
 """Settings of the portal, read from the environment with working local defaults.
 
 Every PORTAL_* variable below may be set in the environment; the defaults suit the local
-services that deploy/setup.sh starts. Production must set PORTAL_SECRET_KEY and turn
-PORTAL_DEBUG off (see portal/settings_production.py).
+services that deploy/setup.sh starts. Debug is off unless PORTAL_DEBUG turns it on; with it off,
+PORTAL_SECRET_KEY must be set (`make run` keeps a generated one in var/secret_key). Production uses
+portal/settings_production.py.
 """
 
 import re
@@ -14,7 +15,8 @@ from portal.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-DEBUG = env_bool("PORTAL_DEBUG", True)
+# Off by default: debug pages show settings, stack frames and the URL map to anyone who asks.
+DEBUG = env_bool("PORTAL_DEBUG", False)
 SECRET_KEY = env_str("PORTAL_SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
@@ -221,7 +223,11 @@ HUB_URL = env_str("PORTAL_HUB_URL", "http://127.0.0.1:8001").rstrip("/")
 HUB_SERVICE_USERNAME = env_str("PORTAL_HUB_SERVICE_USER", "notebook-gateway")
 OAUTH2_PROVIDER = {"SCOPES": {"profile": "Your username and tenants"}, "DEFAULT_SCOPES": ["profile"]}
 
-# How long /healthz waits for each dependency before calling it down.
+# /healthz answers within this budget (load balancers probe it often, with short timeouts): a
+# dependency that has not answered by then is reported as not answering.
+HEALTH_CHECK_BUDGET_S = float(env_str("PORTAL_HEALTH_BUDGET_S", "0.4"))
+# How long each dependency's own probe may run; one still running when the budget is over goes
+# on in the background until this timeout, so that a slow dependency never piles up probes.
 HEALTH_CHECK_TIMEOUT_S = float(env_str("PORTAL_HEALTH_TIMEOUT_S", "3"))
 # /metrics answers loopback clients, and others that send `Authorization: Bearer <this>`.
 METRICS_TOKEN = env_str("PORTAL_METRICS_TOKEN", "")

@@ -1,8 +1,13 @@
 """Settings for the test run: the same real services, on separate Redis databases so that a
 portal running beside the tests (`make run`) never takes their tasks."""
 
-from portal.env import env_str
-from portal.settings import *  # noqa: F403
+import os
+
+# Debug is off by default, and then a secret key is required: the test run has one of its own.
+os.environ.setdefault("PORTAL_SECRET_KEY", "test-run-key-not-a-secret")
+
+from portal.env import env_str  # noqa: E402
+from portal.settings import *  # noqa: E402, F403
 
 REDIS_URL = env_str("PORTAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 CELERY_BROKER_URL = REDIS_URL

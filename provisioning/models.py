@@ -42,6 +42,9 @@ class Host(models.Model):
         default=list, blank=True, help_text="NVML inventory: index, uuid, model, memory_mib"
     )
     engine_version = models.CharField(max_length=50, blank=True)
+    # The engine's own ID (`docker info`): whatever URL names it, one engine is one host, or two
+    # reconcilers would each take the other's containers for orphans.
+    engine_id = models.CharField(max_length=100, blank=True)
     # Engines of one Docker swarm share this key (from their managers' ids); a sandbox may span
     # them on an attachable overlay network, created through a manager.
     swarm = models.CharField(max_length=64, blank=True)
@@ -52,6 +55,11 @@ class Host(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["engine_id"], condition=~models.Q(engine_id=""), name="host_engine_registered_once"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -11,6 +11,7 @@ from common.async_work import Transition
 
 
 class HostState(models.TextChoices):
+    PENDING = "pending", "Registered; a worker is taking its first inventory"
     READY = "ready", "Takes new nodes"
     UNREACHABLE = "unreachable", "The engine did not answer the last inventory"
     DRAINING = "draining", "Keeps its nodes, takes no new ones"

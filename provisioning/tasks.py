@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from provisioning.services.hosts import host_inventory_take as inventory_take
 from provisioning.services.jobs import job_advance
 from provisioning.services.notebooks import notebooks_idle_stop as idle_notebooks_stop
 from provisioning.services.operations import operation_advance
@@ -30,3 +31,8 @@ def job_run(job_id: int) -> None:
 @shared_task(ignore_result=True)
 def notebooks_idle_stop() -> list[int]:
     return idle_notebooks_stop()
+
+
+@shared_task(ignore_result=True)
+def host_inventory_take(host_id: int) -> None:
+    inventory_take(host_id=host_id)

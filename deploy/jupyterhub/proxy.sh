@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Starts configurable-http-proxy, the notebook gateway's public side (the Procfile's `proxy`
-# process). It runs apart from the Hub so that restarting the Hub keeps every route, and open
+# Starts configurable-http-proxy, the notebook gateway's public side (the `proxy` process
+# of deploy/supervisor/portal.conf and deploy/systemd/). It runs apart from the Hub so that restarting the Hub keeps every route, and open
 # notebooks work on. The Hub configures its routes through the API on 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

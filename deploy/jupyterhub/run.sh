@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts the notebook gateway: JupyterHub, which starts configurable-http-proxy (deploy/
-# jupyterhub.sh installs it). The Procfile's `hub` process. Settings come from the environment
+# jupyterhub.sh installs it). The `hub` process of deploy/supervisor/ and deploy/systemd/. Settings come from the environment
 # (see jupyterhub_config.py); the OAuth2 client and the service token are made or checked by
 # `manage.py notebook_gateway_setup` first, so the Hub always starts with working credentials.
 set -euo pipefail

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from provisioning.models import Host
+from provisioning.services.hosts import host_inventory_take
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +40,9 @@ def test_a_taken_name_is_refused(client, site_admin, fake_host):
     assert "exists already" in response.context["form"].errors["name"][0]
 
 
-def test_an_engine_that_does_not_answer_is_added_as_unreachable(client, site_admin):
+def test_an_engine_that_does_not_answer_is_added_then_shown_unreachable(client, site_admin):
+    """The page answers at once with the host pending; the worker's inventory then finds the
+    engine silent, and the list says so with the reason."""
     client.force_login(site_admin)
 
     response = client.post(
@@ -49,8 +52,12 @@ def test_an_engine_that_does_not_answer_is_added_as_unreachable(client, site_adm
     )
 
     host = Host.objects.get(name="gone")
-    assert (host.state, host.labels) == (Host.State.UNREACHABLE, {"zone": "a"})
-    assert "did not answer" in response.content.decode()
+    assert (host.state, host.labels) == (Host.State.PENDING, {"zone": "a"})
+    assert "a worker is taking its inventory" in response.content.decode()
+    host_inventory_take(host_id=host.pk)  # what the worker runs
+    listing = client.get(reverse("host-list")).content.decode()
+    assert Host.objects.get(name="gone").state == Host.State.UNREACHABLE
+    assert "unreachable" in listing and "nonexistent/docker.sock" in listing
 
 
 def test_drain_disable_and_bring_back(client, site_admin, fake_host):

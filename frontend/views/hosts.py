@@ -1,5 +1,5 @@
 """Site admin pages of the Docker hosts: capacity, what is allocated, GPUs, state; add, drain,
-disable, bring back."""
+disable, bring back, delete."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -7,13 +7,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from common.client_ip import client_ip
+from common.errors import ServiceError
 from common.forms import add_service_error
 from frontend.forms import HostAddForm, HostStateForm
 from frontend.views.guards import require_site_admin
 from frontend.views.paging import paginate
 from provisioning.errors import InvalidRequest
 from provisioning.selectors import host_list
-from provisioning.services.hosts import host_register, host_set_state
+from provisioning.services.hosts import host_delete, host_register, host_set_state
 
 SITE_ADMINS = "Only site admins manage hosts."
 
@@ -35,12 +36,9 @@ def host_add_page(request):
         except InvalidRequest as exc:
             add_service_error(form, exc)
         else:
-            if host.state == host.State.UNREACHABLE:
-                messages.warning(
-                    request, f"Host {host.name} added, but its engine did not answer: {host.explanation}"
-                )
-            else:
-                messages.success(request, f"Host {host.name} added: {host.cpus} CPUs, {host.memory_mib} MiB.")
+            messages.success(
+                request, f"Host {host.name} added: a worker is taking its inventory; its state shows here."
+            )
             return redirect("host-list")
     return render(request, "frontend/hosts/add.html", {"form": form})
 
@@ -58,4 +56,18 @@ def host_state_page(request, pk: int):
         messages.success(request, f"Host {host.name} is now {host.state}.")
     else:
         messages.error(request, "Choose ready, draining or disabled.")
+    return redirect("host-list")
+
+
+@login_required
+@require_POST
+def host_delete_page(request, pk: int):
+    require_site_admin(request, SITE_ADMINS)
+    host = get_object_or_404(host_list(), pk=pk)
+    try:
+        host_delete(actor=request.user, host=host, ip=client_ip(request))
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Host {host.name} deleted.")
     return redirect("host-list")

@@ -1,4 +1,5 @@
-"""Docker hosts, for site admins: register, look, drain, disable, return to service, refresh."""
+"""Docker hosts, for site admins: register, look, drain, disable, return to service, refresh,
+delete."""
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
@@ -11,7 +12,13 @@ from common.client_ip import client_ip
 from provisioning.api.filters import HostFilter
 from provisioning.api.serializers import HostCreateInput, HostOutput
 from provisioning.models import Host
-from provisioning.services.hosts import ADMIN_STATES, host_inventory_refresh, host_register, host_set_state
+from provisioning.services.hosts import (
+    ADMIN_STATES,
+    host_delete,
+    host_inventory_refresh,
+    host_register,
+    host_set_state,
+)
 from tenants.api.permissions import IsSiteAdmin
 
 
@@ -25,18 +32,25 @@ class HostListCreate(generics.ListAPIView):
     queryset = Host.objects.order_by("name")
     filterset_class = HostFilter
 
-    @extend_schema(request=HostCreateInput, responses={201: HostOutput})
+    @extend_schema(
+        request=HostCreateInput,
+        responses={202: HostOutput},
+        description="Answers at once with the host `pending`; a worker takes its inventory, and the host "
+        "becomes `ready`, `unreachable` (with `last_error`) or, for an engine registered already, "
+        "`disabled` (with `last_error`).",
+    )
     @api_create
     def post(self, request):
         data = HostCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         host = host_register(actor=request.user, ip=client_ip(request), **data.validated_data)
-        return Response(HostOutput(host).data, status=status.HTTP_201_CREATED)
+        return Response(HostOutput(host).data, status=status.HTTP_202_ACCEPTED)
 
 
 class HostDetail(generics.RetrieveAPIView):
     """PATCH `{"state": "draining" | "disabled" | "ready"}`: draining keeps its nodes and takes no
-    new ones; disabled takes it out of service; ready returns it (after a fresh inventory)."""
+    new ones; disabled takes it out of service; ready returns it (after a fresh inventory).
+    DELETE removes a host that holds no node (409 naming the nodes otherwise)."""
 
     serializer_class = HostOutput
     permission_classes = [IsSiteAdmin]
@@ -54,6 +68,11 @@ class HostDetail(generics.RetrieveAPIView):
         )
         host.refresh_from_db()
         return Response(HostOutput(host).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, pk):
+        host_delete(actor=request.user, host=self.get_object(), ip=client_ip(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class HostRefresh(APIView):

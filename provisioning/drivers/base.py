@@ -22,6 +22,7 @@ class EngineInfo:
     gpus: list[dict] = field(default_factory=list)
     swarm: str = ""  # the same for every engine of one Docker swarm, empty outside one
     swarm_manager: bool = False
+    engine_id: str = ""  # the engine's own ID, the same whatever URL reaches it
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,7 @@ class DockerDriver(ContainerDriver):
             gpus=self.gpu_probe() if "nvidia" in info.get("Runtimes", {}) else [],
             swarm=_swarm_key(info.get("Swarm") or {}),
             swarm_manager=bool((info.get("Swarm") or {}).get("ControlAvailable")),
+            engine_id=info.get("ID", ""),
         )
 
     @_translate_errors

@@ -14,3 +14,9 @@ def job_enqueue(job) -> None:
     from provisioning.tasks import job_run
 
     enqueue_after_commit(job_run, job.pk, what="job")
+
+
+def host_inventory_enqueue(host) -> None:
+    from provisioning.tasks import host_inventory_take
+
+    enqueue_after_commit(host_inventory_take, host.pk, what="host inventory")

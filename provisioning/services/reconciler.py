@@ -41,6 +41,11 @@ def reconcile_all() -> dict:
         "hosts": {},
     }
     for host in Host.objects.exclude(state=HostState.DISABLED):
+        if host.state == HostState.PENDING:
+            # Its first inventory (lost with a broker that was down?) decides whether it is an
+            # engine of its own: no pass over its containers before that.
+            host_inventory_refresh(host=host)
+            continue
         report["hosts"][host.name] = host_reconcile(host=host)
     drift_record(report=report)
     return report
@@ -139,9 +144,22 @@ def _remove_orphans(host: Host, driver, containers: dict, busy: set[int]) -> int
     expected = {
         node.container_name for node in Node.objects.live().filter(host=host).select_related("sandbox")
     }
+    candidates = {
+        name: state
+        for name, state in containers.items()
+        if name not in expected and _label_id(state.labels, "sandbox") not in busy
+    }
+    # A live node recorded on another host is that host's to converge: this engine may be the
+    # same one under a second name, where removing it would destroy a running sandbox.
+    elsewhere = set(
+        Node.objects.filter(pk__in={_label_id(s.labels, "node") for s in candidates.values()})
+        .exclude(status=NodeStatus.DELETED)
+        .exclude(host=host)
+        .values_list("pk", flat=True)
+    )
     removed = 0
-    for name, state in containers.items():
-        if name in expected or _label_id(state.labels, "sandbox") in busy:
+    for name, state in candidates.items():
+        if _label_id(state.labels, "node") in elsewhere:
             continue
         driver.remove(name=name)
         removed += 1

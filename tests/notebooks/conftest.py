@@ -61,14 +61,15 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class Hub:
-    """The notebook gateway as the Procfile runs it: configurable-http-proxy started by
+    """The notebook gateway as `make run` runs it: configurable-http-proxy started by
     deploy/jupyterhub/proxy.sh, and JupyterHub with the project's own config file."""
 
     def __init__(self, *, portal_url: str, state_dir: Path, activity_interval_s: int = 5):
         self.state_dir = state_dir
         self.url = f"http://127.0.0.1:{free_port()}"
         api_host = os.environ.get("PORTAL_HUB_API_HOST", "172.17.0.1")
-        credentials = notebook_gateway_ensure(hub_url=self.url)
+        # The test database's gateway, re-keyed for each Hub the tests start.
+        credentials = notebook_gateway_ensure(hub_url=self.url, rotate=True)
         secrets = {
             "PORTAL_HUB_OAUTH_CLIENT_ID": credentials.client_id,
             "PORTAL_HUB_OAUTH_CLIENT_SECRET": credentials.client_secret,

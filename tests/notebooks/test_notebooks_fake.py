@@ -215,7 +215,7 @@ def test_gateway_setup_is_idempotent(db):
     )
     assert again == first
     renewed = notebook_gateway_ensure(
-        hub_url="http://hub.example:9", client_secret="wrong", service_token="bad"
+        hub_url="http://hub.example:9", client_secret="wrong", service_token="bad", rotate=True
     )
     assert renewed.client_secret != first.client_secret and renewed.service_token != first.service_token
     assert renewed.client_id == CLIENT_ID

@@ -10,7 +10,7 @@ from django.conf import settings
 
 from provisioning.errors import InvalidRequest
 from provisioning.models import Host, NodeStatus, Sandbox, SandboxStatus
-from provisioning.services.hosts import host_register
+from provisioning.services.hosts import host_inventory_refresh, host_register
 from provisioning.services.reconciler import host_reconcile
 from tenants.models import Allocation
 from tests.provisioning.conftest import leftovers, wait_for_status
@@ -55,7 +55,10 @@ def three_hosts(team, netns_engines, django_user_model):
     admin = django_user_model.objects.create_user(username="root-admin", is_site_admin=True)
     Host.objects.filter(name="local").update(labels={"zone": "a"})
     for zone, name in (("b", "h1"), ("c", "h2")):
-        host = host_register(actor=admin, name=name, url=urls[name], labels={"zone": zone}, **_pems())
+        # The inventory a worker takes after registration, taken here.
+        host = host_inventory_refresh(
+            host=host_register(actor=admin, name=name, url=urls[name], labels={"zone": zone}, **_pems())
+        )
         assert host.state == Host.State.READY, host.explanation
     return {"local": docker.from_env(version="1.41"), **clients}
 
@@ -200,7 +203,11 @@ def test_tls_is_required_and_checked(three_hosts, netns_engines, django_user_mod
         capture_output=True,
         text=True,
     ).stdout
-    wrong_ca = host_register(actor=admin, name="wrong-ca", url=urls["h1"], **_pems(tls_ca_cert=other_ca))
+    # One engine is one host: h2's engine is registered anew, with the wrong CA.
+    Host.objects.filter(name="h2").delete()
+    wrong_ca = host_inventory_refresh(
+        host=host_register(actor=admin, name="wrong-ca", url=urls["h2"], **_pems(tls_ca_cert=other_ca))
+    )
     assert wrong_ca.state == Host.State.UNREACHABLE
     assert "certificate" in wrong_ca.explanation.lower()
     with pytest.raises(InvalidRequest) as refused:

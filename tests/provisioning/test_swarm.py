@@ -13,7 +13,7 @@ from django.conf import settings
 from catalog.models import CatalogItem
 from provisioning.models import Host, Sandbox
 from provisioning.naming import sandbox_prefix
-from provisioning.services.hosts import host_register
+from provisioning.services.hosts import host_inventory_refresh, host_register
 from tests.provisioning.conftest import leftovers, wait_for_status
 from tests.provisioning.test_multihost import _pems
 
@@ -78,7 +78,10 @@ def test_a_cluster_spans_the_swarm_and_its_nodes_talk_by_name(
     _tenant, _user, api = team
     admin = django_user_model.objects.create_user(username="root-admin", is_site_admin=True)
     for name, _index in (MANAGER, WORKER):
-        host = host_register(actor=admin, name=name, url=urls[name], labels={"zone": "swarm"}, **_pems())
+        # The inventory a worker takes after registration, taken here.
+        host = host_inventory_refresh(
+            host=host_register(actor=admin, name=name, url=urls[name], labels={"zone": "swarm"}, **_pems())
+        )
         assert host.state == Host.State.READY, host.explanation
     manager, worker = Host.objects.get(name=MANAGER[0]), Host.objects.get(name=WORKER[0])
     assert manager.swarm and manager.swarm == worker.swarm

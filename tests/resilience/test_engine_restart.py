@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 
 from provisioning.models import Host, Operation, Sandbox, SandboxStatus
-from provisioning.services.hosts import host_register
+from provisioning.services.hosts import host_inventory_refresh, host_register
 from provisioning.services.reconciler import host_reconcile
 from tenants.models import Allocation
 from tests.resilience.conftest import assert_recovered, settle, wait_until
@@ -45,14 +45,17 @@ def fault_engine(team, django_user_model):
     url = engine_up()
     client = docker.DockerClient(f"unix:///run/portal-hosts/{NAME}/docker.sock")
     admin = django_user_model.objects.create_user(username="fault-admin", is_site_admin=True)
-    host = host_register(
-        actor=admin,
-        name=NAME,
-        url=url,
-        labels=LABELS,
-        tls_ca_cert=(TLS / "ca.pem").read_text(),
-        tls_client_cert=(TLS / "client-cert.pem").read_text(),
-        tls_client_key=(TLS / "client-key.pem").read_text(),
+    # The inventory a worker takes after registration, taken here.
+    host = host_inventory_refresh(
+        host=host_register(
+            actor=admin,
+            name=NAME,
+            url=url,
+            labels=LABELS,
+            tls_ca_cert=(TLS / "ca.pem").read_text(),
+            tls_client_cert=(TLS / "client-cert.pem").read_text(),
+            tls_client_key=(TLS / "client-key.pem").read_text(),
+        )
     )
     assert host.state == Host.State.READY, host.explanation
     yield host, client

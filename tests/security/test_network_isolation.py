@@ -15,7 +15,7 @@ from django.conf import settings
 
 from provisioning.models import Host
 from provisioning.naming import sandbox_prefix
-from provisioning.services.hosts import host_register
+from provisioning.services.hosts import host_inventory_refresh, host_register
 from tests.provisioning.conftest import wait_for_status
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -72,14 +72,17 @@ def netns_engine(team, django_user_model):
         ["bash", str(SCRIPT), "up", ENGINE, str(INDEX)], check=True, capture_output=True, text=True
     ).stdout.strip()
     admin = django_user_model.objects.create_user(username="net-admin", is_site_admin=True)
-    host = host_register(
-        actor=admin,
-        name=ENGINE,
-        url=url,
-        labels={"net": "isolation"},
-        tls_ca_cert=(TLS / "ca.pem").read_text(),
-        tls_client_cert=(TLS / "client-cert.pem").read_text(),
-        tls_client_key=(TLS / "client-key.pem").read_text(),
+    # The inventory a worker takes after registration, taken here.
+    host = host_inventory_refresh(
+        host=host_register(
+            actor=admin,
+            name=ENGINE,
+            url=url,
+            labels={"net": "isolation"},
+            tls_ca_cert=(TLS / "ca.pem").read_text(),
+            tls_client_cert=(TLS / "client-cert.pem").read_text(),
+            tls_client_key=(TLS / "client-key.pem").read_text(),
+        )
     )
     assert host.state == Host.State.READY, host.explanation
     client = docker.DockerClient(f"unix:///run/portal-hosts/{ENGINE}/docker.sock")
