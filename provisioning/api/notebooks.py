@@ -2,14 +2,18 @@
 gateway's service token, naming the Hub user it acts for; the portal decides whether that user
 may. The userinfo view is the OAuth2 identity endpoint the Hub's authenticator reads."""
 
+import contextlib
+
 from django.conf import settings
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication, TokenHasScope
 from rest_framework import permissions, serializers, status
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.errors import Forbidden
 from provisioning.api.errors import service_errors
 from provisioning.errors import NotFound
 from provisioning.models import Notebook
@@ -33,6 +37,11 @@ class NotebookOpenInput(serializers.Serializer):
 
 class NotebookStartInput(serializers.Serializer):
     environment = serializers.DictField(child=serializers.CharField(allow_blank=True), default=dict)
+    api_token = serializers.CharField(
+        max_length=512,
+        help_text="The Hub's API token for the server: written to a file in the node that only its "
+        "user may read, never into an environment",
+    )
     args = serializers.ListField(child=serializers.CharField(), default=list)
 
 
@@ -68,6 +77,16 @@ class NotebookOutput(serializers.ModelSerializer):
         return bool(notebook.exec_id)
 
 
+@contextlib.contextmanager
+def notebook_errors():
+    """service_errors, and the refusal of a member who may not use the sandbox as a 403."""
+    with service_errors():
+        try:
+            yield
+        except Forbidden as exc:
+            raise PermissionDenied(exc.message) from exc
+
+
 def _notebook(pk: int) -> Notebook:
     return get_object_or_404(Notebook.objects.select_related("sandbox", "node", "user"), pk=pk)
 
@@ -79,7 +98,7 @@ class NotebookOpen(APIView):
     def post(self, request):
         data = NotebookOpenInput(data=request.data)
         data.is_valid(raise_exception=True)
-        with service_errors():
+        with notebook_errors():
             user = User.objects.filter(username=data.validated_data["user"], is_active=True).first()
             if user is None:
                 raise NotFound(f"No portal user {data.validated_data['user']!r}.")
@@ -99,7 +118,7 @@ class NotebookStart(APIView):
         data = NotebookStartInput(data=request.data)
         data.is_valid(raise_exception=True)
         notebook = _notebook(pk)
-        with service_errors():
+        with notebook_errors():
             started = notebook_services.notebook_start(notebook=notebook, **data.validated_data)
         if started is None:
             return Response(NotebookOutput(_notebook(pk)).data, status=status.HTTP_202_ACCEPTED)

@@ -59,16 +59,39 @@ def test_anonymous_visitors_log_in_first(member, tenant, notebook_item, engine):
     assert answer.status_code == 302 and answer["Location"].startswith("/login/")
 
 
-def test_a_stopped_sandbox_is_started_on_the_way(member, tenant, notebook_item, engine):
+def test_a_stopped_sandbox_is_started_by_a_post_only(member, tenant, notebook_item, engine):
     sandbox = _sandbox(member, tenant)
     run(sandbox_stop(sandbox=sandbox, actor=member))
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(member)
 
-    answer = _client(member).get(f"/sandboxes/{sandbox.pk}/jupyter/")
+    asked = client.get(f"/sandboxes/{sandbox.pk}/jupyter/")
+    assert asked.status_code == 200 and "Start and open Jupyter" in asked.content.decode()
+    sandbox.refresh_from_db()
+    assert sandbox.status == SandboxStatus.STOPPED
+    assert client.post(f"/sandboxes/{sandbox.pk}/jupyter/").status_code == 403  # no CSRF token
+    sandbox.refresh_from_db()
+    assert sandbox.status == SandboxStatus.STOPPED
 
-    assert answer.status_code == 302
+    answer = client.post(
+        f"/sandboxes/{sandbox.pk}/jupyter/", {"csrfmiddlewaretoken": asked.context["csrf_token"]}
+    )
+
+    assert answer.status_code == 302 and answer["Location"].endswith(f"/hub/spawn/ada/{sandbox.pk}")
     sandbox.refresh_from_db()
     assert sandbox.status == SandboxStatus.STARTING
     assert sandbox.operations.filter(kind=Operation.Kind.START, requested_by=member).exists()
+
+
+def test_a_colleague_who_may_not_manage_it_gets_a_refusal(member, tenant, notebook_item, engine):
+    sandbox = _sandbox(member, tenant)
+    colleague = User.objects.create_user(username="bob", password="unused")
+    Membership.objects.create(user=colleague, tenant=tenant)
+
+    answer = _client(colleague).get(f"/sandboxes/{sandbox.pk}/jupyter/")
+
+    assert answer.status_code == 403
+    assert "admins may open Jupyter in it" in answer.content.decode()
 
 
 def test_a_sandbox_in_error_says_why(member, tenant, notebook_item, engine):
