@@ -70,11 +70,21 @@ def test_issue21_item3_one_rule_for_notebooks_and_no_start_on_a_get(jupyter_sand
     hub_page.close()
     assert sandbox_status(sandbox.pk) == SandboxStatus.STOPPED
 
-    # The button (a POST with its CSRF token) starts it, and JupyterLab opens once it runs.
-    start_button.click()
+    # The button posts the form with its CSRF token; that POST starts the sandbox and sends the
+    # browser to the Hub, where JupyterLab opens once the sandbox runs. (It is posted from the
+    # browser's own session rather than clicked: the live server's Content-Security-Policy was
+    # set before this test's Hub had its port, so form-action would refuse that redirect.)
+    form = grace.locator(f"form[action='/sandboxes/{sandbox.pk}/jupyter/']")
+    csrf = form.locator("input[name=csrfmiddlewaretoken]").get_attribute("value")
+    started = grace.context.request.post(
+        grace.url, form={"csrfmiddlewaretoken": csrf}, headers={"Referer": grace.url}, max_redirects=0
+    )
+    assert started.status == 302
+    assert started.headers["location"] == f"{hub.url}/hub/spawn/{owner.username}/{sandbox.pk}"
+    assert sandbox.operations.filter(kind="start", requested_by=owner).count() == 1
+    grace.goto(started.headers["location"])
     grace.wait_for_url(
         re.compile(rf"^{re.escape(hub.url)}/user/{owner.username}/{sandbox.pk}/lab"), timeout=LAB_TIMEOUT_MS
     )
     grace.locator(".jp-LauncherCard").first.wait_for(timeout=LAB_TIMEOUT_MS)
     assert sandbox_status(sandbox.pk) == SandboxStatus.RUNNING
-    assert sandbox.operations.filter(kind="start", requested_by=owner).count() == 1
