@@ -55,7 +55,7 @@ def test_an_item_describes_its_image_roles_and_flavor(api, member, items, settin
 
     body = api.get("/api/v1/catalog/jupyter-pytorch/").json()
 
-    assert body["image"] == f"{settings.IMAGE_REGISTRY}/jupyter-pytorch:1.1.0"
+    assert body["image"] == f"{settings.IMAGE_REGISTRY}/jupyter-pytorch:1.0.0"
     assert body["roles"] == {
         "head": {"min_nodes": 1, "max_nodes": 1, "default_nodes": 1, "services": ["jupyter"]}
     }
