@@ -12,7 +12,7 @@ from provisioning.services.notebooks import (
     NotebookForbidden,
     SandboxStopped,
     hub_spawn_url,
-    notebook_open,
+    notebook_sandbox,
 )
 from tenants.quota import QuotaExceeded
 from tenants.services.audit import client_ip
@@ -22,8 +22,8 @@ from tenants.services.audit import client_ip
 @require_http_methods(["GET", "POST"])
 def notebook_open_page(request, pk: int):
     try:
-        notebook = notebook_open(
-            user=request.user, sandbox_id=pk, ip=client_ip(request), start=request.method == "POST"
+        sandbox = notebook_sandbox(
+            user=request.user, sandbox_id=pk, start=request.method == "POST", ip=client_ip(request)
         )
     except NotFound:
         # The same answer for another tenant's sandbox and a missing one: nothing leaks.
@@ -38,4 +38,4 @@ def notebook_open_page(request, pk: int):
         return render(
             request, "frontend/notebooks/unavailable.html", {"sandbox_id": pk, "reason": str(exc)}, status=409
         )
-    return redirect(hub_spawn_url(user=request.user, sandbox=notebook.sandbox))
+    return redirect(hub_spawn_url(user=request.user, sandbox=sandbox))

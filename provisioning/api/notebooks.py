@@ -19,7 +19,6 @@ from provisioning.errors import NotFound
 from provisioning.models import Notebook
 from provisioning.services import notebooks as notebook_services
 from tenants.models import User
-from tenants.services.audit import client_ip
 
 
 class IsNotebookGateway(permissions.BasePermission):
@@ -102,9 +101,7 @@ class NotebookOpen(APIView):
             user = User.objects.filter(username=data.validated_data["user"], is_active=True).first()
             if user is None:
                 raise NotFound(f"No portal user {data.validated_data['user']!r}.")
-            notebook = notebook_services.notebook_open(
-                user=user, sandbox_id=data.validated_data["sandbox"], ip=client_ip(request)
-            )
+            notebook = notebook_services.notebook_open(user=user, sandbox_id=data.validated_data["sandbox"])
         return Response(NotebookOutput(_notebook(notebook.pk)).data)
 
 

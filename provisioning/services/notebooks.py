@@ -65,14 +65,15 @@ def _run_dir(port: int) -> str:
     return f"/tmp/portal-notebook-{port}"  # noqa: S108 - inside the sandbox, the user's own /tmp
 
 
-def notebook_open(*, user: User, sandbox_id: int, ip: str | None = None, start: bool = False) -> Notebook:
-    """The user's notebook in the sandbox, recorded (and a port set aside) if new.
+def notebook_sandbox(*, user: User, sandbox_id: int, start: bool = False, ip: str | None = None) -> Sandbox:
+    """The sandbox, once it is checked that the user may open a notebook in it now.
 
-    Who may open it is who may manage the sandbox (provisioning.selectors.sandbox_can_manage,
-    the rule of the API's start, stop, delete and jobs): members of another tenant get NotFound,
-    as for a sandbox that does not exist; other members of its tenant get NotebookForbidden.
-    A stopped sandbox raises SandboxStopped unless `start` is given, which only a deliberate
-    request (a POST of the portal's page) passes: the caller then waits for notebook_start."""
+    Who may is who may manage the sandbox (provisioning.selectors.sandbox_can_manage, the rule
+    of the API's start, stop, delete and jobs): members of another tenant get NotFound, as for a
+    sandbox that does not exist; other members of its tenant get NotebookForbidden. A stopped
+    sandbox raises SandboxStopped unless `start` is given, which only a deliberate request (a
+    POST of the portal's page) passes: it is then started, and the caller waits for
+    notebook_start. Without `start` nothing is written."""
     sandbox = sandbox_list(user=user).filter(pk=sandbox_id).exclude(status=SandboxStatus.DELETED).first()
     if sandbox is None:
         raise NotFound(f"No sandbox {sandbox_id} that {user.get_username()} may open.")
@@ -96,6 +97,13 @@ def notebook_open(*, user: User, sandbox_id: int, ip: str | None = None, start: 
         # Someone else starting it meanwhile is a conflict only in name: it starts.
         with contextlib.suppress(StateConflict):
             sandbox_start(sandbox=sandbox, actor=user, ip=ip)
+    return sandbox
+
+
+def notebook_open(*, user: User, sandbox_id: int) -> Notebook:
+    """The user's notebook in the sandbox, recorded (and a port set aside) if new: what the
+    notebook gateway asks for first. It never starts a stopped sandbox (notebook_sandbox)."""
+    sandbox = notebook_sandbox(user=user, sandbox_id=sandbox_id)
     existing = Notebook.objects.filter(sandbox=sandbox, user=user).first()
     if existing is not None:
         return existing

@@ -2,7 +2,7 @@
 
 from django.test import Client
 
-from provisioning.models import Operation, Sandbox, SandboxStatus
+from provisioning.models import Notebook, Operation, Sandbox, SandboxStatus
 from provisioning.services.operations import operation_advance
 from provisioning.services.sandboxes import sandbox_create, sandbox_stop
 from tenants.models import Membership, Tenant, User
@@ -37,6 +37,7 @@ def test_a_member_is_sent_to_the_hubs_spawn_page(member, tenant, notebook_item, 
 
     assert answer.status_code == 302
     assert answer["Location"] == f"http://hub.example:8001/hub/spawn/ada/{sandbox.pk}"
+    assert not Notebook.objects.exists()  # a GET writes nothing: the gateway opens the notebook
 
 
 def test_another_tenant_gets_the_refusal_page(member, tenant, notebook_item, engine):

@@ -17,6 +17,7 @@ from provisioning.services.notebooks import (
     SandboxStopped,
     notebook_open,
     notebook_poll,
+    notebook_sandbox,
     notebook_start,
     notebook_stop,
     notebooks_idle_stop,
@@ -117,9 +118,10 @@ def test_a_stopped_sandbox_starts_only_when_asked_to(sandbox, member, engine):
     sandbox.refresh_from_db()
     assert sandbox.status == SandboxStatus.STOPPED and not Notebook.objects.exists()
 
-    notebook = notebook_open(user=member, sandbox_id=sandbox.pk, start=True)
+    notebook_sandbox(user=member, sandbox_id=sandbox.pk, start=True)
     sandbox.refresh_from_db()
     assert sandbox.status == SandboxStatus.STARTING
+    notebook = notebook_open(user=member, sandbox_id=sandbox.pk)
     assert notebook_start(notebook=notebook, environment=HUB_ENV, api_token=TOKEN) is None  # ask again
 
     run(sandbox.operations.get(kind=Operation.Kind.START))
