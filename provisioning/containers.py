@@ -42,6 +42,9 @@ def node_spec(node: Node) -> NodeSpec:
         cap_add=manifest.capabilities,
         mounts=(workspace_mount(sandbox, manifest), *datatap_mounts(sandbox)),
         healthcheck=node_healthcheck(manifest.roles[node.role]),
+        # Files only the node's user reads, never environment variables: every process of the
+        # node could read those from /proc, and `docker inspect` shows them.
+        secret_files={"ssh_private_key": sandbox.ssh_private_key, "jupyter_token": sandbox.secret},
     )
 
 
@@ -66,17 +69,16 @@ def node_environment(node: Node, manifest: Manifest) -> dict[str, str]:
         "SANDBOX_NAME": sandbox.name,
         "SANDBOX_ROLE": node.role,
         "SANDBOX_NODE": node.hostname,
-        "JUPYTER_TOKEN": sandbox.secret,
         "MASTER_ADDR": "head-0",
         "MASTER_PORT": str(MASTER_PORT),
         "WORLD_SIZE": str(len(world)),
         "NODE_RANK": str(rank),
         "RANK": str(rank),  # one process per node
-        # sandbox-entrypoint installs them in the user's ~/.ssh: passwordless SSH among nodes.
+        # sandbox-entrypoint installs it and the private key (a secret file) in the user's
+        # ~/.ssh: passwordless SSH among nodes.
         "SANDBOX_SSH_AUTHORIZED_KEY": ssh_public_key(
             sandbox.ssh_private_key, comment=f"sandbox-{sandbox.pk}"
         ),
-        "SANDBOX_SSH_PRIVATE_KEY": sandbox.ssh_private_key,
     }
 
 

@@ -19,6 +19,9 @@ from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from traitlets import Float, Unicode, default
 
+#: get_env() puts the server's Hub API token in these.
+TOKEN_VARIABLES = ("JUPYTERHUB_API_TOKEN", "JPY_API_TOKEN")
+
 
 class PortalRefused(web.HTTPError):
     """The portal said no (not a member, sandbox in error, ...). An HTTPError, so the Hub shows
@@ -92,7 +95,12 @@ class PortalSpawner(Spawner):
         )
         self.notebook_id = opened["id"]
         self.port = opened["port"]  # get_env() puts it into JUPYTERHUB_SERVICE_URL
-        body = {"environment": self.get_env(), "args": self.get_args()}
+        environment = self.get_env()
+        # The token travels apart: the portal writes it to a file in the node that only the
+        # node's user may read, so it is in no process's environment there.
+        for name in TOKEN_VARIABLES:
+            environment.pop(name, None)
+        body = {"environment": environment, "api_token": self.api_token, "args": self.get_args()}
         deadline = time.monotonic() + self.start_timeout
         while True:
             started, code = await self._call_with_status(

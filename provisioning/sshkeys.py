@@ -1,7 +1,8 @@
 """The per-sandbox SSH key pair that lets a sandbox's nodes reach each other without a password.
 
-The private key lives on the sandbox row and in its nodes' environment (sandbox-entrypoint writes
-it to the user's ~/.ssh); it is never part of an API or page, and it goes with the sandbox."""
+The private key lives on the sandbox row and, in each node, in a file only the node's user may
+read (the driver's put_secret_files; sandbox-entrypoint copies it to the user's ~/.ssh). It is
+never in an environment, an API or a page, and it goes with the sandbox."""
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey

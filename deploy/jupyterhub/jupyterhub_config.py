@@ -80,7 +80,8 @@ c.PortalSpawner.portal_url = PORTAL_URL
 c.PortalSpawner.service_token = env("PORTAL_HUB_SERVICE_TOKEN")
 c.Spawner.default_url = "/lab"
 c.Spawner.notebook_dir = env("PORTAL_HUB_NOTEBOOK_DIR", "/workspace")
-# A stopped sandbox is started first: that can take minutes; then JupyterLab's own start.
+# A sandbox started from the portal's page (never by the Hub: a stopped one is refused) may
+# still be starting: that can take minutes; then JupyterLab's own start.
 c.Spawner.start_timeout = int(env("PORTAL_HUB_START_TIMEOUT_S", "600"))
 c.Spawner.http_timeout = int(env("PORTAL_HUB_HTTP_TIMEOUT_S", "120"))
 # How often the Hub polls servers (and so reports their activity to the portal's idle limit),

@@ -10,7 +10,6 @@ from rest_framework import permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.client_ip import client_ip
 from provisioning.errors import NotFound
 from provisioning.models import Notebook
 from provisioning.services import notebooks as notebook_services
@@ -32,6 +31,11 @@ class NotebookOpenInput(serializers.Serializer):
 
 class NotebookStartInput(serializers.Serializer):
     environment = serializers.DictField(child=serializers.CharField(allow_blank=True), default=dict)
+    api_token = serializers.CharField(
+        max_length=512,
+        help_text="The Hub's API token for the server: written to a file in the node that only its "
+        "user may read, never into an environment",
+    )
     args = serializers.ListField(child=serializers.CharField(), default=list)
 
 
@@ -81,9 +85,7 @@ class NotebookOpen(APIView):
         user = User.objects.filter(username=data.validated_data["user"], is_active=True).first()
         if user is None:
             raise NotFound(f"No portal user {data.validated_data['user']!r}.")
-        notebook = notebook_services.notebook_open(
-            user=user, sandbox_id=data.validated_data["sandbox"], ip=client_ip(request)
-        )
+        notebook = notebook_services.notebook_open(user=user, sandbox_id=data.validated_data["sandbox"])
         return Response(NotebookOutput(_notebook(notebook.pk)).data)
 
 

@@ -42,6 +42,10 @@ class HealthCheck:
     start_period_s: float = 60
 
 
+#: Where put_secret_files writes, in every node; the catalog images read their secrets there.
+SECRETS_DIR = "/run/sandbox-secrets"
+
+
 @dataclass(frozen=True)
 class NodeSpec:
     """Everything needed to run one node, as provisioning.containers decides it; a driver only
@@ -64,6 +68,10 @@ class NodeSpec:
     cap_add: tuple[str, ...] = ()
     mounts: tuple[Mount, ...] = ()
     healthcheck: HealthCheck | None = None
+    # File name -> content, written into SECRETS_DIR before the container starts and readable by
+    # the node's user only: secrets never go into `environment` (every process of the node, and
+    # `docker inspect`, would see them).
+    secret_files: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -123,7 +131,13 @@ class ContainerDriver(ABC):
     @abstractmethod
     def start(self, spec: NodeSpec) -> ContainerState:
         """Make the node's container exist and run: adopt it by name, start it if stopped,
-        create it (pulling the image if missing) if absent."""
+        create it (pulling the image if missing) if absent. The spec's secret files are put
+        (put_secret_files) before it starts."""
+
+    @abstractmethod
+    def put_secret_files(self, *, name: str, files: dict[str, str], owner: str) -> None:
+        """Write each file into SECRETS_DIR of the container (created or running), owned by
+        `owner` ("uid:gid") with mode 0600 in a 0700 directory, replacing what is there."""
 
     @abstractmethod
     def stop(self, *, name: str, timeout_s: int = 10) -> None:

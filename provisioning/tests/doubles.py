@@ -78,8 +78,18 @@ class FakeEngine(ContainerDriver):
         if spec.network not in self.networks:
             raise DriverError(f"network {spec.network} not found")
         container = self.containers.setdefault(spec.name, {"spec": spec, "running": False})
+        if not container["running"]:
+            self.put_secret_files(name=spec.name, files=spec.secret_files, owner=spec.user)
         container["running"] = True
         return self.poll(name=spec.name)
+
+    def put_secret_files(self, *, name, files, owner) -> None:
+        """Recorded per container as {file name: (content, owner)}."""
+        self._check()
+        if name not in self.containers:
+            raise DriverError(f"container {name} does not exist")
+        secrets = self.containers[name].setdefault("secret_files", {})
+        secrets.update({file: (content, owner) for file, content in files.items()})
 
     def stop(self, *, name, timeout_s=10) -> None:
         self._check()

@@ -2,7 +2,7 @@
 
 from django.test import Client
 
-from provisioning.models import Operation, Sandbox, SandboxStatus
+from provisioning.models import Notebook, Operation, Sandbox, SandboxStatus
 from provisioning.services.operations import operation_advance
 from provisioning.services.sandboxes import sandbox_create, sandbox_stop
 from tenants.models import Membership, Tenant, User
@@ -37,6 +37,7 @@ def test_a_member_is_sent_to_the_hubs_spawn_page(member, tenant, notebook_item, 
 
     assert answer.status_code == 302
     assert answer["Location"] == f"http://hub.example:8001/hub/spawn/ada/{sandbox.pk}"
+    assert not Notebook.objects.exists()  # a GET writes nothing: the gateway opens the notebook
 
 
 def test_another_tenant_gets_the_refusal_page(member, tenant, notebook_item, engine):
@@ -59,16 +60,39 @@ def test_anonymous_visitors_log_in_first(member, tenant, notebook_item, engine):
     assert answer.status_code == 302 and answer["Location"].startswith("/login/")
 
 
-def test_a_stopped_sandbox_is_started_on_the_way(member, tenant, notebook_item, engine):
+def test_a_stopped_sandbox_is_started_by_a_post_only(member, tenant, notebook_item, engine):
     sandbox = _sandbox(member, tenant)
     run(sandbox_stop(sandbox=sandbox, actor=member))
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(member)
 
-    answer = _client(member).get(f"/sandboxes/{sandbox.pk}/jupyter/")
+    asked = client.get(f"/sandboxes/{sandbox.pk}/jupyter/")
+    assert asked.status_code == 200 and "Start and open Jupyter" in asked.content.decode()
+    sandbox.refresh_from_db()
+    assert sandbox.status == SandboxStatus.STOPPED
+    assert client.post(f"/sandboxes/{sandbox.pk}/jupyter/").status_code == 403  # no CSRF token
+    sandbox.refresh_from_db()
+    assert sandbox.status == SandboxStatus.STOPPED
 
-    assert answer.status_code == 302
+    answer = client.post(
+        f"/sandboxes/{sandbox.pk}/jupyter/", {"csrfmiddlewaretoken": asked.context["csrf_token"]}
+    )
+
+    assert answer.status_code == 302 and answer["Location"].endswith(f"/hub/spawn/ada/{sandbox.pk}")
     sandbox.refresh_from_db()
     assert sandbox.status == SandboxStatus.STARTING
     assert sandbox.operations.filter(kind=Operation.Kind.START, requested_by=member).exists()
+
+
+def test_a_colleague_who_may_not_manage_it_gets_a_refusal(member, tenant, notebook_item, engine):
+    sandbox = _sandbox(member, tenant)
+    colleague = User.objects.create_user(username="bob", password="unused")
+    Membership.objects.create(user=colleague, tenant=tenant)
+
+    answer = _client(colleague).get(f"/sandboxes/{sandbox.pk}/jupyter/")
+
+    assert answer.status_code == 403
+    assert "admins may open Jupyter in it" in answer.content.decode()
 
 
 def test_a_sandbox_in_error_says_why(member, tenant, notebook_item, engine):

@@ -13,8 +13,11 @@ from provisioning.models import Notebook, Operation, SandboxStatus
 from provisioning.services.notebook_gateway import CLIENT_ID, notebook_gateway_ensure
 from provisioning.services.notebooks import (
     IDLE_STOP_ACTION,
+    NotebookForbidden,
+    SandboxStopped,
     notebook_open,
     notebook_poll,
+    notebook_sandbox,
     notebook_start,
     notebook_stop,
     notebooks_idle_stop,
@@ -23,7 +26,14 @@ from provisioning.services.operations import operation_advance
 from provisioning.services.sandboxes import sandbox_create, sandbox_stop
 from tenants.models import AuditEvent, Membership, Tenant, User
 
-HUB_ENV = {"JUPYTERHUB_API_TOKEN": "hub-secret", "JUPYTERHUB_SERVICE_URL": "http://0.0.0.0:8889/user/ada/1/"}
+HUB_ENV = {"JUPYTERHUB_SERVICE_URL": "http://0.0.0.0:8889/user/ada/1/"}
+TOKEN = "hub-secret"  # noqa: S105 - a test value
+
+
+def _started(user, sandbox):
+    return notebook_start(
+        notebook=notebook_open(user=user, sandbox_id=sandbox.pk), environment=HUB_ENV, api_token=TOKEN
+    )
 
 
 def run(operation):
@@ -52,9 +62,9 @@ def outsider(db):
     return user
 
 
-def test_members_get_one_notebook_each_on_its_own_port(sandbox, member, tenant):
+def test_users_get_one_notebook_each_on_its_own_port(sandbox, member, tenant):
     colleague = User.objects.create_user(username="bob", password="unused")
-    Membership.objects.create(user=colleague, tenant=tenant)
+    Membership.objects.create(user=colleague, tenant=tenant, role=Membership.Role.ADMIN)
 
     mine = notebook_open(user=member, sandbox_id=sandbox.pk)
     theirs = notebook_open(user=colleague, sandbox_id=sandbox.pk)
@@ -74,50 +84,71 @@ def test_another_tenant_is_refused_like_a_missing_sandbox(sandbox, outsider):
 def test_start_runs_the_server_in_the_head_node_with_the_hubs_environment(sandbox, member, engine):
     notebook = notebook_open(user=member, sandbox_id=sandbox.pk)
 
-    started = notebook_start(notebook=notebook, environment=HUB_ENV, args=["--debug"])
+    started = notebook_start(notebook=notebook, environment=HUB_ENV, api_token=TOKEN, args=["--debug"])
 
     assert started.node.role == "head" and started.node.ip == "10.0.0.2"
     (record,) = engine.execs.values()
     assert record["container"] == started.node.container_name
     assert record["environment"] == HUB_ENV
     assert record["user"] == "1000:1000" and record["workdir"] == "/workspace"
-    assert record["command"][-2:] == ["jupyterhub-singleuser", "--debug"]
+    assert record["command"][-3:] == ["sandbox-notebook", "/run/sandbox-secrets/hub_token_8889", "--debug"]
     assert record["running"]
+    # The token is a file only the node's user may read, and in no environment.
+    secrets = engine.containers[started.node.container_name]["secret_files"]
+    assert secrets["hub_token_8889"] == (TOKEN, "1000:1000")
+    assert TOKEN not in str(record)
     # Asking again (a retrying or restarted Hub) adopts the running server.
-    assert notebook_start(notebook=started, environment=HUB_ENV).exec_id == started.exec_id
+    assert notebook_start(notebook=started, environment=HUB_ENV, api_token=TOKEN).exec_id == started.exec_id
     assert len(engine.execs) == 1
 
 
 def test_start_refuses_variables_that_are_not_the_hubs(sandbox, member, engine):
     notebook = notebook_open(user=member, sandbox_id=sandbox.pk)
     with pytest.raises(InvalidRequest, match="LD_PRELOAD"):
-        notebook_start(notebook=notebook, environment={**HUB_ENV, "LD_PRELOAD": "/tmp/x.so"})
+        notebook_start(notebook=notebook, environment={**HUB_ENV, "LD_PRELOAD": "/tmp/x.so"}, api_token=TOKEN)
     with pytest.raises(InvalidRequest, match="Only options"):
-        notebook_start(notebook=notebook, environment=HUB_ENV, args=["; rm -rf /"])
+        notebook_start(notebook=notebook, environment=HUB_ENV, api_token=TOKEN, args=["; rm -rf /"])
     assert engine.execs == {}
 
 
-def test_a_stopped_sandbox_is_started_first(sandbox, member, engine):
+def test_a_stopped_sandbox_starts_only_when_asked_to(sandbox, member, engine):
     run(sandbox_stop(sandbox=sandbox, actor=member))
-    notebook = notebook_open(user=member, sandbox_id=sandbox.pk)
+    with pytest.raises(SandboxStopped, match="start it from its page in the portal"):
+        notebook_open(user=member, sandbox_id=sandbox.pk)
+    sandbox.refresh_from_db()
+    assert sandbox.status == SandboxStatus.STOPPED and not Notebook.objects.exists()
+
+    notebook_sandbox(user=member, sandbox_id=sandbox.pk, start=True)
     sandbox.refresh_from_db()
     assert sandbox.status == SandboxStatus.STARTING
-    assert notebook_start(notebook=notebook, environment=HUB_ENV) is None  # not yet: ask again
+    notebook = notebook_open(user=member, sandbox_id=sandbox.pk)
+    assert notebook_start(notebook=notebook, environment=HUB_ENV, api_token=TOKEN) is None  # ask again
 
     run(sandbox.operations.get(kind=Operation.Kind.START))
-    assert notebook_start(notebook=notebook, environment=HUB_ENV).exec_id
+    assert notebook_start(notebook=notebook, environment=HUB_ENV, api_token=TOKEN).exec_id
+
+
+def test_start_takes_the_token_apart_from_the_environment(sandbox, member, engine):
+    notebook = notebook_open(user=member, sandbox_id=sandbox.pk)
+    with pytest.raises(InvalidRequest, match="JUPYTERHUB_API_TOKEN must not be in the environment"):
+        notebook_start(
+            notebook=notebook, environment={**HUB_ENV, "JUPYTERHUB_API_TOKEN": TOKEN}, api_token=TOKEN
+        )
+    with pytest.raises(InvalidRequest, match="token for the server is required"):
+        notebook_start(notebook=notebook, environment=HUB_ENV, api_token=" ")
+    assert engine.execs == {}
 
 
 def test_a_member_who_left_cannot_start_the_server(sandbox, member, engine):
     notebook = notebook_open(user=member, sandbox_id=sandbox.pk)
     Membership.objects.filter(user=member).delete()
     with pytest.raises(NotFound):
-        notebook_start(notebook=notebook, environment=HUB_ENV)
+        notebook_start(notebook=notebook, environment=HUB_ENV, api_token=TOKEN)
     assert engine.execs == {}
 
 
 def test_poll_records_activity_and_sees_the_server_end(sandbox, member, engine):
-    notebook = notebook_start(notebook=notebook_open(user=member, sandbox_id=sandbox.pk), environment=HUB_ENV)
+    notebook = _started(member, sandbox)
     later = timezone.now() + timedelta(minutes=5)
 
     assert notebook_poll(notebook=notebook, last_activity=later) is True
@@ -129,7 +160,7 @@ def test_poll_records_activity_and_sees_the_server_end(sandbox, member, engine):
 
 
 def test_stop_ends_the_server_and_keeps_the_sandbox(sandbox, member, engine):
-    notebook = notebook_start(notebook=notebook_open(user=member, sandbox_id=sandbox.pk), environment=HUB_ENV)
+    notebook = _started(member, sandbox)
 
     notebook_stop(notebook=notebook)
 
@@ -146,7 +177,7 @@ def _idle_since(notebook, minutes):
 
 
 def test_idle_limit_is_off_by_default(sandbox, member, engine):
-    notebook = notebook_start(notebook=notebook_open(user=member, sandbox_id=sandbox.pk), environment=HUB_ENV)
+    notebook = _started(member, sandbox)
     _idle_since(notebook, 60 * 24)
     assert notebooks_idle_stop() == []
 
@@ -154,7 +185,7 @@ def test_idle_limit_is_off_by_default(sandbox, member, engine):
 def test_idle_limit_stops_only_sandboxes_idle_for_longer(sandbox, member, tenant, engine):
     tenant.notebook_idle_minutes = 30
     tenant.save()
-    notebook = notebook_start(notebook=notebook_open(user=member, sandbox_id=sandbox.pk), environment=HUB_ENV)
+    notebook = _started(member, sandbox)
 
     _idle_since(notebook, 29)
     assert notebooks_idle_stop() == []
@@ -194,7 +225,9 @@ def test_notebook_api_answers_the_gateway_only(sandbox, member):
     assert opened.json()["port"] == 8889 and opened.json()["running"] is False
 
     started = gateway.post(
-        f"/api/v1/notebooks/{opened.json()['id']}/start/", {"environment": HUB_ENV}, format="json"
+        f"/api/v1/notebooks/{opened.json()['id']}/start/",
+        {"environment": HUB_ENV, "api_token": TOKEN},
+        format="json",
     )
     assert started.status_code == 200, started.json()
     assert (started.json()["ip"], started.json()["running"]) == ("10.0.0.2", True)
@@ -245,3 +278,29 @@ def test_an_image_without_jupyter_is_refused(member, tenant, cluster_item, engin
     with pytest.raises(StateConflict, match="which has no Jupyter"):
         notebook_open(user=member, sandbox_id=plain.pk)
     assert not Notebook.objects.exists()
+
+
+def test_a_colleague_who_may_not_manage_the_sandbox_may_not_open_it(sandbox, member, tenant, engine):
+    colleague = User.objects.create_user(username="bob", password="unused")
+    Membership.objects.create(user=colleague, tenant=tenant)
+    with pytest.raises(NotebookForbidden, match="Only the owner of sandbox 'nb' and its tenant's admins"):
+        notebook_open(user=colleague, sandbox_id=sandbox.pk)
+    answer = _gateway_client().post(
+        "/api/v1/notebooks/", {"sandbox": sandbox.pk, "user": "bob"}, format="json"
+    )
+    assert answer.status_code == 403 and "its tenant's admins" in answer.json()["detail"]
+    assert not Notebook.objects.exists() and engine.execs == {}
+
+
+def test_a_running_server_ends_when_its_user_may_no_longer_use_the_sandbox(sandbox, member, tenant, engine):
+    admin = User.objects.create_user(username="alan", password="unused")
+    Membership.objects.create(user=admin, tenant=tenant, role=Membership.Role.ADMIN)
+    notebook = _started(admin, sandbox)
+    assert notebook_poll(notebook=notebook) is True
+
+    Membership.objects.filter(user=admin).update(role=Membership.Role.MEMBER)
+
+    assert notebook_poll(notebook=notebook) is False
+    kill = list(engine.execs.values())[-1]
+    assert "kill -TERM" in kill["command"][2]
+    assert Notebook.objects.get(pk=notebook.pk).exec_id == ""

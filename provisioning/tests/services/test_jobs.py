@@ -155,8 +155,11 @@ def test_every_sandbox_has_its_own_key_and_its_nodes_get_it(member, tenant, clus
     other = sandbox_create(owner=member, tenant=tenant, name="other", catalog_item="cluster", flavor="small")
     assert cluster.ssh_private_key.startswith("-----BEGIN OPENSSH PRIVATE KEY-----")
     assert cluster.ssh_private_key != other.ssh_private_key
-    env = engine.containers[node_container(cluster, "worker-1")]["spec"].environment
-    assert env["SANDBOX_SSH_PRIVATE_KEY"] == cluster.ssh_private_key
+    node = engine.containers[node_container(cluster, "worker-1")]
+    # The private key is a file only the node's user may read, never a variable.
+    assert node["secret_files"]["ssh_private_key"] == (cluster.ssh_private_key, "1000:1000")
+    env = node["spec"].environment
+    assert cluster.ssh_private_key not in str(env)
     assert env["SANDBOX_SSH_AUTHORIZED_KEY"] == ssh_public_key(
         cluster.ssh_private_key, comment=f"sandbox-{cluster.pk}"
     )
