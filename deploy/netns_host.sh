@@ -124,11 +124,15 @@ ensure_registry_relay() {
 ensure_engine() {
     if engine_ready >/dev/null 2>&1; then return 0; fi
     mkdir -p "$data/docker" "$run"
+    printf '{"deprecated-key-path": "%s"}\n' "$data/key.json" > "$data/daemon.json"
     log "starting dockerd for host $name at $url"
+    # Its own key file (daemon.json): the engine's ID derives from it, and an ID shared with the machine's
+    # engine would make the portal refuse this host as one registered already.
     # nsenter --net, not `ip netns exec`: the latter remounts /sys and hides the cgroup
     # hierarchy, and dockerd then cannot start containers.
     in_ns setsid dockerd \
         --data-root "$data/docker" --exec-root "$run/exec" --pidfile "$run/dockerd.pid" \
+        --config-file "$data/daemon.json" \
         -H "unix://$run/docker.sock" -H "$url" \
         --tlsverify --tlscacert "$tls/ca.pem" \
         --tlscert "$data/server-cert.pem" --tlskey "$data/server-key.pem" \

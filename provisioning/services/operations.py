@@ -104,21 +104,19 @@ def _fail(operation: Operation, explanation: str) -> None:
             )
 
 
-def _close(operation: Operation, status: str, explanation: str = "") -> bool:
+def _close(operation: Operation, status: str, explanation: str | None = None) -> bool:
     """The final write, race-safe: of two workers closing the operation, one does; only that
-    one moves the sandbox on."""
+    one moves the sandbox on. A success keeps the explanation the operation was given when it
+    was asked for (e.g. why the idle limit stopped the sandbox)."""
     now = timezone.now()
+    told = {} if explanation is None else {"explanation": explanation}
     closed = close_unless_final(
-        Operation,
-        operation.pk,
-        final=OPERATION_FINAL,
-        status=status,
-        explanation=explanation,
-        finished=now,
-        updated=now,
+        Operation, operation.pk, final=OPERATION_FINAL, status=status, finished=now, updated=now, **told
     )
     if closed:
-        operation.status, operation.explanation, operation.finished = status, explanation, now
+        operation.status, operation.finished = status, now
+        if explanation is not None:
+            operation.explanation = explanation
     return closed
 
 
