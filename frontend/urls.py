@@ -1,11 +1,19 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from frontend.views import dashboard, datataps, hosts, jobs, notebooks, sandboxes, usage
+from frontend.views import dashboard, datataps, hosts, identity, jobs, notebooks, sandboxes, usage
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("login/", identity.PortalLoginView.as_view(), name="login"),
+    path("logout/", identity.logout_page, name="logout"),
+    path("oidc/authenticate/", identity.OpenIDStartView.as_view(), name="oidc-authenticate"),
+    path("oidc/callback/", identity.OpenIDCallbackView.as_view(), name="oidc-callback"),
+    path("password/", identity.password_change_page, name="password-change"),
+    path("users/", identity.user_list_page, name="user-list"),
+    path("users/new/", identity.user_create_page, name="user-create"),
+    path("users/<int:pk>/", identity.user_detail_page, name="user-detail"),
+    path("users/<int:pk>/active/", identity.user_active_page, name="user-active"),
+    path("group-mappings/", identity.group_mapping_list_page, name="group-mapping-list"),
+    path("group-mappings/<int:pk>/delete/", identity.group_mapping_delete_page, name="group-mapping-delete"),
     path("", dashboard.dashboard, name="dashboard"),
     path("sandboxes/", sandboxes.sandbox_list_page, name="sandbox-list"),
     path("sandboxes/new/", sandboxes.sandbox_launch_page, name="sandbox-launch"),

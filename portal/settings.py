@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "axes",
     "oauth2_provider",
     "tenants",
+    "identity",
     "catalog",
     "provisioning",
     "frontend",
@@ -57,6 +58,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "identity.middleware.PasswordChangeRequiredMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -119,9 +121,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# LDAP and OpenID Connect (portal/settings_identity.py) come after local accounts when enabled.
+from portal.settings_identity import *  # noqa: E402, F403
+
 AUTHENTICATION_BACKENDS = [
     "tenants.auth_backends.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
+    *IDENTITY_BACKENDS,  # noqa: F405
 ]
 # Lockout after repeated failed logins (django-axes), counted per username and client address
 # so that one attacker cannot lock everybody out.

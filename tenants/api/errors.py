@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from common.errors import ServiceError
 from tenants.quota import QuotaExceeded
 
 
@@ -64,6 +65,10 @@ def server_error_handler(request):
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, ServiceError):
+        return Response(
+            {"detail": exc.message, "code": exc.code, **exc.fields, **exc.extra}, status=exc.status
+        )
     if isinstance(exc, QuotaExceeded):
         return Response(
             {
