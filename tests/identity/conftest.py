@@ -42,3 +42,26 @@ def ldap_settings(settings, directory):
 @pytest.fixture
 def local_admin(db):
     return UserFactory(username="siteadmin", is_site_admin=True)
+
+
+@pytest.fixture(scope="session")
+def provider(live_server):
+    from tests.identity.provider import provider_start
+
+    running = provider_start(portal_urls=["http://testserver", live_server.url])
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def oidc_settings(settings, provider):
+    from tests.identity import provider as test_provider
+
+    settings.PORTAL_OIDC_ENABLED = True
+    settings.PORTAL_OIDC_ISSUER = provider.issuer
+    settings.PORTAL_OIDC_PROVIDER_NAME = "Example SSO"
+    settings.OIDC_RP_CLIENT_ID = test_provider.CLIENT_ID
+    settings.OIDC_RP_CLIENT_SECRET = test_provider.CLIENT_SECRET
+    settings.OIDC_RP_SCOPES = "openid profile email groups"
+    settings.AUTHENTICATION_BACKENDS = [LOCKOUT, MODEL, OIDC]
+    return settings
