@@ -36,7 +36,9 @@ class LoginForm(AuthenticationForm):
 
 class PasswordChangeForm(forms.Form):
     old_password = forms.CharField(
-        label="Current password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+        label="Current password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
     new_password = forms.CharField(
         label="New password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})

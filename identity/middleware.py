@@ -2,7 +2,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 # Set in the session by the login page when the account holds a temporary password.
-MUST_CHANGE_PASSWORD = "identity.must_change_password"
+MUST_CHANGE_PASSWORD = "identity.must_change_password"  # noqa: S105 - a session key
 
 
 class PasswordChangeRequiredMiddleware:

@@ -57,7 +57,9 @@ class ExternalIdentity(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["provider", "issuer", "subject"], name="one_user_per_external_account")
+            models.UniqueConstraint(
+                fields=["provider", "issuer", "subject"], name="one_user_per_external_account"
+            )
         ]
 
     def __str__(self) -> str:

@@ -59,7 +59,9 @@ class PortalLoginView(LoginView):
         context["oidc_enabled"] = settings.PORTAL_OIDC_ENABLED
         context["oidc_provider_name"] = settings.PORTAL_OIDC_PROVIDER_NAME
         context["password_form_shown"] = (
-            not settings.PORTAL_OIDC_ENABLED or settings.PORTAL_LOGIN_PASSWORD_FORM or "local" in self.request.GET
+            not settings.PORTAL_OIDC_ENABLED
+            or settings.PORTAL_LOGIN_PASSWORD_FORM
+            or "local" in self.request.GET
         )
         context["sso_failed"] = self.request.GET.get("sso") == "failed"
         return context
@@ -170,7 +172,9 @@ def user_create_page(request):
         except ServiceError as error:
             _form_errors(form, error)
         else:
-            messages.success(request, f"User {user.username} created; they choose their password at first login.")
+            messages.success(
+                request, f"User {user.username} created; they choose their password at first login."
+            )
             return redirect("user-detail", pk=user.pk)
     return render(request, "frontend/users/create.html", {"form": form})
 
@@ -208,7 +212,9 @@ def user_active_page(request, pk: int):
         if is_active:
             messages.success(request, f"{shown.username} can sign in again.")
         else:
-            messages.success(request, f"{shown.username} is deactivated: their sessions and API tokens stopped.")
+            messages.success(
+                request, f"{shown.username} is deactivated: their sessions and API tokens stopped."
+            )
     return redirect("user-detail", pk=shown.pk)
 
 

@@ -32,7 +32,7 @@ class UserOutputSerializer(serializers.Serializer):
         ref_name = "User"
 
     def get_signs_in_with(self, user) -> list[str]:
-        """"ldap", "oidc"; empty for a local password."""
+        """ "ldap", "oidc"; empty for a local password."""
         return sorted({identity.provider for identity in user.external_identities.all()})
 
 

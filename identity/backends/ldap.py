@@ -28,7 +28,10 @@ class DirectoryBackend(LDAPBackend):
 
     def get_or_build_user(self, username, ldap_user):
         user, built = super().get_or_build_user(username, ldap_user)
-        if not built and not user.external_identities.filter(provider=ExternalIdentity.Provider.LDAP).exists():
+        if (
+            not built
+            and not user.external_identities.filter(provider=ExternalIdentity.Provider.LDAP).exists()
+        ):
             logger.warning("LDAP login of %r refused: a local account has that name", username)
             raise ldap_user.AuthenticationFailed("a local account has this user name")
         return user, built

@@ -53,7 +53,9 @@ class OpenIDBackend(OIDCAuthenticationBackend):
             raise SuspiciousOperation("The userinfo answer is about another subject than the id token.")
         user = super().get_or_create_user(access_token, id_token, payload)
         if user is not None and user.is_active:
-            groups = user_info.get(settings.PORTAL_OIDC_GROUP_CLAIM, payload.get(settings.PORTAL_OIDC_GROUP_CLAIM))
+            groups = user_info.get(
+                settings.PORTAL_OIDC_GROUP_CLAIM, payload.get(settings.PORTAL_OIDC_GROUP_CLAIM)
+            )
             external_login(
                 user=user,
                 provider=ExternalIdentity.Provider.OIDC,

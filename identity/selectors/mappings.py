@@ -69,4 +69,6 @@ def grants_for_tenant(*, tenant: Tenant) -> list[Grant]:
     """Which groups grant a role in `tenant`, for its page."""
     rows = GroupMapping.objects.select_related("tenant").filter(tenant=tenant)
     from_settings = [grant for grant in _settings_grants() if grant.tenant_slug == tenant.slug]
-    return sorted([*map(_row_grant, rows), *from_settings], key=lambda grant: (grant.group.lower(), grant.grant))
+    return sorted(
+        [*map(_row_grant, rows), *from_settings], key=lambda grant: (grant.group.lower(), grant.grant)
+    )

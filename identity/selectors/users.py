@@ -9,7 +9,9 @@ def user_list():
     return (
         User.objects.annotate(
             external=Exists(ExternalIdentity.objects.filter(user=OuterRef("pk"))),
-            must_change_password=Exists(Account.objects.filter(user=OuterRef("pk"), must_change_password=True)),
+            must_change_password=Exists(
+                Account.objects.filter(user=OuterRef("pk"), must_change_password=True)
+            ),
         )
         .prefetch_related("external_identities")
         .order_by("username")

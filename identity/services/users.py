@@ -62,7 +62,11 @@ def user_create(
     if User.objects.filter(username__iexact=username).exists():
         raise Invalid(fields={"username": [f"A user named {username!r} exists already."]})
     user = User(
-        username=username, email=email, first_name=first_name, last_name=last_name, is_site_admin=is_site_admin
+        username=username,
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        is_site_admin=is_site_admin,
     )
     try:
         user.full_clean(exclude=["password"])
@@ -92,7 +96,9 @@ def user_set_active(*, actor: User, user: User, is_active: bool, ip: str | None 
     if not is_active:
         _sessions_end(user)
         _gateway_tokens_revoke(user)
-    audit_record(actor=actor, action="user.reactivate" if is_active else "user.deactivate", target=user, ip=ip)
+    audit_record(
+        actor=actor, action="user.reactivate" if is_active else "user.deactivate", target=user, ip=ip
+    )
     return user
 
 
@@ -102,7 +108,8 @@ def user_set_temporary_password(*, actor: User, user: User, password: str, ip: s
     new password at next login."""
     if not user.has_usable_password() and user.external_identities.exists():
         raise Conflict(
-            f"{user.username} signs in through the organisation's directory or provider, which keeps the password.",
+            f"{user.username} signs in through the organisation's directory or provider, "
+            "which keeps the password.",
             fields={"password": ["This account has no portal password."]},
         )
     _check_password(password, user)

@@ -81,9 +81,7 @@ def provider_start(*, portal_urls: list[str]) -> OpenIDProvider:
                 "token_endpoint_auth_method": "client_secret_post",
             }
         ],
-        "accounts": {
-            login: {"password": PASSWORD, "claims": claims} for login, claims in ACCOUNTS.items()
-        },
+        "accounts": {login: {"password": PASSWORD, "claims": claims} for login, claims in ACCOUNTS.items()},
     }
     (folder / "config.json").write_text(json.dumps(config))
     port = free_port()

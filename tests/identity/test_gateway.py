@@ -79,11 +79,16 @@ def test_deactivation_stops_the_hubs_tokens(ldap_settings):
         expires=timezone.now() + timedelta(minutes=5),
     )
     hub = APIClient()
-    assert hub.get("/api/v1/notebooks/userinfo/", HTTP_AUTHORIZATION="Bearer hub-token-of-alice").status_code == 200
+    assert (
+        hub.get("/api/v1/notebooks/userinfo/", HTTP_AUTHORIZATION="Bearer hub-token-of-alice").status_code
+        == 200
+    )
 
     user_set_active(actor=UserFactory(username="boss", is_site_admin=True), user=alice, is_active=False)
 
-    assert hub.get("/api/v1/notebooks/userinfo/", HTTP_AUTHORIZATION="Bearer hub-token-of-alice").status_code in (
+    assert hub.get(
+        "/api/v1/notebooks/userinfo/", HTTP_AUTHORIZATION="Bearer hub-token-of-alice"
+    ).status_code in (
         401,
         403,
     )

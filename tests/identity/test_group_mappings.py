@@ -25,8 +25,12 @@ def api(site_admin):
 def test_create_list_and_delete(api):
     TenantFactory(slug="ml")
 
-    created = api.post("/api/v1/group-mappings/", {"group": "ml-team", "grant": "admin", "tenant": "ml"}, format="json")
-    site = api.post("/api/v1/group-mappings/", {"group": "portal-admins", "grant": "site_admin"}, format="json")
+    created = api.post(
+        "/api/v1/group-mappings/", {"group": "ml-team", "grant": "admin", "tenant": "ml"}, format="json"
+    )
+    site = api.post(
+        "/api/v1/group-mappings/", {"group": "portal-admins", "grant": "site_admin"}, format="json"
+    )
 
     assert created.status_code == 201, created.content
     assert created.json() | {"id": 0, "created": ""} == {
@@ -65,9 +69,13 @@ def test_bad_mappings_are_refused(api, body):
 
 def test_the_same_group_twice_for_a_tenant_is_refused(api):
     TenantFactory(slug="ml")
-    api.post("/api/v1/group-mappings/", {"group": "ml-team", "grant": "member", "tenant": "ml"}, format="json")
+    api.post(
+        "/api/v1/group-mappings/", {"group": "ml-team", "grant": "member", "tenant": "ml"}, format="json"
+    )
 
-    again = api.post("/api/v1/group-mappings/", {"group": "ml-team", "grant": "admin", "tenant": "ml"}, format="json")
+    again = api.post(
+        "/api/v1/group-mappings/", {"group": "ml-team", "grant": "admin", "tenant": "ml"}, format="json"
+    )
 
     assert again.status_code == 400 and "already" in again.json()["detail"]
 

@@ -73,7 +73,11 @@ def test_a_directory_user_never_takes_over_a_local_account_of_the_same_name(ldap
 
 
 def test_login_applies_group_mappings_and_keeps_manual_memberships(ldap_settings):
-    ml, research, handmade = TenantFactory(slug="ml"), TenantFactory(slug="research"), TenantFactory(slug="handmade")
+    ml, research, handmade = (
+        TenantFactory(slug="ml"),
+        TenantFactory(slug="research"),
+        TenantFactory(slug="handmade"),
+    )
     GroupMapping.objects.create(group="ml-team", grant="member", tenant=ml, tenant_slug="ml")
     GroupMapping.objects.create(
         group=f"cn=ml-leads,{test_directory.GROUPS}", grant="admin", tenant=ml, tenant_slug="ml"

@@ -30,7 +30,9 @@ def _to_portal(browser: requests.Session, url: str) -> str:
     raise AssertionError("too many redirects")
 
 
-def provider_sign_in(client: Client, login: str, password: str = test_provider.PASSWORD, next_url: str = "") -> str:
+def provider_sign_in(
+    client: Client, login: str, password: str = test_provider.PASSWORD, next_url: str = ""
+) -> str:
     """Start at the portal, sign in at the provider; the portal callback URL with code and state."""
     start = client.get("/oidc/authenticate/", {"next": next_url} if next_url else {})
     assert start.status_code == 302

@@ -74,7 +74,11 @@ def test_temporary_password_must_be_changed_at_next_login(api):
     assert browser.get("/sandboxes/")["Location"] == "/password/", "nothing else until it is changed"
     changed = browser.post(
         "/password/",
-        {"old_password": "Temporary pass 7", "new_password": NEW_PASSWORD, "new_password_again": NEW_PASSWORD},
+        {
+            "old_password": "Temporary pass 7",
+            "new_password": NEW_PASSWORD,
+            "new_password_again": NEW_PASSWORD,
+        },
     )
     assert changed["Location"] == "/"
     assert browser.get("/sandboxes/").status_code == 200, "the session survives the change"
@@ -87,7 +91,8 @@ def test_every_user_changes_their_own_password(db):
     browser.force_login(user)
 
     wrong = browser.post(
-        "/password/", {"old_password": "nope", "new_password": NEW_PASSWORD, "new_password_again": NEW_PASSWORD}
+        "/password/",
+        {"old_password": "nope", "new_password": NEW_PASSWORD, "new_password_again": NEW_PASSWORD},
     )
     weak = browser.post(
         "/password/", {"old_password": PASSWORD, "new_password": "password", "new_password_again": "password"}
@@ -95,7 +100,8 @@ def test_every_user_changes_their_own_password(db):
     assert "That is not your current password." in wrong.content.decode()
     assert "too common" in weak.content.decode()
     browser.post(
-        "/password/", {"old_password": PASSWORD, "new_password": NEW_PASSWORD, "new_password_again": NEW_PASSWORD}
+        "/password/",
+        {"old_password": PASSWORD, "new_password": NEW_PASSWORD, "new_password_again": NEW_PASSWORD},
     )
     user.refresh_from_db()
     assert user.check_password(NEW_PASSWORD)
