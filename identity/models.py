@@ -87,6 +87,11 @@ class Account(models.Model):
     site_admin_from_groups = models.BooleanField(
         default=False, help_text="Site admin was granted by a group mapping, so a login may withdraw it"
     )
+    deactivated_by_directory = models.BooleanField(
+        default=False,
+        help_text="Deactivated because the directory disabled or removed the account; a later "
+        "successful directory login reactivates it (a site admin's deactivation stays)",
+    )
 
     def __str__(self) -> str:
         return f"account of {self.user}"

@@ -113,6 +113,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "provisioning.tasks.notebooks_idle_stop",
         "schedule": env_int("PORTAL_NOTEBOOK_IDLE_CHECK_S", 60),
     },
+    # Deactivates directory users the directory disabled or removed (nothing when LDAP is off).
+    "directory-accounts-check": {
+        "task": "identity.tasks.directory_accounts_check",
+        "schedule": env_int("PORTAL_LDAP_CHECK_EVERY_S", 300),
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [

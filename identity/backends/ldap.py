@@ -7,6 +7,7 @@ from django_auth_ldap.backend import LDAPBackend
 
 from identity.directory import directory_settings
 from identity.models import ExternalIdentity
+from identity.services.deprovisioning import directory_reactivate
 from identity.services.logins import external_login
 from tenants.services.audit import client_ip
 
@@ -38,6 +39,8 @@ class DirectoryBackend(LDAPBackend):
 
     def authenticate_ldap_user(self, ldap_user, password):
         user = super().authenticate_ldap_user(ldap_user, password)
+        if user is not None and not user.is_active:
+            user = directory_reactivate(user=user)
         if user is None or not user.is_active:
             return user
         try:

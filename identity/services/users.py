@@ -86,18 +86,27 @@ def user_create(
 
 
 @transaction.atomic
-def user_set_active(*, actor: User, user: User, is_active: bool, ip: str | None = None) -> User:
+def user_set_active(
+    *, actor: User | None, user: User, is_active: bool, ip: str | None = None, reason: str = ""
+) -> User:
+    """`actor` None: the portal itself (the directory check, a directory login), saying `reason`."""
     if user.is_active == is_active:
         return user
-    if not is_active and user.pk == actor.pk:
+    if not is_active and actor is not None and user.pk == actor.pk:
         raise Conflict("You cannot deactivate your own account.", fields={"is_active": ["That is you."]})
     user.is_active = is_active
     user.save(update_fields=["is_active"])
     if not is_active:
         _sessions_end(user)
         _gateway_tokens_revoke(user)
+    else:
+        Account.objects.filter(user=user).update(deactivated_by_directory=False)
     audit_record(
-        actor=actor, action="user.reactivate" if is_active else "user.deactivate", target=user, ip=ip
+        actor=actor,
+        action="user.reactivate" if is_active else "user.deactivate",
+        target=user,
+        ip=ip,
+        detail={"reason": reason} if reason else None,
     )
     return user
 
