@@ -101,9 +101,15 @@ class Directory:
     process: subprocess.Popen
     ca_file: str | None = None
 
+    tls_port: int | None = None
+
     @property
     def url(self) -> str:
         return f"ldap://127.0.0.1:{self.port}"
+
+    @property
+    def tls_url(self) -> str:
+        return f"ldaps://127.0.0.1:{self.tls_port}"
 
     def admin(self) -> ldap.ldapobject.LDAPObject:
         connection = ldap.initialize(self.url)
@@ -147,14 +153,18 @@ def directory_start(*, tls: dict[str, str] | None = None) -> Directory:
         [SLAPADD, "-f", str(config), "-l", str(root / "directory.ldif")], check=True, capture_output=True
     )
     port = free_port()
+    tls_port = free_port() if tls else None
+    listeners = f"ldap://127.0.0.1:{port}/" + (f" ldaps://127.0.0.1:{tls_port}/" if tls else "")
     log = open(root / "slapd.log", "wb")  # noqa: SIM115 - the process holds it until it ends
     # -d keeps slapd in the foreground, so that the test run owns (and stops) the process.
     process = subprocess.Popen(
-        [SLAPD, "-f", str(config), "-h", f"ldap://127.0.0.1:{port}/", "-d", "0"],
+        [SLAPD, "-f", str(config), "-h", listeners, "-d", "0"],
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    directory = Directory(root=root, port=port, process=process, ca_file=tls["ca"] if tls else None)
+    directory = Directory(
+        root=root, port=port, process=process, ca_file=tls["ca"] if tls else None, tls_port=tls_port
+    )
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -166,3 +176,52 @@ def directory_start(*, tls: dict[str, str] | None = None) -> Directory:
                 directory.stop()
                 raise RuntimeError(f"slapd did not start:\n{log_text}") from None
             time.sleep(0.1)
+
+
+def tls_files(folder: Path) -> dict[str, str]:
+    """A private CA and a certificate it signed for 127.0.0.1, as PEM files in `folder`."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "identity tests CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    files = {"ca": folder / "ca.pem", "certificate": folder / "server.pem", "key": folder / "server.key"}
+    files["ca"].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    files["certificate"].write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    files["key"].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return {name: str(path) for name, path in files.items()}

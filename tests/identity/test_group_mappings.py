@@ -121,3 +121,16 @@ def test_tenant_grants_list_rows_and_settings(settings, db):
         ("ML-Leads", "admin", "settings"),
         ("ml-team", "member", "portal"),
     ]
+
+
+def test_tenant_page_include_says_which_groups_grant_what(db):
+    from django.template.loader import render_to_string
+
+    ml = TenantFactory(slug="ml")
+    GroupMapping.objects.create(group="ml-leads", grant="admin", tenant=ml, tenant_slug="ml")
+
+    html = render_to_string(
+        "frontend/users/_tenant_group_grants.html", {"group_grants": grants_for_tenant(tenant=ml)}
+    )
+
+    assert "ml-leads" in html and "Tenant admin" in html
