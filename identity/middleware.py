@@ -8,7 +8,7 @@ MUST_CHANGE_PASSWORD = "identity.must_change_password"  # noqa: S105 - a session
 class PasswordChangeRequiredMiddleware:
     """A user who signed in with a temporary password sees only the page that changes it (and
     may log out) until they have chosen their own. The session flag spares every other request a
-    query."""
+    query. The API is left alone: its clients send tokens, and the session is not theirs to load."""
 
     ALLOWED = ("password-change", "logout")
 
@@ -16,6 +16,8 @@ class PasswordChangeRequiredMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if request.path.startswith("/api/"):
+            return self.get_response(request)
         if request.session.get(MUST_CHANGE_PASSWORD) and request.user.is_authenticated:
             allowed = {reverse(name) for name in self.ALLOWED}
             if request.path not in allowed and not request.path.startswith("/static/"):

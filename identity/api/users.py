@@ -20,13 +20,13 @@ class UserOutputSerializer(serializers.Serializer):
     username = serializers.CharField()
     first_name = serializers.CharField()
     last_name = serializers.CharField()
-    email = serializers.EmailField()
+    email = serializers.CharField(help_text="Empty when unknown")
     is_active = serializers.BooleanField()
     is_site_admin = serializers.BooleanField()
     must_change_password = serializers.BooleanField()
     signs_in_with = serializers.SerializerMethodField()
     date_joined = serializers.DateTimeField()
-    last_login = serializers.DateTimeField()
+    last_login = serializers.DateTimeField(allow_null=True)
 
     class Meta:
         ref_name = "User"
