@@ -1,4 +1,3 @@
-from django.core.exceptions import ValidationError
 from django.db import models
 
 from tenants.models import Membership, Tenant, User
@@ -33,10 +32,6 @@ class GroupMapping(models.Model):
         if self.grant == self.Grant.SITE_ADMIN:
             return f"{self.group} → site admin"
         return f"{self.group} → {self.tenant_slug} ({self.grant})"
-
-    def clean(self):
-        if (self.grant == self.Grant.SITE_ADMIN) == bool(self.tenant_slug):
-            raise ValidationError("A mapping grants either site admin, or a role in one tenant.")
 
 
 class ExternalIdentity(models.Model):

@@ -167,3 +167,23 @@ def test_provider_down_gives_a_message(oidc_settings, settings):
     response = client.get("/oidc/authenticate/", follow=True)
 
     assert "does not answer" in response.content.decode()
+
+
+def test_the_password_form_can_be_hidden_but_local_sign_in_stays_reachable(oidc_settings):
+    oidc_settings.PORTAL_LOGIN_PASSWORD_FORM = False
+
+    assert 'name="password"' not in Client().get("/login/").content.decode()
+    assert 'name="password"' in Client().get("/login/?local=1").content.decode()
+
+
+def test_a_deactivated_user_cannot_sign_in_through_the_provider(oidc_settings):
+    client = Client()
+    callback(client, provider_sign_in(client, "frank"))
+    User.objects.filter(username="frank").update(is_active=False)
+    assert signed_in_as(client) is None, "the session ends at once"
+
+    again = Client()
+    response = callback(again, provider_sign_in(again, "frank"))
+
+    assert "sso=failed" in response["Location"]
+    assert signed_in_as(again) is None

@@ -154,3 +154,18 @@ def test_users_pages(site_admin):
     judy.refresh_from_db()
     assert not judy.is_active
     assert "Reactivate" in browser.get(f"/users/{judy.pk}/").content.decode()
+
+
+def test_directory_and_sso_accounts_get_no_portal_password(api):
+    from identity.models import ExternalIdentity
+
+    kim = UserFactory(username="kim")
+    kim.set_unusable_password()
+    kim.save()
+    ExternalIdentity.objects.create(user=kim, provider="ldap", issuer="", subject="kim")
+
+    answer = api.patch(f"/api/v1/users/{kim.pk}/", {"password": "Temporary pass 7"}, format="json")
+
+    assert answer.status_code == 409 and answer.json()["code"] == "conflict"
+    kim.refresh_from_db()
+    assert not kim.has_usable_password()
