@@ -8,7 +8,7 @@ from django_auth_ldap.backend import LDAPBackend
 from identity.directory import directory_settings
 from identity.models import ExternalIdentity
 from identity.services.deprovisioning import directory_reactivate
-from identity.services.logins import external_login
+from identity.services.logins import external_identity_bind, external_login
 from tenants.services.audit import client_ip
 
 logger = logging.getLogger(__name__)
@@ -46,7 +46,12 @@ class DirectoryBackend(LDAPBackend):
         try:
             groups = {*ldap_user.group_names, *ldap_user.group_dns}
         except ldap.LDAPError as error:
+            # Without its groups the login cannot know the user's tenants: refused. The account
+            # is bound all the same, so that the next login finds it as the directory's.
             logger.warning("LDAP login of %r refused: its groups could not be read: %s", user.username, error)
+            external_identity_bind(
+                user=user, provider=ExternalIdentity.Provider.LDAP, issuer="", subject=user.username
+            )
             return None
         external_login(
             user=user,

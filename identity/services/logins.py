@@ -16,16 +16,22 @@ logger = logging.getLogger(__name__)
 _RANK = {Membership.Role.MEMBER: 0, Membership.Role.ADMIN: 1}
 
 
-@transaction.atomic
-def external_login(
-    *, user: User, provider: str, issuer: str, subject: str, groups: set[str], ip: str | None = None
-) -> None:
-    """Record that `user` signed in as `subject` of `provider`, and apply the group mappings."""
+def external_identity_bind(*, user: User, provider: str, issuer: str, subject: str) -> ExternalIdentity:
+    """Record that `user` signed in as `subject` of `provider` (binding them on the first login)."""
     binding, _ = ExternalIdentity.objects.get_or_create(
         provider=provider, issuer=issuer, subject=subject, defaults={"user": user}
     )
     binding.last_login = timezone.now()
     binding.save(update_fields=["last_login"])
+    return binding
+
+
+@transaction.atomic
+def external_login(
+    *, user: User, provider: str, issuer: str, subject: str, groups: set[str], ip: str | None = None
+) -> None:
+    """A login through `provider`: bind the account and apply the group mappings."""
+    external_identity_bind(user=user, provider=provider, issuer=issuer, subject=subject)
     memberships_sync(user=user, groups=groups, ip=ip)
 
 
