@@ -123,14 +123,12 @@ def test_tenant_grants_list_rows_and_settings(settings, db):
     ]
 
 
-def test_tenant_page_include_says_which_groups_grant_what(db):
-    from django.template.loader import render_to_string
+def test_tenant_page_tag_says_which_groups_grant_what(db):
+    from django.template import Context, Template
 
     ml = TenantFactory(slug="ml")
     GroupMapping.objects.create(group="ml-leads", grant="admin", tenant=ml, tenant_slug="ml")
 
-    html = render_to_string(
-        "frontend/users/_tenant_group_grants.html", {"group_grants": grants_for_tenant(tenant=ml)}
-    )
+    html = Template("{% load identity_ui %}{% tenant_group_grants tenant %}").render(Context({"tenant": ml}))
 
     assert "ml-leads" in html and "Tenant admin" in html
