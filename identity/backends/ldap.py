@@ -42,7 +42,7 @@ class DirectoryBackend(LDAPBackend):
         if user is not None and not user.is_active:
             user = directory_reactivate(user=user)
         if user is None or not user.is_active:
-            return user
+            return None  # like ModelBackend: no caller (the token endpoint included) gets an inactive user
         try:
             groups = {*ldap_user.group_names, *ldap_user.group_dns}
         except ldap.LDAPError as error:

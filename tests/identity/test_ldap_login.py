@@ -177,3 +177,29 @@ def test_user_deactivated_in_the_portal_cannot_sign_in_through_the_directory(lda
     assert not signed_in(client), "the session ends at once"
     client, response = login("alice")
     assert not signed_in(client)
+
+
+def test_directory_users_get_api_tokens_with_their_directory_password(ldap_settings):
+    from rest_framework.test import APIClient
+
+    answer = APIClient().post(
+        "/api/v1/auth/token/", {"username": "alice", "password": test_directory.PASSWORD}, format="json"
+    )
+
+    assert answer.status_code in (200, 201), answer.content
+    key = answer.json()["token"]
+    assert APIClient().get("/api/v1/tenants/", HTTP_AUTHORIZATION=f"Token {key}").status_code == 200
+
+
+def test_a_deactivated_directory_user_gets_no_api_token(ldap_settings):
+    from rest_framework.test import APIClient
+
+    login("alice")
+    User.objects.filter(username="alice").update(is_active=False)
+
+    answer = APIClient().post(
+        "/api/v1/auth/token/", {"username": "alice", "password": test_directory.PASSWORD}, format="json"
+    )
+
+    assert answer.status_code in (400, 401, 403), answer.content
+    assert not User.objects.get(username="alice").tokens.exists()
