@@ -19,8 +19,10 @@ wanted=(
     socat:socat
     node:nodejs
     npm:npm
-    # python-ldap (django-auth-ldap) builds against these; slapd and ldap-utils run the
-    # directory the identity tests sign in against.
+    # python-ldap (django-auth-ldap) is built from source with these; slapd and ldap-utils run
+    # the directory the identity tests sign in against.
+    gcc:gcc
+    python3-config:python3-dev
     /usr/include/ldap.h:libldap2-dev
     /usr/include/sasl/sasl.h:libsasl2-dev
     /usr/sbin/slapd:slapd
