@@ -24,6 +24,7 @@ from identity.middleware import MUST_CHANGE_PASSWORD
 from identity.oidc import ProviderUnavailable, oidc_setting, provider_logout_url
 from identity.selectors.mappings import group_mapping_list
 from identity.selectors.users import must_change_password, user_list
+from identity.services.logins import openid_login_refused
 from identity.services.mappings import group_mapping_create, group_mapping_delete
 from identity.services.users import (
     password_change,
@@ -31,8 +32,7 @@ from identity.services.users import (
     user_set_active,
     user_set_temporary_password,
 )
-from tenants.models import AuditEvent
-from tenants.services.audit import audit_record, client_ip
+from tenants.services.audit import client_ip
 
 
 def _require_site_admin(request) -> None:
@@ -114,14 +114,7 @@ class OpenIDCallbackView(OIDCAuthenticationCallbackView):
         return self._refuse(self.request.GET.get("error", "sign-in was not completed"))
 
     def _refuse(self, reason: str):
-        audit_record(
-            actor=None,
-            action="auth.login_failed",
-            result=AuditEvent.Result.FAILURE,
-            object_type="tenants.user",
-            ip=client_ip(self.request),
-            detail={"via": "openid", "reason": reason[:200]},
-        )
+        openid_login_refused(reason=reason, ip=client_ip(self.request))
         return redirect(settings.LOGIN_REDIRECT_URL_FAILURE)
 
 

@@ -108,3 +108,16 @@ def _site_admin_sync(*, user: User, site_admin: bool, ip: str | None) -> None:
     user.save(update_fields=["is_site_admin"])
     account.save(update_fields=["site_admin_from_groups"])
     audit_record(actor=user, action=action, target=user, ip=ip, detail={"via": "group mapping"})
+
+
+def openid_login_refused(*, reason: str, ip: str | None = None) -> None:
+    """Audit an OpenID callback that signed nobody in (wrong state, replayed code, the user
+    cancelled at the provider): nothing else changes."""
+    audit_record(
+        actor=None,
+        action="auth.login_failed",
+        result=AuditEvent.Result.FAILURE,
+        object_type="tenants.user",
+        ip=ip,
+        detail={"via": "openid", "reason": reason[:200]},
+    )
