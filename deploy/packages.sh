@@ -4,7 +4,7 @@
 source "$(dirname "$0")/lib.sh"
 require_root
 
-# command-that-proves-it-is-installed:debian-package
+# command-or-file-that-proves-it-is-installed:debian-package
 wanted=(
     psql:postgresql-client
     pg_ctlcluster:postgresql
@@ -19,10 +19,19 @@ wanted=(
     socat:socat
     node:nodejs
     npm:npm
+    # python-ldap (django-auth-ldap) is built from source with these; slapd and ldap-utils run
+    # the directory the identity tests sign in against.
+    gcc:gcc
+    python3-config:python3-dev
+    /usr/include/ldap.h:libldap2-dev
+    /usr/include/sasl/sasl.h:libsasl2-dev
+    /usr/sbin/slapd:slapd
+    ldapadd:ldap-utils
 )
 missing=()
 for entry in "${wanted[@]}"; do
-    command -v "${entry%%:*}" >/dev/null 2>&1 || missing+=("${entry#*:}")
+    proof=${entry%%:*}
+    command -v "$proof" >/dev/null 2>&1 || [ -e "$proof" ] || missing+=("${entry#*:}")
 done
 if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
     missing+=(python3-venv)

@@ -1,7 +1,6 @@
 """Every page of the browser UI. The tenancy and catalog pages keep the namespaced names
 ("tenants:detail", "catalog:flavors") that templates and tests use."""
 
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from frontend.views import (
@@ -11,6 +10,7 @@ from frontend.views import (
     datataps,
     flavors,
     hosts,
+    identity,
     jobs,
     notebooks,
     sandboxes,
@@ -67,8 +67,17 @@ catalog_urls = [
 urlpatterns = [
     path("", include((tenant_urls, "tenants"))),
     path("", include((catalog_urls, "catalog"))),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("login/", identity.PortalLoginView.as_view(), name="login"),
+    path("logout/", identity.logout_page, name="logout"),
+    path("oidc/authenticate/", identity.OpenIDStartView.as_view(), name="oidc-authenticate"),
+    path("oidc/callback/", identity.OpenIDCallbackView.as_view(), name="oidc-callback"),
+    path("password/", identity.password_change_page, name="password-change"),
+    path("users/", identity.user_list_page, name="user-list"),
+    path("users/new/", identity.user_create_page, name="user-create"),
+    path("users/<int:pk>/", identity.user_detail_page, name="user-detail"),
+    path("users/<int:pk>/active/", identity.user_active_page, name="user-active"),
+    path("group-mappings/", identity.group_mapping_list_page, name="group-mapping-list"),
+    path("group-mappings/<int:pk>/delete/", identity.group_mapping_delete_page, name="group-mapping-delete"),
     path("", dashboard.dashboard, name="dashboard"),
     path("sandboxes/", sandboxes.sandbox_list_page, name="sandbox-list"),
     path("sandboxes/new/", sandboxes.sandbox_launch_page, name="sandbox-launch"),

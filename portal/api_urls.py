@@ -4,6 +4,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("tenants.api.urls")),
+    path("", include("identity.api.urls")),
     path("", include("catalog.api.urls")),
     path("", include("provisioning.api.urls")),
 ]

@@ -16,11 +16,13 @@ def content_security_policy() -> str:
     Inline `style` attributes stay allowed (`style-src-attr`): the templates size progress bars
     and charts with them, and an attribute style can neither run script nor read the page.
     Forms may post to the portal and to the notebook gateway: logging in to JupyterHub is an
-    OAuth2 round trip whose last redirect, after the login form, lands on the Hub."""
+    OAuth2 round trip whose last redirect, after the login form, lands on the Hub; and logging
+    out of the portal redirects to the OpenID provider's end-session endpoint when one is set."""
     form_targets = ["'self'"]
-    hub = urlsplit(settings.HUB_URL)
-    if hub.scheme and hub.netloc:
-        form_targets.append(f"{hub.scheme}://{hub.netloc}")
+    for url in (settings.HUB_URL, settings.PORTAL_OIDC_ISSUER if settings.PORTAL_OIDC_ENABLED else ""):
+        origin = urlsplit(url)
+        if origin.scheme and origin.netloc:
+            form_targets.append(f"{origin.scheme}://{origin.netloc}")
     directives = {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
@@ -59,11 +61,11 @@ class SecurityHeadersMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
-        self.csp = content_security_policy()
 
     def __call__(self, request):
         response = self.get_response(request)
-        response.headers.setdefault("Content-Security-Policy", self.csp)
+        # Built per response (a few string joins) so that it follows the settings in force.
+        response.headers.setdefault("Content-Security-Policy", content_security_policy())
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         # WhiteNoise answers static files before XFrameOptionsMiddleware sees them.
         response.headers.setdefault("X-Frame-Options", settings.X_FRAME_OPTIONS)

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "axes",
     "oauth2_provider",
     "tenants",
+    "identity",
     "catalog",
     "provisioning",
     "frontend",
@@ -59,6 +60,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "identity.middleware.PasswordChangeRequiredMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -113,6 +115,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "provisioning.tasks.notebooks_idle_stop",
         "schedule": env_int("PORTAL_NOTEBOOK_IDLE_CHECK_S", 60),
     },
+    # Deactivates directory users the directory disabled or removed (nothing when LDAP is off).
+    "directory-accounts-check": {
+        "task": "identity.tasks.directory_accounts_check",
+        "schedule": env_int("PORTAL_LDAP_CHECK_EVERY_S", 300),
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -121,9 +128,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# LDAP and OpenID Connect (portal/settings_identity.py) come after local accounts when enabled.
+from portal.settings_identity import *  # noqa: E402, F403
+
 AUTHENTICATION_BACKENDS = [
     "tenants.auth_backends.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
+    *IDENTITY_BACKENDS,  # noqa: F405
 ]
 # Lockout after repeated failed logins (django-axes), counted per username and client address
 # so that one attacker cannot lock everybody out.

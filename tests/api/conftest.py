@@ -19,6 +19,7 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from catalog.models import CatalogItem, Flavor, ImageBuild
+from identity.models import GroupMapping
 from provisioning.models import DataTap, Host, HostPathPrefix, Job, Notebook, Operation, Sandbox
 from provisioning.services.sandboxes import sandbox_create
 from tenants.models import Membership, Tenant, Token, User
@@ -63,6 +64,7 @@ class World:
     notebook: Notebook
     build: ImageBuild
     token: Token  # alice's
+    group_mapping: GroupMapping  # grants membership of acme
     keys: dict[str, str] = field(default_factory=dict)  # role: an API token key
 
     def user(self, role: str) -> User:
@@ -91,6 +93,8 @@ class World:
             "tokens": self.token.pk,
             "catalog-builds": self.build.pk,
             "notebooks": self.notebook.pk,
+            "users": self.member.pk,
+            "group-mappings": self.group_mapping.pk,
         }
 
 
@@ -161,6 +165,9 @@ def world(db) -> World:
         notebook=notebook,
         build=build,
         token=token,
+        group_mapping=GroupMapping.objects.create(
+            group="acme-team", grant="member", tenant=acme, tenant_slug="acme"
+        ),
     )
     for role in ROLES:
         world.keys[role] = token_create(user=world.user(role), name="tests")[1]

@@ -18,7 +18,7 @@ from tests.api.conftest import fill_path, operations
 # Collections whose objects belong to a tenant: a foreign one is a 404.
 TENANT_OWNED = {"tenants", "sandboxes", "operations", "datataps", "jobs"}
 # Collections only site admins (or the notebook gateway's account) reach at all.
-SITE_ADMIN_ONLY = {"hosts", "datatap-prefixes", "catalog-builds", "notebooks"}
+SITE_ADMIN_ONLY = {"hosts", "datatap-prefixes", "catalog-builds", "notebooks", "users", "group-mappings"}
 # Site-wide collections everybody reads and only site admins change.
 CURATED = {"catalog", "flavors"}
 # Per-user collections: another user's object is a 404, whatever the role.
@@ -98,7 +98,7 @@ def expected(role: str, method: str, path: str) -> int | None:
 def database_state() -> dict[str, list]:
     """Every row of our apps, but the audit log (it records the refusals, as it should)."""
     state = {}
-    for app in ("tenants", "catalog", "provisioning"):
+    for app in ("tenants", "identity", "catalog", "provisioning"):
         for model in apps.get_app_config(app).get_models():
             if model._meta.label in {"tenants.AuditEvent", "tenants.Token"}:
                 continue  # tokens: last_used moves with each authenticated request
