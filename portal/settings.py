@@ -209,6 +209,10 @@ SITE = env_str("PORTAL_SITE", "portal")
 if not re.fullmatch(r"[a-z][a-z0-9]{0,19}", SITE):
     raise ImproperlyConfigured("PORTAL_SITE: 1-20 lowercase letters and digits, starting with a letter")
 DOCKER_DEFAULT_URL = env_str("PORTAL_DOCKER_URL", "unix:///var/run/docker.sock")
+# The deploy scripts' state folder (deploy/lib.sh: the hosts' TLS keys, their engines' data) and
+# the engines' data roots: no DataTap may reach into them.
+STATE_DIR = Path(env_str("PORTAL_STATE_DIR", "/var/lib/portal"))
+DOCKER_DATA_ROOTS = env_list("PORTAL_DOCKER_DATA_ROOTS", ["/var/lib/docker"])
 IMAGE_REGISTRY = env_str("PORTAL_REGISTRY", "127.0.0.1:5000")
 BASE_IMAGE = env_str("PORTAL_BASE_IMAGE", "portal/base:bookworm")
 # Allocatable CPUs of a host = its cores x this ratio; memory and GPUs are never overcommitted.
