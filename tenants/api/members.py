@@ -68,7 +68,7 @@ class MemberListApi(_TenantAdminApi):
         membership = membership_add(
             actor=request.user,
             tenant=tenant,
-            user=serializer.validated_data["username"],
+            username=serializer.validated_data["username"],
             role=serializer.validated_data["role"],
             ip=client_ip(request),
         )
