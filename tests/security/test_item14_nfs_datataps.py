@@ -3,6 +3,9 @@ the host's own services, and a failed mount showed the tenant the engine's host 
 options. Loopback, link-local and multicast servers (and names resolving to them) and port
 options are refused; a mount failure is explained with what the tenant gave, nothing more."""
 
+# The fake engine's fixtures are imported from provisioning's tests and named as arguments.
+# ruff: noqa: F811
+
 import socket
 
 import pytest
@@ -43,7 +46,7 @@ def _nfs(tenant, member, *, server="nfs.example.org", options=""):
         "127.1.2.3",
         "::1",
         "::ffff:127.0.0.1",
-        "0.0.0.0",
+        "0.0.0.0",  # noqa: S104 - a server address to refuse, not one to bind
         "169.254.169.254",
         "fe80::1",
         "224.0.0.1",

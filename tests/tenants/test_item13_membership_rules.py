@@ -32,7 +32,7 @@ def test_unknown_service_account_and_site_admin_get_one_answer(world, gateway):
     assert unknown.status_code == service.status_code == site_admin.status_code == 400
     assert unknown.json() == service.json() == site_admin.json()
     assert unknown.json()["code"] == "invalid"
-    assert set(unknown.json()["username"]) == {"There is no active user with that name who can join this tenant."}
+    assert unknown.json()["username"] == ["There is no active user with that name who can join this tenant."]
     assert not Membership.objects.filter(user__in=[gateway, world.site_admin]).exists()
     assert not AuditEvent.objects.filter(action="member.add").exists()
 
