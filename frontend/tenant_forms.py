@@ -3,7 +3,7 @@
 from django import forms
 
 from frontend.presenters import LABELS
-from tenants.models import SLUG_VALIDATOR, Membership, Tenant, User
+from tenants.models import SLUG_VALIDATOR, Membership, Tenant
 from tenants.quota import DIMENSIONS
 
 
@@ -46,12 +46,6 @@ class MemberAddForm(forms.Form):
     username = forms.CharField(max_length=150)
     role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.MEMBER)
 
-    def clean_username(self):
-        user = User.objects.filter(username=self.cleaned_data["username"], is_active=True).first()
-        if user is None:
-            raise forms.ValidationError("There is no active user with that name.")
-        return user
-
 
 class MemberRoleForm(forms.Form):
     role = forms.ChoiceField(choices=Membership.Role.choices)
@@ -59,4 +53,6 @@ class MemberRoleForm(forms.Form):
 
 class TokenCreateForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="What will use it, e.g. 'CI pipeline'.")
-    expires = forms.DateTimeField(required=False, help_text="Optional, e.g. 2030-01-31 12:00. Empty: never.")
+    expires = forms.DateTimeField(
+        required=False, help_text="Optional, e.g. 2030-01-31 12:00. Empty: the longest this site allows."
+    )

@@ -136,17 +136,25 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     *IDENTITY_BACKENDS,  # noqa: F405
 ]
-# Lockout after repeated failed logins (django-axes), counted per username and client address
-# so that one attacker cannot lock everybody out.
+# Lockout after repeated failed logins (django-axes): per username and client address, and per
+# username whatever the address, so that guesses spread over many addresses (a botnet, or a
+# forged X-Forwarded-For) are limited too. The price: anyone can lock an account for the
+# cool-off time; the person keeps their open sessions and tokens.
 AXES_FAILURE_LIMIT = env_int("PORTAL_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = env_int("PORTAL_LOGIN_COOLOFF_MINUTES", 15) / 60  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username"]
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "common.client_ip.client_ip"
-# Proxies (addresses or networks) whose X-Forwarded-For is believed, for lockout and audit.
-TRUSTED_PROXIES = env_list("PORTAL_TRUSTED_PROXIES", ["127.0.0.1", "::1"])
+# Proxies (addresses or networks) whose X-Forwarded-For is believed, for lockout, audit, metrics
+# and throttling. None by default: the socket's peer is the client. Loopback is not trusted
+# unless named, since every process on this machine (a sandbox's gateway route, a script) is on it.
+TRUSTED_PROXIES = env_list("PORTAL_TRUSTED_PROXIES", [])
 # Lifetime of the tokens POST /api/v1/auth/token/ hands out (personal tokens choose their own).
 API_LOGIN_TOKEN_HOURS = env_int("PORTAL_API_LOGIN_TOKEN_HOURS", 24)
+# The longest any token may live, in days: a token asked for without an expiry gets this one.
+TOKEN_MAX_DAYS = env_int("PORTAL_TOKEN_MAX_DAYS", 365)
+if TOKEN_MAX_DAYS < 1:
+    raise ImproperlyConfigured("PORTAL_TOKEN_MAX_DAYS must be 1 or more.")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
@@ -214,6 +222,10 @@ SITE = env_str("PORTAL_SITE", "portal")
 if not re.fullmatch(r"[a-z][a-z0-9]{0,19}", SITE):
     raise ImproperlyConfigured("PORTAL_SITE: 1-20 lowercase letters and digits, starting with a letter")
 DOCKER_DEFAULT_URL = env_str("PORTAL_DOCKER_URL", "unix:///var/run/docker.sock")
+# The deploy scripts' state folder (deploy/lib.sh: the hosts' TLS keys, their engines' data) and
+# the engines' data roots: no DataTap may reach into them.
+STATE_DIR = Path(env_str("PORTAL_STATE_DIR", "/var/lib/portal"))
+DOCKER_DATA_ROOTS = env_list("PORTAL_DOCKER_DATA_ROOTS", ["/var/lib/docker"])
 IMAGE_REGISTRY = env_str("PORTAL_REGISTRY", "127.0.0.1:5000")
 BASE_IMAGE = env_str("PORTAL_BASE_IMAGE", "portal/base:bookworm")
 # Allocatable CPUs of a host = its cores x this ratio; memory and GPUs are never overcommitted.

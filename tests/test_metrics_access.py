@@ -33,8 +33,9 @@ def test_refused_from_elsewhere_without_the_token(db, headers):
     assert b"portal_" not in response.content
 
 
-def test_refused_through_a_local_proxy_for_an_outside_client(db):
-    # The proxy on loopback is trusted to name the client: the client is not local.
+def test_refused_through_a_local_proxy_for_an_outside_client(db, settings):
+    # A proxy on loopback, configured as trusted, names the client: the client is not local.
+    settings.TRUSTED_PROXIES = ["127.0.0.1"]
     response = scrape("127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9")
 
     assert response.status_code == 403

@@ -9,7 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from common.client_ip import client_ip
-from common.errors import Invalid
+from common.errors import Invalid, ServiceError
 from common.forms import add_service_error
 from frontend.presenters import usage_bars
 from frontend.tenant_forms import MemberAddForm, MemberRoleForm, TenantForm
@@ -131,14 +131,14 @@ def member_add_page(request, slug):
             membership_add(
                 actor=request.user,
                 tenant=tenant,
-                user=form.cleaned_data["username"],
+                username=form.cleaned_data["username"],
                 role=form.cleaned_data["role"],
                 ip=client_ip(request),
             )
         except Invalid as error:
             add_service_error(form, error)
         else:
-            messages.success(request, f"Added {form.cleaned_data['username'].username}.")
+            messages.success(request, f"Added {form.cleaned_data['username']}.")
             return redirect("tenants:detail", slug=tenant.slug)
     # Errors are shown next to the fields of the add form, with what was typed.
     return render(
@@ -153,10 +153,17 @@ def member_change_role_page(request, slug, username):
     membership = get_object_or_404(membership_list(tenant=tenant), user__username=username)
     form = MemberRoleForm(request.POST)
     if form.is_valid():
-        membership_change_role(
-            actor=request.user, membership=membership, role=form.cleaned_data["role"], ip=client_ip(request)
-        )
-        messages.success(request, f"{username} is now {membership.get_role_display().lower()}.")
+        try:
+            membership_change_role(
+                actor=request.user,
+                membership=membership,
+                role=form.cleaned_data["role"],
+                ip=client_ip(request),
+            )
+        except ServiceError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, f"{username} is now {membership.get_role_display().lower()}.")
     return redirect("tenants:detail", slug=tenant.slug)
 
 
@@ -165,6 +172,10 @@ def member_change_role_page(request, slug, username):
 def member_remove_page(request, slug, username):
     tenant = visible_tenant(request, slug, admin=True)
     membership = get_object_or_404(membership_list(tenant=tenant), user__username=username)
-    membership_remove(actor=request.user, membership=membership, ip=client_ip(request))
-    messages.success(request, f"Removed {username}.")
+    try:
+        membership_remove(actor=request.user, membership=membership, ip=client_ip(request))
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"Removed {username}.")
     return redirect("tenants:detail", slug=tenant.slug)

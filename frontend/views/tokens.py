@@ -6,6 +6,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from common.client_ip import client_ip
+from common.errors import Invalid
+from common.forms import add_service_error
 from frontend.tenant_forms import TokenCreateForm
 from tenants.selectors.tokens import token_list
 from tenants.services.tokens import token_create, token_revoke
@@ -16,8 +18,12 @@ def token_list_page(request):
     form = TokenCreateForm(request.POST or None)
     new_key = None
     if request.method == "POST" and form.is_valid():
-        _, new_key = token_create(user=request.user, ip=client_ip(request), **form.cleaned_data)
-        form = TokenCreateForm()
+        try:
+            _, new_key = token_create(user=request.user, ip=client_ip(request), **form.cleaned_data)
+        except Invalid as error:
+            add_service_error(form, error)
+        else:
+            form = TokenCreateForm()
     return render(
         request,
         "frontend/tokens/list.html",

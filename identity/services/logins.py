@@ -81,15 +81,15 @@ def memberships_sync(*, user: User, groups: set[str], ip: str | None = None) -> 
     for tenant_id, (tenant, role, granted_by) in wanted.items():
         membership = existing.get(tenant_id)
         if membership is None:
-            membership = membership_add(actor=user, tenant=tenant, user=user, role=role, ip=ip)
+            membership = membership_add(actor=None, tenant=tenant, username=user.username, role=role, ip=ip)
             MappedMembership.objects.create(membership=membership, groups=granted_by)
         elif hasattr(membership, "mapped"):
-            membership_change_role(actor=user, membership=membership, role=role, ip=ip)
+            membership_change_role(actor=None, membership=membership, role=role, ip=ip)
             membership.mapped.groups = granted_by
             membership.mapped.save(update_fields=["groups"])
     for tenant_id, membership in existing.items():
         if tenant_id not in wanted and hasattr(membership, "mapped"):
-            membership_remove(actor=user, membership=membership, ip=ip)
+            membership_remove(actor=None, membership=membership, ip=ip)
     _site_admin_sync(user=user, site_admin=site_admin, ip=ip)
 
 

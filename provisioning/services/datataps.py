@@ -7,8 +7,10 @@ holds the Docker socket, and (where the portal's machine has the path) checked a
 resolving symlinks, so a link under an allowed prefix cannot point elsewhere."""
 
 import ipaddress
+import logging
 import os
 import re
+import socket
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -18,6 +20,8 @@ from provisioning.errors import InUse, InvalidRequest, NotFound
 from provisioning.models import DataTap, Host, HostPathPrefix, Sandbox
 from tenants.models import Tenant, User
 from tenants.services.audit import audit_record
+
+log = logging.getLogger(__name__)
 
 #: Trees no DataTap may reach into or contain: the engine's state and socket (named first, so
 #: that a refusal names them), the OS, and system state such as the portal's own database.
@@ -45,7 +49,15 @@ FORBIDDEN_TREES = (
     "/var/mail",
     "/var/run",
     "/var/spool",
+    # people's homes (SSH keys, tokens, shell histories), and the folders the portal installs
+    # itself in; the checkout, its state, the hosts' TLS keys and the engines' data roots
+    # are added from settings in _site_trees
+    "/home",
+    "/opt/portal",
 )
+#: Folders that hold whatever anyone mounts there (other disks, backups, other services'
+#: data): a dedicated folder inside one (/mnt/datasets) may be a prefix, the folder may not.
+FORBIDDEN_AS_A_WHOLE = ("/media", "/mnt")
 #: /lib, /lib32, /lib64, /libx32 and whatever else a distribution names so.
 FORBIDDEN_TOP_LEVEL = re.compile(r"^/lib[^/]*(/|$)")
 SAFE_PATH = re.compile(r"^/[A-Za-z0-9._@+/-]*$")
@@ -54,7 +66,8 @@ HOSTNAME = re.compile(
 )
 
 #: NFS mount options a tenant admin may set: flags, and keys with the values they take. The
-#: address is the DataTap's server and read-only its flag, so neither can be given here.
+#: address is the DataTap's server and read-only its flag, so neither can be given here; nor
+#: can ports (`port=`, `mountport=`), which would aim the host's mount at any service.
 NFS_FLAGS = {
     "soft",
     "hard",
@@ -81,7 +94,6 @@ NFS_VALUES = {
     "vers": re.compile(r"^(3|4|4\.0|4\.1|4\.2)$"),
     "proto": re.compile(r"^(tcp|tcp6|udp|udp6|rdma)$"),
     "sec": re.compile(r"^(sys|krb5|krb5i|krb5p)$"),
-    "port": _NUMBER,
     "timeo": _NUMBER,
     "retrans": _NUMBER,
     "rsize": _NUMBER,
@@ -116,10 +128,12 @@ def _within(path: str, tree: str) -> bool:
 
 def _site_trees() -> set[str]:
     """This site's own secrets: the sockets of the engines the platform drives (mounting one
-    hands over the host) and the portal's code, settings and state."""
+    hands over the host), the engines' data roots, and the portal's code, settings and state
+    (its checkout with var/, and the state folder with the hosts' TLS keys)."""
     urls = {settings.DOCKER_DEFAULT_URL, *Host.objects.values_list("url", flat=True)}
     sockets = {os.path.normpath(url.removeprefix("unix://")) for url in urls if url.startswith("unix://")}
-    return sockets | {os.path.normpath(str(settings.BASE_DIR))}
+    folders = {settings.BASE_DIR, settings.STATE_DIR, *settings.DOCKER_DATA_ROOTS}
+    return sockets | {os.path.normpath(str(folder)) for folder in folders}
 
 
 def path_forbidden_reason(path: str) -> str | None:
@@ -135,6 +149,8 @@ def path_forbidden_reason(path: str) -> str | None:
             return f"{path} contains {tree}, a system path that can never be allowed."
     if FORBIDDEN_TOP_LEVEL.match(path):
         return f"{path} lies in a system library tree that can never be allowed."
+    if path in FORBIDDEN_AS_A_WHOLE:
+        return f"{path} as a whole can never be allowed: name a dedicated folder inside it."
     return None
 
 
@@ -186,15 +202,52 @@ def hostpath_prefix_remove(*, actor: User, prefix: HostPathPrefix, ip: str | Non
 # --- DataTaps ----------------------------------------------------------------------------
 
 
+def _address_refusal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    """Why an NFS server at `address` is refused, or None. The engine mounts from the host, so
+    a loopback or link-local server is the host's own services (or the cloud's metadata
+    service), not a file server of the tenant's."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    if address.is_loopback or address.is_unspecified:
+        return "is the host itself (loopback)"
+    if address.is_link_local:
+        return "is link-local (the host's own network segment, such as a cloud metadata service)"
+    if address.is_multicast:
+        return "is a multicast address"
+    return None
+
+
 def _nfs_server(server: str) -> str:
+    """The server, normalised, unless it is (or its name resolves to) an address the hosts
+    must never mount from. A name that does not resolve here is left to the hosts' resolver."""
     server = (server or "").strip()
     try:
-        return str(ipaddress.ip_address(server))
+        address = ipaddress.ip_address(server)
     except ValueError:
-        pass
+        address = None
+    if address is not None:
+        reason = _address_refusal(address)
+        if reason:
+            raise InvalidRequest({"server": [f"{server} {reason}: give the NFS server's own address."]})
+        return str(address)
     if not HOSTNAME.match(server):
         raise InvalidRequest({"server": ["Give a host name or an IP address."]})
-    return server.lower()
+    server = server.lower()
+    if server == "localhost" or server.endswith(".localhost"):
+        raise InvalidRequest(
+            {"server": [f"{server} is the host itself (loopback): give the NFS server's name."]}
+        )
+    try:
+        resolved = {info[4][0] for info in socket.getaddrinfo(server, None)}
+    except (OSError, UnicodeError):
+        resolved = set()
+    for found in sorted(resolved):
+        reason = _address_refusal(ipaddress.ip_address(found.partition("%")[0]))
+        if reason:
+            raise InvalidRequest(
+                {"server": [f"{server} resolves to {found}, which {reason}: give the NFS server's name."]}
+            )
+    return server
 
 
 def nfs_options_clean(options: str) -> str:
@@ -335,14 +388,30 @@ def datataps_for_sandbox(*, owner: User, tenant: Tenant, names: list[str]) -> li
     return taps
 
 
+#: What an engine's mount error means, in words a tenant can act on. The engine's own text
+#: names host paths (its volume folders) and the mount's options, so it goes to the log only.
+MOUNT_FAILURE_CAUSES = (
+    (
+        ("timed out", "no route to host", "connection refused", "network is unreachable", "unknown host"),
+        "the server did not answer",
+    ),
+    (("permission denied", "access denied", "operation not permitted"), "access was denied"),
+    (("no such file or directory", "does not exist", "not found"), "it does not exist"),
+)
+
+
 def sandbox_mount_failure(sandbox: Sandbox, message: str) -> str | None:
-    """A plain-language explanation when an engine error is a DataTap that did not mount."""
+    """A plain-language explanation when an engine error is a DataTap that did not mount; it
+    names the DataTap as the tenant made it, never the engine's paths or options."""
+    lowered = message.lower()
     for tap in sandbox.datataps.all():
         source = sandbox.datatap_volume(tap) if tap.kind == DataTap.Kind.NFS else tap.path
         if source in message:
+            log.warning("DataTap %s of sandbox %s did not mount: %s", tap.pk, sandbox.pk, message)
             where = f"NFS export {tap.server}:{tap.export}" if tap.kind == DataTap.Kind.NFS else tap.path
-            return (
-                f"DataTap {tap.name!r} ({where}) could not be mounted at {tap.mount_target}. "
-                f"The engine said: {message}"
+            cause = next(
+                (words for needles, words in MOUNT_FAILURE_CAUSES if any(n in lowered for n in needles)),
+                "the engine refused the mount (the portal's log has its answer)",
             )
+            return f"DataTap {tap.name!r} ({where}) could not be mounted at {tap.mount_target}: {cause}."
     return None

@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 from common.api.idempotency import api_create
 from common.api.pagination import PAGINATION_CLASS, paginated_response
 from common.client_ip import client_ip
+from tenants.models import Token
 from tenants.selectors.tokens import token_list
 from tenants.services.tokens import token_create, token_obtain, token_revoke
 
@@ -64,13 +65,23 @@ class AuthTokenApi(APIView):
 
 class TokenListApi(APIView):
     """The caller's own personal tokens: list, and create (the key is in the answer, once;
-    a replay of the create by its Idempotency-Key answers without it)."""
+    a replay of the create by its Idempotency-Key answers without it). Every token expires;
+    one made with a token expires no later than that token."""
 
     pagination_class = PAGINATION_CLASS
 
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=100)
-        expires = serializers.DateTimeField(required=False, allow_null=True, default=None)
+        expires = serializers.DateTimeField(
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text=(
+                "When it stops working; at most the site's maximum token lifetime "
+                "(PORTAL_TOKEN_MAX_DAYS) away, and no later than the token making this request. "
+                "Empty: the latest allowed."
+            ),
+        )
 
         class Meta:
             ref_name = "TokenCreate"
@@ -89,7 +100,12 @@ class TokenListApi(APIView):
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        token, key = token_create(user=request.user, ip=client_ip(request), **serializer.validated_data)
+        token, key = token_create(
+            user=request.user,
+            minted_with=request.auth if isinstance(request.auth, Token) else None,
+            ip=client_ip(request),
+            **serializer.validated_data,
+        )
         token.key = key
         return Response(TokenCreatedSerializer(token).data, status=status.HTTP_201_CREATED)
 

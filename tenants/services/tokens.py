@@ -23,7 +23,8 @@ class InvalidCredentials(Invalid):
 
 
 class LockedOut(ServiceError):
-    """Too many failed logins from the client's address (axes): 429, like the create throttle."""
+    """Too many failed logins for the account, or from the client's address (axes): 429, like
+    the create throttle."""
 
     code = "locked_out"
     status = 429
@@ -41,11 +42,38 @@ def token_split(key: str) -> tuple[str, str] | None:
     return prefix, secret
 
 
+def token_expiry(*, expires: datetime | None, minted_with: Token | None = None) -> datetime:
+    """When a new token expires: at `expires`, or at the latest moment allowed when none is
+    asked for. Every token ends within the site's maximum lifetime, and a token minted with
+    another token ends no later than that one, so a short login token cannot mint a key that
+    outlives it."""
+    now = timezone.now()
+    latest = now + timedelta(days=settings.TOKEN_MAX_DAYS)
+    limit = f"the site's maximum token lifetime ({settings.TOKEN_MAX_DAYS} days, {latest.isoformat()})"
+    if minted_with is not None and minted_with.expires is not None and minted_with.expires < latest:
+        latest = minted_with.expires
+        limit = f"the expiry of the token this request was made with ({latest.isoformat()})"
+    if expires is None:
+        return latest
+    if expires <= now:
+        raise Invalid(fields={"expires": ["Choose a time in the future."]})
+    if expires > latest:
+        raise Invalid(fields={"expires": [f"Choose a time no later than {limit}."]})
+    return expires
+
+
 @transaction.atomic
 def token_create(
-    *, user: User, name: str, expires: datetime | None = None, ip: str | None = None
+    *,
+    user: User,
+    name: str,
+    expires: datetime | None = None,
+    minted_with: Token | None = None,
+    ip: str | None = None,
 ) -> tuple[Token, str]:
-    """Create a token for `user`. Returns it with its key, which nobody can read again."""
+    """Create a token for `user`, expiring as `token_expiry` decides. Returns it with its key,
+    which nobody can read again."""
+    expires = token_expiry(expires=expires, minted_with=minted_with)
     while True:
         prefix = secrets.token_hex(PREFIX_BYTES)
         if not Token.objects.filter(prefix=prefix).exists():
@@ -59,7 +87,7 @@ def token_create(
         action="token.create",
         target=token,
         ip=ip,
-        detail={"name": name, "expires": expires.isoformat() if expires else None},
+        detail={"name": name, "expires": expires.isoformat()},
     )
     return token, key
 
@@ -76,7 +104,8 @@ def token_revoke(*, actor: User, token: Token, ip: str | None = None) -> Token:
 
 
 def token_obtain(*, request, username: str, password: str) -> tuple[Token, str]:
-    """POST /api/v1/auth/token/: exchange a password for a new token that expires.
+    """POST /api/v1/auth/token/: exchange a password for a new token that expires (after
+    API_LOGIN_TOKEN_HOURS, or the site's maximum lifetime when that is shorter).
 
     Goes through `authenticate()` with the request, so a failure counts toward lockout and is
     audited like a failed browser login.
@@ -84,10 +113,13 @@ def token_obtain(*, request, username: str, password: str) -> tuple[Token, str]:
     user = authenticate(request, username=username, password=password)
     if user is None:
         if getattr(request, "axes_locked_out", False):
-            raise LockedOut("Too many failed logins from this address: try again later.")
+            raise LockedOut("Too many failed logins for this account or from this address: try again later.")
         raise InvalidCredentials("Wrong username or password.")
     ip = client_ip(request)
-    expires = timezone.now() + timedelta(hours=settings.API_LOGIN_TOKEN_HOURS)
+    expires = min(
+        timezone.now() + timedelta(hours=settings.API_LOGIN_TOKEN_HOURS),
+        timezone.now() + timedelta(days=settings.TOKEN_MAX_DAYS),
+    )
     token, key = token_create(user=user, name="auth/token", expires=expires, ip=ip)
     audit_record(actor=user, action="auth.login", target=user, ip=ip, detail={"via": "api"})
     return token, key

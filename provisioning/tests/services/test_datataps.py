@@ -393,11 +393,10 @@ def test_an_nfs_mount_failure_explains_itself_and_leaves_nothing(
     sandbox.refresh_from_db()
     assert operation.status == OperationStatus.FAILED
     assert sandbox.status == SandboxStatus.ERROR
-    assert sandbox.explanation.startswith(
+    assert sandbox.explanation == (
         "Node head-0: DataTap 'corpus' (NFS export nfs.example.org:/exports/corpus) could not be "
-        "mounted at /data/corpus. The engine said: "
+        "mounted at /data/corpus: the server did not answer."
     )
-    assert "connection timed out" in sandbox.explanation
     assert (engine.containers, engine.networks, engine.volumes) == ({}, set(), {})
     assert tenant_usage(tenant=tenant).as_dict() == {
         "cpus": 0,

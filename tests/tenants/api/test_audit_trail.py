@@ -11,6 +11,11 @@ from tenants.tests.factories import PASSWORD, UserFactory
 CLIENT = {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": "203.0.113.5"}
 
 
+@pytest.fixture(autouse=True)
+def _behind_a_local_proxy(settings):
+    settings.TRUSTED_PROXIES = ["127.0.0.1"]
+
+
 @pytest.fixture
 def root(db):
     return UserFactory(username="root", is_site_admin=True)

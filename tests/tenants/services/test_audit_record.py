@@ -90,8 +90,14 @@ def _request(remote, forwarded=None):
         ("::1", "2001:db8::5", "2001:db8::5"),
     ],
 )
+@override_settings(TRUSTED_PROXIES=["127.0.0.1", "::1"])
 def test_client_ip(remote, forwarded, client):
     assert client_ip(_request(remote, forwarded)) == client
+
+
+@pytest.mark.parametrize("remote", ["127.0.0.1", "::1", "198.51.100.7"])
+def test_client_ip_believes_no_header_unless_a_proxy_is_configured(remote):
+    assert client_ip(_request(remote, "203.0.113.5")) == remote
 
 
 @override_settings(TRUSTED_PROXIES=["127.0.0.1", "10.0.0.0/8"])
