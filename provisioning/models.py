@@ -105,6 +105,7 @@ class DataTap(models.Model):
 
 class SandboxStatus(models.TextChoices):
     PENDING = "pending", "Accepted, waiting for a worker"
+    QUEUED = "queued", "Within quota but no host has room now; starts by itself in fair-share order"
     PROVISIONING = "provisioning", "Containers are being created and started"
     RUNNING = "running", "Every node passes its healthcheck"
     STOPPING = "stopping", "Containers are being stopped"
@@ -116,9 +117,11 @@ class SandboxStatus(models.TextChoices):
     UNKNOWN = "unknown", "A host of the sandbox does not answer"
 
 
-#: A sandbox in one of these has a worker acting on it: no new operation may start.
+#: A sandbox in one of these has a worker acting on it, or waits in the queue for a host: no new
+#: operation may start (a queued one may only be cancelled).
 SANDBOX_BUSY = {
     SandboxStatus.PENDING,
+    SandboxStatus.QUEUED,
     SandboxStatus.PROVISIONING,
     SandboxStatus.STOPPING,
     SandboxStatus.STARTING,
@@ -180,6 +183,10 @@ class Sandbox(models.Model):
     status_detail = models.TextField(blank=True, help_text="Plain-language reason for error or unknown")
     # Mounted on every node; datatap_delete refuses while a live sandbox names the DataTap.
     datataps = models.ManyToManyField(DataTap, blank=True, related_name="sandboxes")
+    # May be stopped (never deleted) to make room for a tenant under its fair share.
+    preemptible = models.BooleanField(default=False)
+    # When it last joined the launch queue: first come within a tenant, and its maximum wait.
+    queued_at = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -193,6 +200,9 @@ class Sandbox(models.Model):
                 condition=~models.Q(status="deleted"),
                 name="unique_live_sandbox_name_per_tenant",
             )
+        ]
+        indexes = [
+            models.Index(fields=["queued_at"], condition=models.Q(status="queued"), name="sandbox_queue"),
         ]
 
     def __str__(self) -> str:

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from provisioning.services.admission import queue_admit_pass, queue_admit_soon
 from provisioning.services.jobs import job_advance
 from provisioning.services.notebooks import notebooks_idle_stop as idle_notebooks_stop
 from provisioning.services.operations import operation_advance
@@ -13,6 +14,8 @@ def operation_run(operation_id: int) -> None:
     outcome = operation_advance(operation_id=operation_id)
     if outcome.again_in is not None:
         operation_run.apply_async((operation_id,), countdown=outcome.again_in)
+    else:  # an operation that ends may have freed room (stop, delete, resize down, failed create)
+        queue_admit_soon()
 
 
 @shared_task(ignore_result=True)
@@ -30,3 +33,8 @@ def job_run(job_id: int) -> None:
 @shared_task(ignore_result=True)
 def notebooks_idle_stop() -> list[int]:
     return idle_notebooks_stop()
+
+
+@shared_task(ignore_result=True)
+def queue_admit() -> dict:
+    return queue_admit_pass()

@@ -15,6 +15,11 @@ class TenantForm(forms.Form):
     quota_gpus = forms.IntegerField(label="GPUs", min_value=0)
     quota_storage_gib = forms.IntegerField(label="Storage (GiB)", min_value=0)
     quota_sandboxes = forms.IntegerField(label="Sandboxes", min_value=0)
+    share = forms.IntegerField(
+        label="Fair share",
+        min_value=0,
+        help_text="Weight in the launch queue when the site is full; 1 for every tenant is equal.",
+    )
     notebook_idle_minutes = forms.IntegerField(
         label="Stop idle notebooks after (minutes)",
         min_value=1,
@@ -34,6 +39,7 @@ class TenantForm(forms.Form):
         if not with_quota:
             for dimension in DIMENSIONS:
                 del self.fields[f"quota_{dimension}"]
+            del self.fields["share"]
 
     def quota(self) -> dict:
         return {d: self.cleaned_data[f"quota_{d}"] for d in DIMENSIONS if f"quota_{d}" in self.cleaned_data}

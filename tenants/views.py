@@ -21,6 +21,7 @@ from tenants.selectors.usage import tenant_quota, tenant_usage
 from tenants.services.audit import client_ip
 from tenants.services.memberships import membership_add, membership_change_role, membership_remove
 from tenants.services.notebook_limits import tenant_set_notebook_idle_limit
+from tenants.services.shares import tenant_set_share
 from tenants.services.tenants import tenant_create, tenant_select, tenant_update, tenant_update_quota
 from tenants.services.tokens import token_create, token_revoke
 
@@ -90,6 +91,7 @@ def tenant_create_page(request):
                 name=form.cleaned_data["name"],
                 description=form.cleaned_data["description"],
                 quota=form.quota(),
+                share=form.cleaned_data["share"],
                 ip=client_ip(request),
             )
         except ValidationError as error:
@@ -151,6 +153,9 @@ def tenant_edit_page(request, slug):
                 )
                 if with_quota:
                     tenant_update_quota(actor=request.user, tenant=tenant, quota=form.quota(), ip=ip)
+                    tenant_set_share(
+                        actor=request.user, tenant=tenant, share=form.cleaned_data["share"], ip=ip
+                    )
                 idle = form.cleaned_data["notebook_idle_minutes"]
                 tenant_set_notebook_idle_limit(actor=request.user, tenant=tenant, minutes=idle, ip=ip)
         except ValidationError as error:

@@ -7,6 +7,7 @@ from catalog.manifest import host_labels_problems
 from provisioning.drivers import DriverError, driver_for_host
 from provisioning.errors import InvalidRequest
 from provisioning.models import Host
+from provisioning.services.admission import queue_admit_soon
 from tenants.services.audit import audit_record
 
 
@@ -34,6 +35,8 @@ def host_inventory_refresh(*, host: Host) -> Host:
     )
     Host.objects.filter(pk=host.pk, state=Host.State.UNREACHABLE).update(state=Host.State.READY)
     host.refresh_from_db()
+    if host.state == Host.State.READY:  # added, back, or grown: queued launches may fit now
+        queue_admit_soon()
     return host
 
 

@@ -1,0 +1,218 @@
+"""The launch queue's write side: admit queued sandboxes when hosts have room, in fair-share
+order (provisioning.queue has the rules), and end those that waited too long.
+
+One pass at a time, site-wide, under a PostgreSQL advisory lock held for its transaction; the
+hosts' rows are locked as for a direct launch, so a pass and a launch never hand out the same
+room. A pass runs after anything that frees room (an operation that ends: stop, delete, resize
+down, a failed create; a host added or back in service), when a launch joins the queue, and
+periodically from beat. An admitted launch goes on as a normal create operation."""
+
+import logging
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from kombu.exceptions import OperationalError
+
+from provisioning.models import Host, Node, NodeStatus, Operation, OperationStatus, Sandbox, SandboxStatus
+from provisioning.placement import NodeRequest
+from provisioning.queue import QueuedLaunch, admit, fairshare_factors
+from provisioning.services.capacity import hosts_snapshot
+from provisioning.services.dispatch import operation_enqueue
+from tenants.models import Tenant
+from tenants.selectors.fairshare import tenant_decayed_usage
+from tenants.services.audit import audit_record
+from tenants.services.quota import quota_admit, quota_mark_queued, quota_release
+
+log = logging.getLogger(__name__)
+
+#: Advisory lock namespace of the admission pass (see worker_locks for the others).
+QUEUE_LOCK = 71_003
+
+
+def sandbox_queue(*, sandbox: Sandbox, ip: str | None = None) -> None:
+    """Put a sandbox whose quota is reserved, but that no host can take now, in the queue. Call
+    inside the transaction that created it."""
+    sandbox.status = SandboxStatus.QUEUED
+    sandbox.queued_at = timezone.now()
+    sandbox.save(update_fields=["status", "queued_at", "updated"])
+    quota_mark_queued(group=sandbox.ledger_group)
+    queue_admit_soon()
+
+
+def sandbox_cancel_queued(*, sandbox: Sandbox) -> Operation:
+    """A queued sandbox has nothing on any engine: deleting it releases its reservation and ends
+    at once. Call with the sandbox's row locked."""
+    now = timezone.now()
+    sandbox.nodes.update(status=NodeStatus.DELETED)
+    quota_release(group=sandbox.ledger_group, at=now)
+    sandbox.status = SandboxStatus.DELETED
+    sandbox.status_detail = ""
+    sandbox.ssh_private_key = ""
+    sandbox.save(update_fields=["status", "status_detail", "ssh_private_key", "updated"])
+    return Operation.objects.create(
+        sandbox=sandbox,
+        kind=Operation.Kind.DELETE,
+        status=OperationStatus.SUCCEEDED,
+        progress_message="Left the queue; nothing was running",
+        started=now,
+        finished=now,
+    )
+
+
+def queue_admit_soon() -> None:
+    """Ask a worker for a pass once the caller's transaction commits, if anything is queued."""
+
+    def send() -> None:
+        from provisioning.tasks import queue_admit
+
+        if not Sandbox.objects.filter(status=SandboxStatus.QUEUED).exists():
+            return
+        try:
+            queue_admit.delay()
+        except OperationalError as exc:
+            log.warning("broker down, the queue waits for beat's next pass: %s", exc)
+
+    transaction.on_commit(send)
+
+
+def queue_admit_pass() -> dict:
+    """One pass: expire launches queued too long, then admit what fits. Returns the ids."""
+    if not Sandbox.objects.filter(status=SandboxStatus.QUEUED).exists():
+        return {"admitted": [], "expired": []}
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, 0)", [QUEUE_LOCK])
+        now = timezone.now()
+        expired = _expire(now=now)
+        # A sandbox being cancelled right now is skipped, not waited for.
+        queued = list(
+            Sandbox.objects.filter(status=SandboxStatus.QUEUED)
+            .select_for_update(skip_locked=True, of=("self",))
+            .select_related("tenant", "owner")
+        )
+        if not queued:
+            return {"admitted": [], "expired": expired}
+        nodes = live_nodes_of(queued)
+        hosts = hosts_snapshot(lock=True)
+        admission = admit(
+            launches=[queued_launch(s, nodes[s.pk]) for s in queued],
+            hosts=hosts,
+            factors=fairshare_factors_now(now=now),
+            overcommit=Decimal(settings.CPU_OVERCOMMIT),
+        )
+        by_id = {s.pk: s for s in queued}
+        admitted = []
+        for launch in admission.admitted:
+            _start(by_id[launch.id], nodes[launch.id], admission.placements[launch.id], now=now)
+            admitted.append(launch.id)
+    return {"admitted": admitted, "expired": expired}
+
+
+def fairshare_factors_now(*, now) -> dict[str, float]:
+    shares = dict(Tenant.objects.values_list("slug", "share"))
+    half_life = timedelta(days=settings.FAIRSHARE_HALF_LIFE_DAYS)
+    return fairshare_factors(usage=tenant_decayed_usage(now=now, half_life=half_life), shares=shares)
+
+
+def live_nodes_of(sandboxes: list[Sandbox]) -> dict[int, list[Node]]:
+    nodes: dict[int, list[Node]] = {s.pk: [] for s in sandboxes}
+    for node in Node.objects.filter(sandbox__in=sandboxes).exclude(status=NodeStatus.DELETED).order_by("pk"):
+        nodes[node.sandbox_id].append(node)
+    return nodes
+
+
+def queued_launch(sandbox: Sandbox, nodes: list[Node]) -> QueuedLaunch:
+    return QueuedLaunch(
+        id=sandbox.pk,
+        tenant=sandbox.tenant.slug,
+        arrived=sandbox.queued_at,
+        nodes=tuple(
+            NodeRequest(
+                key=str(n.pk), cpus=Decimal(n.cpus), memory_mib=n.memory_mib, gpus=sandbox.gpus_per_node
+            )
+            for n in nodes
+        ),
+        labels=sandbox.host_labels,
+        preemptible=sandbox.preemptible,
+    )
+
+
+def _start(sandbox: Sandbox, nodes: list[Node], placement, *, now) -> None:
+    for node in nodes:
+        node.host_id = placement.host_ids[str(node.pk)]
+        node.gpu_uuids = placement.gpu_uuids[str(node.pk)]
+    Node.objects.bulk_update(nodes, ["host", "gpu_uuids"])
+    sandbox.status = SandboxStatus.PENDING
+    sandbox.swarm = placement.swarm
+    sandbox.save(update_fields=["status", "swarm", "updated"])
+    quota_admit(group=sandbox.ledger_group, at=now)
+    operation = Operation.objects.create(
+        sandbox=sandbox, kind=Operation.Kind.CREATE, requested_by=sandbox.owner
+    )
+    audit_record(
+        actor=None,
+        action="sandbox.admit",
+        tenant=sandbox.tenant,
+        target=sandbox,
+        detail={"queued_s": round((now - sandbox.queued_at).total_seconds(), 3)},
+    )
+    operation_enqueue(operation)
+
+
+def _expire(*, now) -> list[int]:
+    limit = timedelta(seconds=settings.QUEUE_MAX_WAIT_S)
+    overdue = list(
+        Sandbox.objects.filter(status=SandboxStatus.QUEUED, queued_at__lt=now - limit)
+        .select_for_update(skip_locked=True, of=("self",))
+        .select_related("tenant")
+    )
+    for sandbox in overdue:
+        sandbox.nodes.update(status=NodeStatus.DELETED)
+        quota_release(group=sandbox.ledger_group, at=now)
+        sandbox.status = SandboxStatus.ERROR
+        sandbox.status_detail = (
+            f"Waited {_duration(limit)} in the queue and no host had room for it, so it was not "
+            "started and its quota was released. Delete it and launch again, perhaps smaller, or "
+            "ask a site admin for more hosts."
+        )
+        sandbox.save(update_fields=["status", "status_detail", "updated"])
+        audit_record(
+            actor=None,
+            action="sandbox.queue_expired",
+            tenant=sandbox.tenant,
+            target=sandbox,
+            result="failure",
+            detail={"max_wait_s": int(limit.total_seconds())},
+        )
+    return [s.pk for s in overdue]
+
+
+def _duration(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours:g} hours" if hours >= 1 else f"{delta.total_seconds() / 60:g} minutes"
+
+
+def launch_never_fits(*, sandbox: Sandbox, nodes: list[Node]) -> str:
+    """Why no host could ever take the launch, even empty ("" when one could): such a launch
+    is refused at once rather than queued for nothing."""
+    overcommit = Decimal(settings.CPU_OVERCOMMIT)
+    hosts = Host.objects.exclude(state=Host.State.DISABLED)
+    matching = [h for h in hosts if all(h.labels.get(k) == v for k, v in sandbox.host_labels.items())]
+    if not matching:
+        wanted = ", ".join(f"{k}={v}" for k, v in sorted(sandbox.host_labels.items()))
+        return f"No host has the labels {wanted}."
+    biggest = max(nodes, key=lambda n: (sandbox.gpus_per_node, n.cpus, n.memory_mib))
+    if not any(
+        Decimal(h.cpus) * overcommit >= biggest.cpus
+        and h.memory_mib >= biggest.memory_mib
+        and len(h.gpus) >= sandbox.gpus_per_node
+        for h in matching
+    ):
+        return (
+            f"No host is big enough for one node ({biggest.cpus} CPUs, {biggest.memory_mib} MiB, "
+            f"{sandbox.gpus_per_node} GPUs) even when empty."
+        )
+    return ""

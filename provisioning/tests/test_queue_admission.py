@@ -1,0 +1,168 @@
+"""The launch queue against the fake engine: queueing, admission, cancel, expiry, fair share."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from provisioning.errors import NoCapacity
+from provisioning.models import Operation, OperationStatus, SandboxStatus
+from provisioning.queue_selectors import queue_standings
+from provisioning.services.admission import queue_admit_pass
+from provisioning.services.operations import operation_advance
+from provisioning.services.sandboxes import sandbox_create, sandbox_delete
+from tenants.models import Allocation, AuditEvent, Membership, Tenant
+from tenants.quota import QuotaExceeded
+from tenants.selectors.usage import tenant_usage
+
+
+@pytest.fixture(autouse=True)
+def _no_overcommit(settings):
+    settings.CPU_OVERCOMMIT = "1"  # the fake host's 4 cores take four one-core sandboxes
+
+
+def run(operation, limit=20):
+    for _ in range(limit):
+        if operation_advance(operation_id=operation.pk).again_in is None:
+            operation.refresh_from_db()
+            return operation
+    raise AssertionError("operation did not finish")
+
+
+def launch(member, tenant, name, **kwargs):
+    args = {"catalog_item": "cluster", "flavor": "small", "nodes": {"worker": 0}}
+    return sandbox_create(owner=member, tenant=tenant, name=name, **{**args, **kwargs})
+
+
+def fill(member, tenant, engine, count=4):
+    sandboxes = [launch(member, tenant, f"run-{i}") for i in range(count)]
+    for sandbox in sandboxes:
+        run(sandbox.operations.get())
+    return sandboxes
+
+
+def test_a_launch_that_fits_the_quota_but_no_host_is_queued_with_its_quota_reserved(
+    member, tenant, cluster_item, engine
+):
+    fill(member, tenant, engine)
+
+    queued = launch(member, tenant, "waits")
+
+    assert queued.status == SandboxStatus.QUEUED
+    assert not queued.operations.exists()
+    assert not queued.nodes.filter(host__isnull=False).exists()
+    assert tenant_usage(tenant=tenant).sandboxes == 5
+    assert Allocation.objects.filter(group=queued.ledger_group, attributes__queued=True).count() == 2
+
+
+def test_over_quota_is_still_refused_at_once(member, tenant, cluster_item, engine):
+    fill(member, tenant, engine)
+    launch(member, tenant, "waits")
+
+    with pytest.raises(QuotaExceeded, match="sandboxes"):
+        launch(member, tenant, "one-too-many")
+
+
+def test_a_launch_no_host_could_ever_take_is_refused(member, tenant, cluster_item, engine):
+    with pytest.raises(NoCapacity, match="No host has the labels zone=mars"):
+        launch(member, tenant, "nowhere", host_labels={"zone": "mars"})
+
+
+def test_deleting_a_running_sandbox_admits_the_queued_one(member, tenant, cluster_item, engine):
+    running = fill(member, tenant, engine)
+    queued = launch(member, tenant, "waits")
+    assert queue_admit_pass() == {"admitted": [], "expired": []}
+
+    run(sandbox_delete(sandbox=running[0], actor=member))
+    result = queue_admit_pass()
+
+    assert result["admitted"] == [queued.pk]
+    queued.refresh_from_db()
+    assert queued.status == SandboxStatus.PENDING
+    run(queued.operations.get(kind=Operation.Kind.CREATE))
+    queued.refresh_from_db()
+    assert queued.status == SandboxStatus.RUNNING
+    # The reservation was held while queued, and counts as use from admission on.
+    intervals = Allocation.objects.filter(subject=queued.ledger_group).order_by("started")
+    assert [bool(a.attributes.get("queued")) for a in intervals] == [True, False]
+    assert intervals[0].ended == intervals[1].started
+    assert AuditEvent.objects.filter(action="sandbox.admit", object_id=str(queued.pk)).exists()
+
+
+def test_cancel_while_queued_releases_the_reservation(member, tenant, cluster_item, engine):
+    fill(member, tenant, engine)
+    queued = launch(member, tenant, "waits")
+
+    operation = sandbox_delete(sandbox=queued, actor=member)
+
+    queued.refresh_from_db()
+    assert queued.status == SandboxStatus.DELETED
+    assert operation.status == OperationStatus.SUCCEEDED
+    assert tenant_usage(tenant=tenant).sandboxes == 4
+    assert queue_admit_pass() == {"admitted": [], "expired": []}
+
+
+def test_a_launch_queued_too_long_ends_in_error_and_releases_its_reservation(
+    member, tenant, cluster_item, engine, settings
+):
+    fill(member, tenant, engine)
+    queued = launch(member, tenant, "waits")
+    settings.QUEUE_MAX_WAIT_S = 3600
+    type(queued).objects.filter(pk=queued.pk).update(queued_at=timezone.now() - timedelta(hours=2))
+
+    assert queue_admit_pass()["expired"] == [queued.pk]
+
+    queued.refresh_from_db()
+    assert queued.status == SandboxStatus.ERROR
+    assert "Waited 1 hours in the queue and no host had room for it" in queued.status_detail
+    assert tenant_usage(tenant=tenant).sandboxes == 4
+    assert sandbox_delete(sandbox=queued, actor=member).status == OperationStatus.SUCCEEDED
+
+
+def test_while_others_wait_a_new_launch_queues_behind_them(member, tenant, cluster_item, engine):
+    running = fill(member, tenant, engine, count=3)
+    big = launch(member, tenant, "big", nodes={"worker": 1})  # 2 cores: 1 free
+
+    small = launch(member, tenant, "small")
+
+    assert (big.status, small.status) == (SandboxStatus.QUEUED, SandboxStatus.QUEUED)
+    # The pass backfills: the big one does not fit, the small one behind it does.
+    assert queue_admit_pass()["admitted"] == [small.pk]
+    run(sandbox_delete(sandbox=running[0], actor=member))
+    assert queue_admit_pass()["admitted"] == []
+    run(sandbox_delete(sandbox=running[1], actor=member))
+    assert queue_admit_pass()["admitted"] == [big.pk]
+
+
+def test_fair_share_puts_the_tenant_that_used_less_first(member, tenant, cluster_item, engine):
+    other = Tenant.objects.create(slug="other", name="Other", quota_cpus=Decimal("8"), quota_sandboxes=5)
+    Membership.objects.create(user=member, tenant=other)
+    running = fill(member, tenant, engine)
+    # acme has been using the site for an hour; other has not used it at all.
+    Allocation.objects.filter(tenant=tenant).update(started=timezone.now() - timedelta(hours=1))
+    first = launch(member, tenant, "acme-first")
+    second = launch(member, other, "other-later")
+
+    standings = queue_standings()
+    assert [s.pk for s, _ in standings] == [second.pk, first.pk]
+    assert standings[0][1].factor == 1.0 and standings[1][1].factor < 1.0
+    assert "1 launch(es) of tenants with a higher factor go first" in standings[1][1].reason
+
+    run(sandbox_delete(sandbox=running[0], actor=member))
+    assert queue_admit_pass()["admitted"] == [second.pk]
+
+
+def test_share_weighs_in_the_factor(member, tenant, cluster_item, engine):
+    other = Tenant.objects.create(slug="other", name="Other", share=3)
+    Membership.objects.create(user=member, tenant=other)
+    fill(member, tenant, engine, count=2)
+    sandboxes = [launch(member, other, f"o-{i}") for i in range(2)]
+    for sandbox in sandboxes:
+        run(sandbox.operations.get())
+    Allocation.objects.update(started=timezone.now() - timedelta(hours=1))
+    mine = launch(member, tenant, "acme-q")
+    theirs = launch(member, other, "other-q")
+
+    # The same use, three times the share: other goes first although it came later.
+    assert [s.pk for s, _ in queue_standings()] == [theirs.pk, mine.pk]
