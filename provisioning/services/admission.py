@@ -17,7 +17,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from provisioning.models import Host, Node, NodeStatus, Operation, OperationStatus, Sandbox, SandboxStatus
-from provisioning.placement import NodeRequest
+from provisioning.placement import HostSnapshot, NodeRequest, PlacementError, place
 from provisioning.queue import QueuedLaunch, admit, fairshare_factors
 from provisioning.services.capacity import hosts_snapshot
 from provisioning.services.dispatch import operation_enqueue
@@ -129,14 +129,16 @@ def queued_launch(sandbox: Sandbox, nodes: list[Node]) -> QueuedLaunch:
         id=sandbox.pk,
         tenant=sandbox.tenant.slug,
         arrived=sandbox.queued_at,
-        nodes=tuple(
-            NodeRequest(
-                key=str(n.pk), cpus=Decimal(n.cpus), memory_mib=n.memory_mib, gpus=sandbox.gpus_per_node
-            )
-            for n in nodes
-        ),
+        nodes=node_requests(sandbox, nodes),
         labels=sandbox.host_labels,
         preemptible=sandbox.preemptible,
+    )
+
+
+def node_requests(sandbox: Sandbox, nodes: list[Node]) -> tuple[NodeRequest, ...]:
+    return tuple(
+        NodeRequest(key=str(n.pk), cpus=Decimal(n.cpus), memory_mib=n.memory_mib, gpus=sandbox.gpus_per_node)
+        for n in nodes
     )
 
 
@@ -196,23 +198,30 @@ def _duration(delta: timedelta) -> str:
 
 
 def launch_never_fits(*, sandbox: Sandbox, nodes: list[Node]) -> str:
-    """Why no host could ever take the launch, even empty ("" when one could): such a launch
-    is refused at once rather than queued for nothing."""
-    overcommit = Decimal(settings.CPU_OVERCOMMIT)
-    hosts = Host.objects.exclude(state=Host.State.DISABLED)
-    matching = [h for h in hosts if all(h.labels.get(k) == v for k, v in sandbox.host_labels.items())]
-    if not matching:
-        wanted = ", ".join(f"{k}={v}" for k, v in sorted(sandbox.host_labels.items()))
-        return f"No host has the labels {wanted}."
-    biggest = max(nodes, key=lambda n: (sandbox.gpus_per_node, n.cpus, n.memory_mib))
-    if not any(
-        Decimal(h.cpus) * overcommit >= biggest.cpus
-        and h.memory_mib >= biggest.memory_mib
-        and len(h.gpus) >= sandbox.gpus_per_node
-        for h in matching
-    ):
-        return (
-            f"No host is big enough for one node ({biggest.cpus} CPUs, {biggest.memory_mib} MiB, "
-            f"{sandbox.gpus_per_node} GPUs) even when empty."
+    """Why no host could take the launch even with nothing on it ("" when one could): such a
+    launch is refused at once instead of waiting for room that can never free. Hosts out of
+    service do not count; unreachable and draining ones may come back."""
+    empty = [
+        HostSnapshot(
+            id=h.pk,
+            name=h.name,
+            cpus=h.cpus,
+            memory_mib=h.memory_mib,
+            gpu_uuids=tuple(g["uuid"] for g in h.gpus),
+            labels=h.labels,
+            swarm=h.swarm,
         )
+        for h in Host.objects.exclude(state=Host.State.DISABLED)
+    ]
+    if not empty:
+        return "No Docker host is registered to take sandboxes."
+    try:
+        place(
+            nodes=list(node_requests(sandbox, nodes)),
+            hosts=empty,
+            overcommit=Decimal(settings.CPU_OVERCOMMIT),
+            labels=sandbox.host_labels,
+        )
+    except PlacementError as exc:
+        return str(exc)
     return ""

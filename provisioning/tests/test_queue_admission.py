@@ -65,7 +65,7 @@ def test_over_quota_is_still_refused_at_once(member, tenant, cluster_item, engin
 
 
 def test_a_launch_no_host_could_ever_take_is_refused(member, tenant, cluster_item, engine):
-    with pytest.raises(NoCapacity, match="No host has the labels zone=mars"):
+    with pytest.raises(NoCapacity, match="No ready host has the labels zone=mars"):
         launch(member, tenant, "nowhere", host_labels={"zone": "mars"})
 
 
