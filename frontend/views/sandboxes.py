@@ -15,6 +15,7 @@ from frontend.presenters import quota_bars
 from frontend.views.paging import paginate
 from provisioning.errors import InvalidRequest, NoCapacity, NotFound, StateConflict
 from provisioning.models import OPERATION_ACTIVE, SANDBOX_BUSY, NodeStatus, SandboxStatus
+from provisioning.queue_selectors import queue_standing_of
 from provisioning.selectors import (
     datatap_list,
     node_logs,
@@ -178,6 +179,7 @@ def _detail_context(request, sandbox) -> dict:
         "busy": sandbox.status in SANDBOX_BUSY or any(op.status in OPERATION_ACTIVE for op in operations),
         "resize_form": resize if resize.fields else None,
         "has_jupyter": "jupyter" in head_services,
+        "queue": queue_standing_of(sandbox=sandbox),
     }
 
 

@@ -5,9 +5,10 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from provisioning.errors import NoCapacity
-from provisioning.models import Operation, OperationStatus, SandboxStatus
+from provisioning.models import Operation, OperationStatus, Sandbox, SandboxStatus
 from provisioning.queue_selectors import queue_standings
 from provisioning.services.admission import queue_admit_pass
 from provisioning.services.operations import operation_advance
@@ -166,3 +167,38 @@ def test_share_weighs_in_the_factor(member, tenant, cluster_item, engine):
 
     # The same use, three times the share: other goes first although it came later.
     assert [s.pk for s, _ in queue_standings()] == [theirs.pk, mine.pk]
+
+
+def test_api_and_page_show_position_reason_and_estimate(member, tenant, cluster_item, engine, client):
+    fill(member, tenant, engine)
+    queued = launch(member, tenant, "waits")
+    api = APIClient()
+    api.force_authenticate(member)
+
+    body = api.get(f"/api/v1/sandboxes/{queued.pk}/").json()
+
+    assert body["status"] == "queued"
+    assert body["queue"]["position"] == 1
+    assert body["queue"]["estimated_wait_s"] is None  # nothing of its size has finished yet
+    # The only tenant using the site uses exactly its share: 2 ** -(1/1).
+    assert "fair-share factor is 0.50" in body["queue"]["reason"]
+    assert api.get(f"/api/v1/sandboxes/{queued.pk - 1}/").json()["queue"] is None
+    client.force_login(member)
+    page = client.get(f"/sandboxes/{queued.pk}/").content.decode()
+    assert 'Queued: position <span id="queue-position">1</span> of 1.' in page
+    assert "Estimated wait: unknown" in page
+    assert "Cancel launch" in page
+
+
+def test_estimate_comes_from_finished_sandboxes_of_the_same_size(member, tenant, cluster_item, engine):
+    running = fill(member, tenant, engine)
+    run(sandbox_delete(sandbox=running[0], actor=member))
+    Sandbox.objects.filter(pk=running[0].pk).update(created=timezone.now() - timedelta(hours=1))
+    refill = launch(member, tenant, "refill")
+    run(refill.operations.get())
+
+    queued = launch(member, tenant, "waits")
+
+    (standing,) = [s for sandbox, s in queue_standings() if sandbox.pk == queued.pk]
+    # Typical life one hour; the running ones started just now: about an hour to go.
+    assert 3500 < standing.estimated_wait_s <= 3600
