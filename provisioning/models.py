@@ -185,6 +185,9 @@ class Sandbox(models.Model):
     datataps = models.ManyToManyField(DataTap, blank=True, related_name="sandboxes")
     # May be stopped (never deleted) to make room for a tenant under its fair share.
     preemptible = models.BooleanField(default=False)
+    preemption = models.TextField(
+        blank=True, help_text="Why the queue stopped it to make room, until started again"
+    )
     # When it last joined the launch queue: first come within a tenant, and its maximum wait.
     queued_at = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)

@@ -72,6 +72,7 @@ class SandboxOutput(serializers.ModelSerializer):
             "datataps",
             "host_labels",
             "preemptible",
+            "preemption",
             "queue",
             "created",
             "updated",

@@ -8,6 +8,7 @@ down, a failed create; a host added or back in service), when a launch joins the
 periodically from beat. An admitted launch goes on as a normal create operation."""
 
 import logging
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -81,7 +82,7 @@ def queue_admit_soon() -> None:
 def queue_admit_pass() -> dict:
     """One pass: expire launches queued too long, then admit what fits. Returns the ids."""
     if not Sandbox.objects.filter(status=SandboxStatus.QUEUED).exists():
-        return {"admitted": [], "expired": []}
+        return {"admitted": [], "expired": [], "preempted": []}
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, 0)", [QUEUE_LOCK])
@@ -94,13 +95,13 @@ def queue_admit_pass() -> dict:
             .select_related("tenant", "owner")
         )
         if not queued:
-            return {"admitted": [], "expired": expired}
+            return {"admitted": [], "expired": expired, "preempted": []}
         nodes = live_nodes_of(queued)
-        hosts = hosts_snapshot(lock=True)
+        factors = fairshare_factors_now(now=now)
         admission = admit(
             launches=[queued_launch(s, nodes[s.pk]) for s in queued],
-            hosts=hosts,
-            factors=fairshare_factors_now(now=now),
+            hosts=hosts_snapshot(lock=True),
+            factors=factors,
             overcommit=Decimal(settings.CPU_OVERCOMMIT),
         )
         by_id = {s.pk: s for s in queued}
@@ -108,7 +109,8 @@ def queue_admit_pass() -> dict:
         for launch in admission.admitted:
             _start(by_id[launch.id], nodes[launch.id], admission.placements[launch.id], now=now)
             admitted.append(launch.id)
-    return {"admitted": admitted, "expired": expired}
+        preempted = _preempt(waiting=admission.waiting, factors=factors, by_id=by_id, now=now)
+    return {"admitted": admitted, "expired": expired, "preempted": preempted}
 
 
 def fairshare_factors_now(*, now) -> dict[str, float]:
@@ -162,6 +164,93 @@ def _start(sandbox: Sandbox, nodes: list[Node], placement, *, now) -> None:
         detail={"queued_s": round((now - sandbox.queued_at).total_seconds(), 3)},
     )
     operation_enqueue(operation)
+
+
+def _preempt(*, waiting: list[QueuedLaunch], factors: dict[str, float], by_id: dict, now) -> list[int]:
+    """Opt-in preemption: for the first waiting launch of a tenant at or under its fair share
+    (factor >= 0.5, i.e. U <= S), stop the youngest preemptible sandboxes of tenants over their
+    share until the launch would fit, if it can; the stops free the room, and the pass that
+    follows each stop admits it. Nothing more is preempted while earlier preemptions stop."""
+    over = [slug for slug, factor in factors.items() if factor < FAIR]
+    if not over or Sandbox.objects.filter(status=SandboxStatus.STOPPING).exclude(preemption="").exists():
+        return []
+    victims_pool = list(
+        Sandbox.objects.filter(status=SandboxStatus.RUNNING, preemptible=True, tenant__slug__in=over)
+        .select_related("tenant", "owner")
+        .order_by("-created", "-pk")
+    )
+    if not victims_pool:
+        return []
+    for launch in waiting:
+        if factors.get(launch.tenant, 1.0) < FAIR:
+            continue
+        victims = _victims_for(launch, victims_pool)
+        if victims:
+            for victim in victims:
+                _stop_for(victim, by_id[launch.id], now=now)
+            return [v.pk for v in victims]
+    return []
+
+
+#: Fair-share factor of a tenant that uses exactly its share: 2 ** -1.
+FAIR = 0.5
+
+
+def _victims_for(launch: QueuedLaunch, pool: list[Sandbox]) -> list[Sandbox]:
+    """The youngest of `pool` whose stopping lets `launch` fit, or [] if stopping all would not."""
+    hosts = {h.id: h for h in hosts_snapshot(lock=True)}
+    held = Node.objects.filter(sandbox__in=pool, host__isnull=False).exclude(
+        status__in=[NodeStatus.STOPPED, NodeStatus.DELETED]
+    )
+    by_sandbox: dict[int, list[Node]] = {}
+    for node in held:
+        by_sandbox.setdefault(node.sandbox_id, []).append(node)
+    overcommit = Decimal(settings.CPU_OVERCOMMIT)
+    chosen = []
+    for victim in pool:
+        chosen.append(victim)
+        for node in by_sandbox.get(victim.pk, []):
+            host = hosts.get(node.host_id)
+            if host is None:
+                continue
+            hosts[host.id] = replace(
+                host,
+                used_cpus=host.used_cpus - node.cpus,
+                used_memory_mib=host.used_memory_mib - node.memory_mib,
+                used_gpu_uuids=host.used_gpu_uuids - set(node.gpu_uuids),
+            )
+        try:
+            place(
+                nodes=list(launch.nodes),
+                hosts=list(hosts.values()),
+                overcommit=overcommit,
+                labels=launch.labels,
+            )
+        except PlacementError:
+            continue
+        return chosen
+    return []
+
+
+def _stop_for(victim: Sandbox, needed_by: Sandbox, *, now) -> None:
+    from provisioning.services.sandboxes import sandbox_stop
+
+    sandbox_stop(sandbox=victim, actor=None)
+    Sandbox.objects.filter(pk=victim.pk).update(
+        preemption=(
+            f"Stopped by the launch queue at {now:%Y-%m-%d %H:%M} UTC to make room for a launch of "
+            f"{'your tenant' if needed_by.tenant_id == victim.tenant_id else 'another tenant'}, which "
+            "is within its fair share while this tenant is over its own; this sandbox was marked "
+            "preemptible. Its workspace is kept: start it again when you like."
+        )
+    )
+    audit_record(
+        actor=None,
+        action="sandbox.preempt",
+        tenant=victim.tenant,
+        target=victim,
+        detail={"for_sandbox": needed_by.pk, "for_tenant": needed_by.tenant.slug},
+    )
 
 
 def _expire(*, now) -> list[int]:

@@ -102,6 +102,7 @@ def sandbox_start(*, sandbox: Sandbox, actor: User, ip: str | None = None) -> Op
     with transaction.atomic():
         sandbox = _locked(sandbox)
         _require(sandbox, {SandboxStatus.STOPPED})
+        Sandbox.objects.filter(pk=sandbox.pk).update(preemption="")  # the notice served its turn
         nodes = list(sandbox.nodes.exclude(status=NodeStatus.DELETED))
         quota_reserve(
             tenant=sandbox.tenant,

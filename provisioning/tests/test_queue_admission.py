@@ -73,7 +73,7 @@ def test_a_launch_no_host_could_ever_take_is_refused(member, tenant, cluster_ite
 def test_deleting_a_running_sandbox_admits_the_queued_one(member, tenant, cluster_item, engine):
     running = fill(member, tenant, engine)
     queued = launch(member, tenant, "waits")
-    assert queue_admit_pass() == {"admitted": [], "expired": []}
+    assert queue_admit_pass() == {"admitted": [], "expired": [], "preempted": []}
 
     run(sandbox_delete(sandbox=running[0], actor=member))
     result = queue_admit_pass()
@@ -101,7 +101,7 @@ def test_cancel_while_queued_releases_the_reservation(member, tenant, cluster_it
     assert queued.status == SandboxStatus.DELETED
     assert operation.status == OperationStatus.SUCCEEDED
     assert tenant_usage(tenant=tenant).sandboxes == 4
-    assert queue_admit_pass() == {"admitted": [], "expired": []}
+    assert queue_admit_pass() == {"admitted": [], "expired": [], "preempted": []}
 
 
 def test_a_launch_queued_too_long_ends_in_error_and_releases_its_reservation(
@@ -202,3 +202,40 @@ def test_estimate_comes_from_finished_sandboxes_of_the_same_size(member, tenant,
     (standing,) = [s for sandbox, s in queue_standings() if sandbox.pk == queued.pk]
     # Typical life one hour; the running ones started just now: about an hour to go.
     assert 3500 < standing.estimated_wait_s <= 3600
+
+
+def test_preemption_stops_the_youngest_preemptible_sandbox_of_a_tenant_over_its_share(
+    member, tenant, cluster_item, engine
+):
+    other = Tenant.objects.create(slug="other", name="Other", quota_cpus=Decimal("8"), quota_sandboxes=5)
+    Membership.objects.create(user=member, tenant=other)
+    older = launch(member, tenant, "older", preemptible=True)
+    kept = launch(member, tenant, "kept")
+    younger = launch(member, tenant, "younger", preemptible=True)
+    fourth = launch(member, tenant, "fourth")
+    for sandbox in (older, kept, younger, fourth):
+        run(sandbox.operations.get())
+    Allocation.objects.filter(tenant=tenant).update(started=timezone.now() - timedelta(hours=1))
+    needy = launch(member, other, "needy")
+
+    result = queue_admit_pass()
+
+    assert result["preempted"] == [younger.pk]
+    younger.refresh_from_db()
+    assert younger.status == SandboxStatus.STOPPING
+    assert "to make room for a launch of another tenant" in younger.preemption
+    event = AuditEvent.objects.get(action="sandbox.preempt")
+    assert event.detail == {"for_sandbox": needy.pk, "for_tenant": "other"}
+    assert queue_admit_pass()["preempted"] == []  # not twice while it stops
+    run(younger.operations.get(kind=Operation.Kind.STOP))
+    assert queue_admit_pass()["admitted"] == [needy.pk]
+    younger.refresh_from_db()
+    assert younger.status == SandboxStatus.STOPPED and "another tenant" in younger.preemption
+
+
+def test_nothing_is_preempted_for_a_tenant_over_its_share(member, tenant, cluster_item, engine):
+    for sandbox in [launch(member, tenant, f"p{i}", preemptible=True) for i in range(4)]:
+        run(sandbox.operations.get())
+    launch(member, tenant, "mine-too")
+
+    assert queue_admit_pass()["preempted"] == []
