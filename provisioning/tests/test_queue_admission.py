@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
+from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
 
 from provisioning.errors import NoCapacity
@@ -239,3 +240,22 @@ def test_nothing_is_preempted_for_a_tenant_over_its_share(member, tenant, cluste
     launch(member, tenant, "mine-too")
 
     assert queue_admit_pass()["preempted"] == []
+
+
+def test_metrics_count_the_queue_its_waits_and_admissions(member, tenant, cluster_item, engine, client):
+    fill(member, tenant, engine, count=3)
+    launch(member, tenant, "big", nodes={"worker": 1})  # waits: 2 cores, 1 free
+    first = launch(member, tenant, "first")
+    assert queue_admit_pass()["admitted"] == [first.pk]
+
+    text = client.get("/metrics").content.decode()
+
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    assert samples[("portal_queue_length", (("tenant", "acme"),))] == 1
+    assert samples[("portal_queue_wait_seconds_count", ())] == 1
+    assert samples[("portal_queue_admissions_total", ())] == 1
+    assert samples[("portal_queue_preemptions_total", ())] == 0
