@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from frontend.views import dashboard, datataps, hosts, jobs, notebooks, sandboxes, usage
+from frontend.views import dashboard, datataps, hosts, jobs, notebooks, queue, sandboxes, usage
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
@@ -23,6 +23,7 @@ urlpatterns = [
     path("jobs/<int:pk>/", jobs.job_detail_page, name="job-detail"),
     path("jobs/<int:pk>/cancel/", jobs.job_cancel_page, name="job-cancel"),
     path("hosts/", hosts.host_list_page, name="host-list"),
+    path("queue/", queue.queue_page, name="queue"),
     path("hosts/new/", hosts.host_add_page, name="host-add"),
     path("hosts/<int:pk>/state/", hosts.host_state_page, name="host-state"),
     path("usage/", usage.usage_page, name="usage"),

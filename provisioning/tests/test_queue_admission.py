@@ -14,7 +14,7 @@ from provisioning.queue_selectors import queue_standings
 from provisioning.services.admission import queue_admit_pass
 from provisioning.services.operations import operation_advance
 from provisioning.services.sandboxes import sandbox_create, sandbox_delete
-from tenants.models import Allocation, AuditEvent, Membership, Tenant
+from tenants.models import Allocation, AuditEvent, Membership, Tenant, User
 from tenants.quota import QuotaExceeded
 from tenants.selectors.usage import tenant_usage
 
@@ -259,3 +259,18 @@ def test_metrics_count_the_queue_its_waits_and_admissions(member, tenant, cluste
     assert samples[("portal_queue_wait_seconds_count", ())] == 1
     assert samples[("portal_queue_admissions_total", ())] == 1
     assert samples[("portal_queue_preemptions_total", ())] == 0
+
+
+def test_site_admins_see_the_whole_queue_with_each_factor(member, tenant, cluster_item, engine, client):
+    fill(member, tenant, engine)
+    launch(member, tenant, "waits", host_labels={})
+    admin = User.objects.create_user(username="root", password="unused", is_site_admin=True)
+
+    client.force_login(member)
+    assert client.get("/queue/").status_code == 403
+    client.force_login(admin)
+    page = client.get("/queue/").content.decode()
+
+    assert "Hosts: any host" in page
+    assert ">waits</a>" in page
+    assert '<td class="queue-factor">0.500</td>' in page
