@@ -49,6 +49,7 @@ def test_a_queued_launch_shows_its_position_and_starts_by_itself(
     expect(page.locator("#sandbox-queue")).to_have_count(0)
     assert page.evaluate("window.sameDocument") is True
     sandbox_delete(sandbox=Sandbox.objects.get(pk=second.pk), actor=world.member)
+    page.reload()  # a running sandbox's page stops polling; deleting, it polls again
     expect(status).to_have_attribute("data-status", "deleted", timeout=120_000)
     for sandbox in (first, second):
         assert leftovers(docker_client, sandbox.pk) == {"containers": [], "networks": [], "volumes": []}
