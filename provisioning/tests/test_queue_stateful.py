@@ -16,10 +16,11 @@ from decimal import Decimal
 import pytest
 from django.db.models import Sum
 from django.utils import timezone
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
+    initialize,
     invariant,
     rule,
     run_state_machine_as_test,
@@ -38,7 +39,7 @@ from tenants.quota import DIMENSIONS, QuotaExceeded
 from tenants.selectors.usage import tenant_quota, tenant_usage
 
 S = SandboxStatus
-HOST_CPUS = 3
+HOST_CPUS = 2
 _runs = itertools.count()
 
 
@@ -49,6 +50,7 @@ class QueueMachine(RuleBasedStateMachine):
         # The examples share one database: earlier examples' hosts and queue are out of the way.
         Host.objects.update(state=Host.State.DISABLED)
         Sandbox.objects.filter(status=S.QUEUED).update(status=S.DELETED)
+        Sandbox.objects.filter(status=S.STOPPING).update(status=S.STOPPED)
         self.hosts = [
             Host.objects.create(
                 name=f"q{run}-{i}", url=f"fake://q{run}-{i}", cpus=HOST_CPUS, memory_mib=65536
@@ -60,7 +62,8 @@ class QueueMachine(RuleBasedStateMachine):
             engine.cpus, engine.memory_mib = HOST_CPUS, 65536
         self.user = User.objects.create_user(username=f"q{run}")
         self.tenants = []
-        for name, share in (("a", 1), ("b", 2)):
+        # a launches preemptible sandboxes (mostly); b, with the bigger share, never does.
+        for name, share in (("a", 1), ("b", 3)):
             tenant = Tenant.objects.create(
                 slug=f"q{run}{name}",
                 name=name,
@@ -80,7 +83,13 @@ class QueueMachine(RuleBasedStateMachine):
 
     # --- users -------------------------------------------------------------------------------
 
-    @rule(tenant=st.integers(0, 1), workers=st.integers(0, 2), preemptible=st.booleans())
+    @initialize(preemptible=st.lists(st.booleans(), min_size=2 * HOST_CPUS, max_size=2 * HOST_CPUS))
+    def a_fills_the_site(self, preemptible):
+        """Every example starts full, of a's one-node sandboxes, so that launches queue at once."""
+        for flag in preemptible:
+            self.launch(tenant=0, workers=0, preemptible=flag)
+
+    @rule(tenant=st.integers(0, 1), workers=st.integers(0, 1), preemptible=st.booleans())
     def launch(self, tenant, workers, preemptible):
         try:
             sandbox = sandbox_create(
@@ -90,17 +99,19 @@ class QueueMachine(RuleBasedStateMachine):
                 catalog_item="cluster",
                 flavor="small",
                 nodes={"worker": workers},
-                preemptible=preemptible,
+                preemptible=preemptible and tenant == 0,
             )
         except (QuotaExceeded, NoCapacity):
             return
         self.ids.append(sandbox.pk)
+        self.workers()
 
     @rule(data=st.data())
     def stop(self, data):
         running = list(self._mine().filter(status=S.RUNNING))
         if running:
             sandbox_stop(sandbox=data.draw(st.sampled_from(running)), actor=self.user)
+            self.workers()
 
     @rule(data=st.data(), queued=st.booleans())
     def delete_or_cancel(self, data, queued):
@@ -109,6 +120,7 @@ class QueueMachine(RuleBasedStateMachine):
         if candidates:
             with contextlib.suppress(StateConflict):
                 sandbox_delete(sandbox=data.draw(st.sampled_from(candidates)), actor=self.user)
+            self.workers()
 
     # --- the site ----------------------------------------------------------------------------
 
@@ -124,10 +136,15 @@ class QueueMachine(RuleBasedStateMachine):
 
     @rule()
     def workers(self):
+        """Operations run to their end; as in the portal, one that ends triggers a pass."""
+        ended = False
         for operation in Operation.objects.filter(sandbox__in=self.ids, status__in=["pending", "running"]):
             for _ in range(10):
                 if operation_advance(operation_id=operation.pk).again_in is None:
+                    ended = True
                     break
+        if ended:
+            self.admission_pass()
 
     @rule()
     def a_day_passes_for_the_oldest_queued(self):
@@ -144,6 +161,10 @@ class QueueMachine(RuleBasedStateMachine):
         result = queue_admit_pass()
         admitted = set(result["admitted"])
         expired = set(result["expired"])
+        for outcome in ("admitted", "expired", "preempted"):
+            event(f"pass {outcome} some: {bool(result[outcome])}")
+        if result["admitted"]:
+            self.workers()
         assert all(s.queued_at < overdue for s, _ in order if s.pk in expired)
         live = [(s, list(nodes)) for s, nodes in order if s.pk not in expired]
         # Greedy in order, with backfill: one left waiting ahead of an admitted one must need
