@@ -131,7 +131,10 @@ def sandbox_launch_page(request):
         except NoCapacity as exc:
             form.add_error(None, f"No host can take this sandbox now: {exc}")
         else:
-            messages.success(request, f"Launching {sandbox.name}.")
+            if sandbox.status == SandboxStatus.QUEUED:
+                messages.info(request, f"No host has room for {sandbox.name} now: it waits in the queue.")
+            else:
+                messages.success(request, f"Launching {sandbox.name}.")
             return redirect("sandbox-detail", pk=sandbox.pk)
     return render(request, "frontend/sandboxes/launch.html", {"form": form, "tenant": tenant})
 

@@ -174,8 +174,11 @@ def _preempt(*, waiting: list[QueuedLaunch], factors: dict[str, float], by_id: d
     over = [slug for slug, factor in factors.items() if factor < FAIR]
     if not over or Sandbox.objects.filter(status=SandboxStatus.STOPPING).exclude(preemption="").exists():
         return []
+    # Locked without waiting: the pass holds the hosts' rows, and a resize holding a sandbox's
+    # row waits for them; one being changed right now is simply not a candidate.
     victims_pool = list(
         Sandbox.objects.filter(status=SandboxStatus.RUNNING, preemptible=True, tenant__slug__in=over)
+        .select_for_update(skip_locked=True, of=("self",))
         .select_related("tenant", "owner")
         .order_by("-created", "-pk")
     )

@@ -168,7 +168,8 @@ def sandbox_delete(*, sandbox: Sandbox, actor: User, ip: str | None = None) -> O
     with transaction.atomic():
         locked = _locked(sandbox)
         never_placed = not locked.nodes.filter(host__isnull=False).exists()
-        if locked.status == SandboxStatus.QUEUED or (locked.status == SandboxStatus.ERROR and never_placed):
+        was = locked.status
+        if was == SandboxStatus.QUEUED or (was == SandboxStatus.ERROR and never_placed):
             operation = sandbox_cancel_queued(sandbox=locked)
             audit_record(
                 actor=actor,
@@ -176,7 +177,7 @@ def sandbox_delete(*, sandbox: Sandbox, actor: User, ip: str | None = None) -> O
                 tenant=locked.tenant,
                 target=locked,
                 ip=ip,
-                detail={"was": "queued"} if locked.status == SandboxStatus.QUEUED else None,
+                detail={"was": was},
             )
             return operation
     return _transition(
