@@ -18,7 +18,9 @@ class TenantForm(forms.Form):
     share = forms.IntegerField(
         label="Fair share",
         min_value=0,
-        help_text="Weight in the launch queue when the site is full; 1 for every tenant is equal.",
+        required=False,
+        help_text="Weight in the launch queue when the site is full; 1 for every tenant is equal. "
+        "Empty: unchanged (1 for a new tenant).",
     )
     notebook_idle_minutes = forms.IntegerField(
         label="Stop idle notebooks after (minutes)",
@@ -40,6 +42,10 @@ class TenantForm(forms.Form):
             for dimension in DIMENSIONS:
                 del self.fields[f"quota_{dimension}"]
             del self.fields["share"]
+
+    def clean_share(self) -> int:
+        share = self.cleaned_data.get("share")
+        return self.initial["share"] if share is None else share
 
     def quota(self) -> dict:
         return {d: self.cleaned_data[f"quota_{d}"] for d in DIMENSIONS if f"quota_{d}" in self.cleaned_data}
