@@ -18,6 +18,13 @@ class TenantForm(forms.Form):
     quota_gpus = forms.IntegerField(label=LABELS["gpus"], min_value=0)
     quota_storage_gib = forms.IntegerField(label=LABELS["storage_gib"], min_value=0)
     quota_sandboxes = forms.IntegerField(label=LABELS["sandboxes"], min_value=0)
+    share = forms.IntegerField(
+        label="Fair share",
+        min_value=0,
+        required=False,
+        help_text="Weight in the launch queue when the site is full; 1 for every tenant is equal. "
+        "Empty: unchanged (1 for a new tenant).",
+    )
     notebook_idle_minutes = forms.IntegerField(
         label="Stop idle notebooks after (minutes)",
         min_value=1,
@@ -37,6 +44,11 @@ class TenantForm(forms.Form):
         if not with_quota:
             for dimension in DIMENSIONS:
                 del self.fields[f"quota_{dimension}"]
+            del self.fields["share"]
+
+    def clean_share(self) -> int:
+        share = self.cleaned_data.get("share")
+        return self.initial["share"] if share is None else share
 
     def quota(self) -> dict:
         return {d: self.cleaned_data[f"quota_{d}"] for d in DIMENSIONS if f"quota_{d}" in self.cleaned_data}

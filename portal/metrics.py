@@ -34,7 +34,8 @@ from provisioning.drivers import gpus
 from provisioning.models import Host, Node, Operation, Sandbox
 from provisioning.selectors import host_utilisation_list
 from provisioning.services.drift import drift_totals
-from tenants.models import Tenant
+from provisioning.states import SandboxStatus
+from tenants.models import Allocation, AuditEvent, Tenant
 from tenants.quota import DIMENSIONS
 from tenants.selectors.usage import tenant_quota, tenant_usage
 
@@ -44,6 +45,8 @@ log = logging.getLogger(__name__)
 #: image not yet on the host minutes.
 OPERATION_BUCKETS = (1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600)
 MIB = 1024 * 1024
+#: Upper bounds (seconds) of the queue wait histogram: from a class's burst to a day's wait.
+QUEUE_BUCKETS = (1, 10, 30, 60, 300, 900, 1800, 3600, 4 * 3600, 12 * 3600, 24 * 3600)
 
 
 class PortalCollector(Collector):
@@ -57,6 +60,7 @@ class PortalCollector(Collector):
         yield from host_metrics()
         yield from quota_metrics()
         yield from operation_metrics()
+        yield from queue_metrics()
         yield from broker_metrics()
         yield from gpu_metrics()
 
@@ -132,6 +136,48 @@ def quota_metrics():
             limit.add_metric([tenant.slug, resource], float(getattr(quota, resource)))
             used.add_metric([tenant.slug, resource], float(getattr(usage, resource)))
     yield from (limit, used)
+
+
+def queue_metrics():
+    """The launch queue: its length per tenant, how long launches waited in it (each queued
+    interval in the ledger that has ended: admitted, cancelled or expired), admissions and
+    preemptions (their audit events)."""
+    # Every tenant, 0 when nothing of it waits: a series that vanishes would read as unknown.
+    length = GaugeMetricFamily("portal_queue_length", "Launches waiting in the queue", labels=["tenant"])
+    rows = Tenant.objects.annotate(
+        queued=Count("sandboxes", filter=Q(sandboxes__status=SandboxStatus.QUEUED))
+    )
+    for slug, queued in rows.order_by("slug").values_list("slug", "queued"):
+        length.add_metric([slug], queued)
+    waited = (
+        Allocation.objects.filter(attributes__has_key="queued", ended__isnull=False, sandboxes__gt=0)
+        .annotate(wait=ExpressionWrapper(F("ended") - F("started"), output_field=DurationField()))
+        .order_by()
+    )
+    buckets = {
+        f"b{i}": Count("pk", filter=Q(wait__lte=timedelta(seconds=b))) for i, b in enumerate(QUEUE_BUCKETS)
+    }
+    totals = waited.aggregate(count=Count("pk"), total=Sum("wait"), **buckets)
+    wait = HistogramMetricFamily("portal_queue_wait_seconds", "Time launches spent in the queue")
+    wait.add_metric(
+        [],
+        buckets=[(str(b), totals[f"b{i}"]) for i, b in enumerate(QUEUE_BUCKETS)]
+        + [("+Inf", totals["count"])],
+        sum_value=totals["total"].total_seconds() if totals["total"] else 0.0,
+    )
+    events = dict(
+        AuditEvent.objects.filter(action__in=["sandbox.admit", "sandbox.preempt"])
+        .order_by()
+        .values_list("action")
+        .annotate(count=Count("pk"))
+    )
+    admissions = CounterMetricFamily("portal_queue_admissions", "Queued launches admitted to a host")
+    admissions.add_metric([], events.get("sandbox.admit", 0))
+    preemptions = CounterMetricFamily(
+        "portal_queue_preemptions", "Preemptible sandboxes stopped to make room"
+    )
+    preemptions.add_metric([], events.get("sandbox.preempt", 0))
+    yield from (length, wait, admissions, preemptions)
 
 
 def operation_metrics():

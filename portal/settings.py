@@ -120,6 +120,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "identity.tasks.directory_accounts_check",
         "schedule": env_int("PORTAL_LDAP_CHECK_EVERY_S", 300),
     },
+    # Capacity that frees triggers a pass at once; this catches hosts that come back by
+    # themselves and expires launches queued too long.
+    "queue-admit": {
+        "task": "provisioning.tasks.queue_admit",
+        "schedule": env_int("PORTAL_QUEUE_ADMIT_EVERY_S", 30),
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -230,6 +236,10 @@ IMAGE_REGISTRY = env_str("PORTAL_REGISTRY", "127.0.0.1:5000")
 BASE_IMAGE = env_str("PORTAL_BASE_IMAGE", "portal/base:bookworm")
 # Allocatable CPUs of a host = its cores x this ratio; memory and GPUs are never overcommitted.
 CPU_OVERCOMMIT = env_str("PORTAL_CPU_OVERCOMMIT", "4")
+# The launch queue: a launch waits at most this many seconds for a host, then ends in error;
+# past use counts half as much in fair share after each half-life.
+QUEUE_MAX_WAIT_S = env_int("PORTAL_QUEUE_MAX_WAIT", 24 * 3600)
+FAIRSHARE_HALF_LIFE_DAYS = env_int("PORTAL_FAIRSHARE_HALF_LIFE_DAYS", 7)
 # How long a node may take to pass its healthcheck before its operation fails.
 NODE_READY_TIMEOUT_S = env_int("PORTAL_NODE_READY_TIMEOUT_S", 300)
 # An operation whose worker died is resumed by the reconciler after this long without progress.

@@ -158,6 +158,13 @@ class Sandbox(models.Model):
     explanation = models.TextField(blank=True, help_text="Plain-language reason for error or unknown")
     # Mounted on every node; datatap_delete refuses while a live sandbox names the DataTap.
     datataps = models.ManyToManyField(DataTap, blank=True, related_name="sandboxes")
+    # May be stopped (never deleted) to make room for a tenant under its fair share.
+    preemptible = models.BooleanField(default=False)
+    preemption = models.TextField(
+        blank=True, help_text="Why the queue stopped it to make room, until started again"
+    )
+    # When it last joined the launch queue: first come within a tenant, and its maximum wait.
+    queued_at = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -171,6 +178,9 @@ class Sandbox(models.Model):
                 condition=~models.Q(status=SandboxStatus.DELETED),
                 name="unique_live_sandbox_name_per_tenant",
             )
+        ]
+        indexes = [
+            models.Index(fields=["queued_at"], condition=models.Q(status="queued"), name="sandbox_queue"),
         ]
 
     def __str__(self) -> str:

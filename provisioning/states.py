@@ -20,6 +20,7 @@ class HostState(models.TextChoices):
 
 class SandboxStatus(models.TextChoices):
     PENDING = "pending", "Accepted, waiting for a worker"
+    QUEUED = "queued", "Within quota but no host has room now; starts by itself in fair-share order"
     PROVISIONING = "provisioning", "Containers are being created and started"
     RUNNING = "running", "Every node passes its healthcheck"
     STOPPING = "stopping", "Containers are being stopped"
@@ -72,16 +73,21 @@ def _t(allowed_from, through, ends, fails=None) -> Transition:
 
 S, N, Op, J = SandboxStatus, NodeStatus, OperationStatus, JobStatus
 
-#: Sandbox actions. A create starts from nothing: the row is made `pending` and a worker takes it on.
+#: Sandbox actions. A create starts from nothing: the row is made `pending` and a worker takes it
+#: on, or `queued` when no host has room, until the admission pass places it (then `pending`).
 SANDBOX_TRANSITIONS: dict[str, Transition] = {
-    SandboxAction.CREATE: _t({S.PENDING}, S.PROVISIONING, S.RUNNING, S.ERROR),
+    SandboxAction.CREATE: _t({S.PENDING, S.QUEUED}, S.PROVISIONING, S.RUNNING, S.ERROR),
     SandboxAction.START: _t({S.STOPPED}, S.STARTING, S.RUNNING, S.ERROR),
     SandboxAction.STOP: _t({S.RUNNING, S.UNKNOWN}, S.STOPPING, S.STOPPED, S.ERROR),
     SandboxAction.RESIZE: _t({S.RUNNING}, S.PROVISIONING, S.RUNNING, S.ERROR),
-    SandboxAction.DELETE: _t({S.RUNNING, S.STOPPED, S.ERROR, S.UNKNOWN}, S.DELETING, S.DELETED, S.ERROR),
+    # A queued launch has nothing on any engine: deleting it cancels it at once.
+    SandboxAction.DELETE: _t(
+        {S.QUEUED, S.RUNNING, S.STOPPED, S.ERROR, S.UNKNOWN}, S.DELETING, S.DELETED, S.ERROR
+    ),
 }
-#: A sandbox in one of these has a worker acting on it: no new operation may start.
-SANDBOX_BUSY = frozenset({S.PENDING} | {t.through for t in SANDBOX_TRANSITIONS.values()})
+#: A sandbox in one of these has a worker acting on it, or waits in the queue for a host: no new
+#: operation may start (a queued one may only be cancelled).
+SANDBOX_BUSY = frozenset({S.PENDING, S.QUEUED} | {t.through for t in SANDBOX_TRANSITIONS.values()})
 #: What the reconciler keeps converging: containers that should run, or should stay stopped.
 SANDBOX_SETTLED = frozenset({S.RUNNING, S.UNKNOWN, S.STOPPED})
 SANDBOX_FINAL = frozenset({S.DELETED})

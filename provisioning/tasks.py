@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from provisioning.services.admission import queue_admit_pass, queue_admit_soon
 from provisioning.services.hosts import host_inventory_take as inventory_take
 from provisioning.services.jobs import job_advance
 from provisioning.services.notebooks import notebooks_idle_stop as idle_notebooks_stop
@@ -14,6 +15,8 @@ def operation_run(operation_id: int) -> None:
     outcome = operation_advance(operation_id=operation_id)
     if outcome.again_in is not None:
         operation_run.apply_async((operation_id,), countdown=outcome.again_in)
+    else:  # an operation that ends may have freed room (stop, delete, resize down, failed create)
+        queue_admit_soon()
 
 
 @shared_task(ignore_result=True)
@@ -36,3 +39,8 @@ def notebooks_idle_stop() -> list[int]:
 @shared_task(ignore_result=True)
 def host_inventory_take(host_id: int) -> None:
     inventory_take(host_id=host_id)
+
+
+@shared_task(ignore_result=True)
+def queue_admit() -> dict:
+    return queue_admit_pass()

@@ -40,6 +40,11 @@ class Tenant(models.Model):
         validators=[MinValueValidator(1)],
         help_text="Stop a sandbox whose notebook had no activity for this long; empty: never",
     )
+    share = models.PositiveIntegerField(
+        default=1,
+        help_text="Fair-share weight: with twice the share, a tenant may use twice as much of a full "
+        "site before its queued launches wait behind others'",
+    )
     created = models.DateTimeField(auto_now_add=True)
 
     objects = TenantQuerySet.as_manager()

@@ -16,6 +16,7 @@ _STATUS_COLOURS = {
     "ready": "success",
     "succeeded": "success",
     "pending": "secondary",
+    "queued": "secondary",
     "provisioning": "info",
     "starting": "info",
     "stopping": "warning",
@@ -34,6 +35,17 @@ _STATUS_COLOURS = {
 @register.filter
 def status_colour(status: str) -> str:
     return _STATUS_COLOURS.get(str(status), "secondary")
+
+
+@register.filter
+def wait(seconds: float) -> str:
+    """A rough wait in words: 40 seconds, 12 minutes, 3 hours."""
+    seconds = max(0, round(seconds))
+    if seconds < 90:
+        return f"{seconds} seconds"
+    if seconds < 90 * 60:
+        return f"{round(seconds / 60)} minutes"
+    return f"{round(seconds / 3600, 1):g} hours"
 
 
 @register.filter

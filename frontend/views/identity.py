@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
+from common.client_ip import client_ip
 from common.errors import ServiceError
 from frontend.identity_forms import (
     GroupMappingForm,
@@ -32,7 +33,6 @@ from identity.services.users import (
     user_set_active,
     user_set_temporary_password,
 )
-from tenants.services.audit import client_ip
 
 
 def _require_site_admin(request) -> None:

@@ -16,6 +16,7 @@ from frontend.presenters import operation_rows, quota_bars
 from frontend.views.guards import visible_sandbox
 from frontend.views.paging import paginate
 from provisioning.errors import InvalidRequest, NoCapacity, NotFound, StateConflict
+from provisioning.queue_selectors import queue_standing_of
 from provisioning.selectors import (
     datatap_list,
     node_logs,
@@ -126,7 +127,10 @@ def sandbox_launch_page(request):
         except NoCapacity as exc:
             form.add_error(None, f"No host can take this sandbox now: {exc}")
         else:
-            messages.success(request, f"Launching {sandbox.name}.")
+            if sandbox.status == SandboxStatus.QUEUED:
+                messages.info(request, f"No host has room for {sandbox.name} now: it waits in the queue.")
+            else:
+                messages.success(request, f"Launching {sandbox.name}.")
             return redirect("sandbox-detail", pk=sandbox.pk)
     return render(request, "frontend/sandboxes/launch.html", {"form": form, "tenant": tenant})
 
@@ -170,6 +174,7 @@ def _detail_context(request, sandbox) -> dict:
         "troubled": sandbox.status in SANDBOX_TROUBLED,
         "busy": sandbox.status in SANDBOX_BUSY or any(op.status in OPERATION_ACTIVE for op in operations),
         "resize_form": resize if resize.fields else None,
+        "queue": queue_standing_of(sandbox=sandbox),
     }
 
 

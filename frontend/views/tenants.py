@@ -20,6 +20,7 @@ from tenants.selectors.tenants import tenant_current, tenant_list
 from tenants.selectors.usage import tenant_quota, tenant_usage
 from tenants.services.memberships import membership_add, membership_change_role, membership_remove
 from tenants.services.notebook_limits import tenant_set_notebook_idle_limit
+from tenants.services.shares import tenant_set_share
 from tenants.services.tenants import tenant_create, tenant_select, tenant_update, tenant_update_quota
 
 
@@ -50,6 +51,7 @@ def tenant_create_page(request):
                 name=form.cleaned_data["name"],
                 description=form.cleaned_data["description"],
                 quota=form.quota(),
+                share=form.cleaned_data["share"],
                 ip=client_ip(request),
             )
         except Invalid as error:
@@ -111,6 +113,9 @@ def tenant_edit_page(request, slug):
                 )
                 if with_quota:
                     tenant_update_quota(actor=request.user, tenant=tenant, quota=form.quota(), ip=ip)
+                    tenant_set_share(
+                        actor=request.user, tenant=tenant, share=form.cleaned_data["share"], ip=ip
+                    )
                 idle = form.cleaned_data["notebook_idle_minutes"]
                 tenant_set_notebook_idle_limit(actor=request.user, tenant=tenant, minutes=idle, ip=ip)
         except Invalid as error:

@@ -5,15 +5,15 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from tenants.api.idempotency import api_create
-from tenants.api.pagination import PAGINATION_CLASS, paginated_response
 
+from common.api.idempotency import api_create
+from common.api.pagination import PAGINATION_CLASS, paginated_response
+from common.client_ip import client_ip
 from identity.models import GroupMapping
 from identity.selectors.mappings import group_mapping_list
 from identity.services.mappings import group_mapping_create, group_mapping_delete
 from tenants.api.permissions import IsSiteAdmin
 from tenants.models import Tenant
-from tenants.services.audit import client_ip
 
 
 class GroupMappingOutputSerializer(serializers.Serializer):

@@ -6,13 +6,13 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from tenants.api.idempotency import api_create
-from tenants.api.pagination import PAGINATION_CLASS, paginated_response
 
+from common.api.idempotency import api_create
+from common.api.pagination import PAGINATION_CLASS, paginated_response
+from common.client_ip import client_ip
 from identity.selectors.users import user_list
 from identity.services.users import user_create, user_set_active, user_set_temporary_password
 from tenants.api.permissions import IsSiteAdmin
-from tenants.services.audit import client_ip
 
 
 class UserOutputSerializer(serializers.Serializer):

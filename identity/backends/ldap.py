@@ -5,11 +5,11 @@ import logging
 import ldap
 from django_auth_ldap.backend import LDAPBackend
 
+from common.client_ip import client_ip
 from identity.directory import directory_settings
 from identity.models import ExternalIdentity
 from identity.services.deprovisioning import directory_reactivate
 from identity.services.logins import external_identity_bind, external_login
-from tenants.services.audit import client_ip
 
 logger = logging.getLogger(__name__)
 

@@ -8,11 +8,11 @@ from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
+from common.client_ip import client_ip
 from identity.models import ExternalIdentity
 from identity.oidc import ProviderUnavailable, oidc_setting
 from identity.services.logins import external_login
 from identity.services.oidc_accounts import oidc_user_create, oidc_user_update
-from tenants.services.audit import client_ip
 
 logger = logging.getLogger(__name__)
 

@@ -2,8 +2,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from provisioning.models import Host, Node, Operation, Sandbox
+from provisioning.queue_selectors import queue_standing_of, queue_standings
 from provisioning.selectors import sandbox_actions, sandbox_endpoints, sandbox_live_nodes
-from provisioning.states import SandboxAction
+from provisioning.states import SandboxAction, SandboxStatus
 
 
 class NodeOutput(serializers.ModelSerializer):
@@ -36,6 +37,17 @@ class EndpointOutput(serializers.Serializer):
     main = serializers.BooleanField()
 
 
+class QueueOutput(serializers.Serializer):
+    position = serializers.IntegerField(help_text="1: the next launch admitted when a host has room")
+    length = serializers.IntegerField(help_text="Launches queued on the site")
+    factor = serializers.FloatField(help_text="The tenant's fair-share factor, 2^(-usage/share)")
+    reason = serializers.CharField()
+    estimated_wait_s = serializers.FloatField(
+        allow_null=True,
+        help_text="Rough guess from lifetimes of finished sandboxes of this size; null: unknown",
+    )
+
+
 class SandboxOutput(serializers.ModelSerializer):
     tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
@@ -48,6 +60,7 @@ class SandboxOutput(serializers.ModelSerializer):
     actions = serializers.SerializerMethodField(
         help_text="What the caller may ask of the sandbox now, by its state and the caller's rights"
     )
+    queue = serializers.SerializerMethodField()
 
     class Meta:
         model = Sandbox
@@ -66,6 +79,9 @@ class SandboxOutput(serializers.ModelSerializer):
             "endpoints",
             "datataps",
             "host_labels",
+            "preemptible",
+            "preemption",
+            "queue",
             "created",
             "updated",
         ]
@@ -88,6 +104,16 @@ class SandboxOutput(serializers.ModelSerializer):
     def get_endpoints(self, sandbox) -> list[dict]:
         return EndpointOutput(sandbox_endpoints(sandbox=sandbox), many=True).data
 
+    @extend_schema_field(QueueOutput(allow_null=True))
+    def get_queue(self, sandbox) -> dict | None:
+        """While queued: where it stands. The queue is read once per response, not per sandbox."""
+        if sandbox.status != SandboxStatus.QUEUED:
+            return None
+        if "queue_standings" not in self.context:
+            self.context["queue_standings"] = queue_standings()
+        standing = queue_standing_of(sandbox=sandbox, standings=self.context["queue_standings"])
+        return None if standing is None else QueueOutput(standing).data
+
 
 class SandboxCreateInput(serializers.Serializer):
     tenant = serializers.SlugField()
@@ -105,6 +131,10 @@ class SandboxCreateInput(serializers.Serializer):
     gpus_per_node = serializers.IntegerField(min_value=0, max_value=16, default=0)
     host_labels = serializers.DictField(
         child=serializers.CharField(max_length=63), required=False, default=dict
+    )
+    preemptible = serializers.BooleanField(
+        default=False,
+        help_text="May be stopped (never deleted) to make room for a tenant under its fair share",
     )
 
 

@@ -11,6 +11,7 @@ from common.errors import Conflict
 from provisioning.drivers import DriverError, driver_for_host
 from provisioning.errors import InvalidRequest
 from provisioning.models import Host, Node, NodeStatus
+from provisioning.services.admission import queue_admit_soon
 from provisioning.services.dispatch import host_inventory_enqueue
 from tenants.services.audit import audit_record
 
@@ -60,6 +61,8 @@ def host_inventory_refresh(*, host: Host) -> Host:
         state=Host.State.READY
     )
     host.refresh_from_db()
+    if host.state == Host.State.READY:  # added, back, or grown: queued launches may fit now
+        queue_admit_soon()
     return host
 
 

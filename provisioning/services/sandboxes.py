@@ -8,11 +8,18 @@ from catalog.models import CatalogItem, Flavor
 from provisioning.errors import InvalidRequest, NoCapacity, StateConflict
 from provisioning.models import Node, Operation, Sandbox
 from provisioning.placement import PlacementError
+from provisioning.services.admission import launch_never_fits, sandbox_cancel_queued, sandbox_queue
 from provisioning.services.capacity import nodes_place
 from provisioning.services.datataps import datataps_for_sandbox
 from provisioning.services.dispatch import operation_enqueue
 from provisioning.sizing import node_resources, slot_resources
-from provisioning.states import SANDBOX_TRANSITIONS, NodeStatus, SandboxAction, sandbox_action_allowed
+from provisioning.states import (
+    SANDBOX_TRANSITIONS,
+    NodeStatus,
+    SandboxAction,
+    SandboxStatus,
+    sandbox_action_allowed,
+)
 from tenants.models import Tenant, User
 from tenants.quota import AllocationRequest
 from tenants.services.audit import audit_record
@@ -30,10 +37,13 @@ def sandbox_create(
     gpus_per_node: int = 0,
     datataps: list[str] | None = None,
     host_labels: dict[str, str] | None = None,
+    preemptible: bool = False,
     ip: str | None = None,
 ) -> Sandbox:
     """`datataps` names DataTaps of the tenant, each mounted at /data/<name> on every node.
-    `host_labels` narrows the hosts its nodes may run on, beyond what the catalog item asks."""
+    `host_labels` narrows the hosts its nodes may run on, beyond what the catalog item asks.
+    Within quota but with no host free now, it waits in the queue (status queued); so does every
+    launch while others wait, so that none overtakes them outside the fair-share order."""
     item, flavor_obj, counts, labels = _validate_create(
         catalog_item=catalog_item,
         flavor=flavor,
@@ -52,6 +62,7 @@ def sandbox_create(
                 flavor=flavor_obj,
                 gpus_per_node=gpus_per_node,
                 host_labels=labels,
+                preemptible=preemptible,
             )
             sandbox.datataps.set(taps)
             new_nodes = _nodes_add(sandbox, counts)
@@ -61,12 +72,19 @@ def sandbox_create(
                 group=sandbox.ledger_group,
                 requests=[_sandbox_allocation(sandbox), *[_node_allocation(n) for n in new_nodes]],
             )
-            _place(new_nodes, sandbox=sandbox, may_spread=True)
-            operation = Operation.objects.create(
-                sandbox=sandbox, kind=SandboxAction.CREATE, requested_by=owner
+            if _place_or_queue(new_nodes, sandbox=sandbox):
+                operation = Operation.objects.create(
+                    sandbox=sandbox, kind=SandboxAction.CREATE, requested_by=owner
+                )
+                operation_enqueue(operation)
+            audit_record(
+                actor=owner,
+                action="sandbox.create",
+                tenant=tenant,
+                target=sandbox,
+                ip=ip,
+                detail={"queued": True} if sandbox.status == SandboxStatus.QUEUED else None,
             )
-            audit_record(actor=owner, action="sandbox.create", tenant=tenant, target=sandbox, ip=ip)
-            operation_enqueue(operation)
     except IntegrityError as exc:
         if "unique_live_sandbox_name_per_tenant" in str(exc):
             raise InvalidRequest(
@@ -84,6 +102,7 @@ def sandbox_start(*, sandbox: Sandbox, actor: User, ip: str | None = None) -> Op
     with transaction.atomic():
         sandbox = _locked(sandbox)
         _require(sandbox, SandboxAction.START)
+        Sandbox.objects.filter(pk=sandbox.pk).update(preemption="")  # the notice served its turn
         nodes = list(sandbox.nodes.live())
         quota_reserve(
             tenant=sandbox.tenant,
@@ -139,6 +158,23 @@ def sandbox_resize(
 
 
 def sandbox_delete(*, sandbox: Sandbox, actor: User, ip: str | None = None) -> Operation:
+    """A queued sandbox, or one that expired in the queue, has nothing on any engine: it goes at
+    once and its reservation is released."""
+    with transaction.atomic():
+        locked = _locked(sandbox)
+        never_placed = not locked.nodes.filter(host__isnull=False).exists()
+        was = locked.status
+        if was == SandboxStatus.QUEUED or (was == SandboxStatus.ERROR and never_placed):
+            operation = sandbox_cancel_queued(sandbox=locked)
+            audit_record(
+                actor=actor,
+                action="sandbox.delete",
+                tenant=locked.tenant,
+                target=locked,
+                ip=ip,
+                detail={"was": was},
+            )
+            return operation
     return _transition(sandbox=sandbox, actor=actor, ip=ip, action=SandboxAction.DELETE)
 
 
@@ -176,6 +212,21 @@ def _require(sandbox: Sandbox, action: str) -> None:
         raise StateConflict(
             f"Sandbox {sandbox.name!r} is {sandbox.status}; this needs it to be {names}.",
         )
+
+
+def _place_or_queue(nodes: list[Node], *, sandbox: Sandbox) -> bool:
+    """Place the nodes now (True), or queue the sandbox (False); refuses what no host could
+    ever take, even empty."""
+    if why := launch_never_fits(sandbox=sandbox, nodes=nodes):
+        raise NoCapacity(why)
+    if not Sandbox.objects.filter(status=SandboxStatus.QUEUED).exists():
+        try:
+            _place(nodes, sandbox=sandbox, may_spread=True)
+            return True
+        except NoCapacity:
+            pass
+    sandbox_queue(sandbox=sandbox)
+    return False
 
 
 def _place(nodes: list[Node], *, sandbox: Sandbox, **kwargs) -> None:

@@ -15,6 +15,7 @@ from tenants.selectors.memberships import user_can_admin_tenant
 from tenants.selectors.tenants import tenant_list
 from tenants.selectors.usage import tenant_quota, tenant_usage
 from tenants.services.notebook_limits import tenant_set_notebook_idle_limit
+from tenants.services.shares import tenant_set_share
 from tenants.services.tenants import tenant_create, tenant_update, tenant_update_quota
 
 
@@ -28,6 +29,7 @@ class TenantOutputSerializer(serializers.Serializer):
     quota = serializers.SerializerMethodField()
     usage = serializers.SerializerMethodField()
     notebook_idle_minutes = serializers.IntegerField(allow_null=True)
+    share = serializers.IntegerField(help_text="Fair-share weight in the launch queue (default 1)")
     created = serializers.DateTimeField()
 
     @extend_schema_field(ResourcesSerializer)
@@ -59,6 +61,7 @@ class TenantListApi(APIView):
         name = serializers.CharField(max_length=200)
         description = serializers.CharField(required=False, allow_blank=True, default="")
         quota = QuotaInputSerializer(required=False)
+        share = serializers.IntegerField(required=False, min_value=0, default=1)
 
         class Meta:
             ref_name = "TenantCreate"
@@ -96,6 +99,9 @@ class TenantDetailApi(APIView):
         name = serializers.CharField(max_length=200, required=False)
         description = serializers.CharField(required=False, allow_blank=True)
         quota = QuotaInputSerializer(required=False)
+        share = serializers.IntegerField(
+            required=False, min_value=0, help_text="Fair-share weight in the launch queue; site admins only."
+        )
         notebook_idle_minutes = serializers.IntegerField(
             required=False,
             allow_null=True,
@@ -122,6 +128,8 @@ class TenantDetailApi(APIView):
         data = serializer.validated_data
         if "quota" in data and not request.user.is_site_admin:
             raise exceptions.PermissionDenied("Only site admins may change a tenant's quota.")
+        if "share" in data and not request.user.is_site_admin:
+            raise exceptions.PermissionDenied("Only site admins may change a tenant's fair share.")
         ip = client_ip(request)
         with transaction.atomic():
             tenant = tenant_update(
@@ -135,6 +143,8 @@ class TenantDetailApi(APIView):
                 tenant = tenant_update_quota(
                     actor=request.user, tenant=tenant, quota=dict(data["quota"]), ip=ip
                 )
+            if "share" in data:
+                tenant = tenant_set_share(actor=request.user, tenant=tenant, share=data["share"], ip=ip)
             if "notebook_idle_minutes" in data:
                 tenant = tenant_set_notebook_idle_limit(
                     actor=request.user, tenant=tenant, minutes=data["notebook_idle_minutes"], ip=ip

@@ -70,3 +70,27 @@ def quota_release(*, group: str, subjects: Iterable[str] | None = None, at: date
     if subjects is not None:
         live = live.filter(subject__in=list(subjects))
     return live.update(ended=at or timezone.now())
+
+
+def quota_mark_queued(*, group: str) -> None:
+    """The group's live reservations wait in the launch queue: they hold quota, but fair share
+    does not count them as use (see quota_admit)."""
+    rows = list(Allocation.objects.filter(group=group, ended__isnull=True))
+    for row in rows:
+        row.attributes = {**row.attributes, "queued": True}
+    Allocation.objects.bulk_update(rows, ["attributes"])
+
+
+def quota_admit(*, group: str, at: datetime | None = None) -> int:
+    """The group's queued reservations are admitted: each ends and an identical one, not marked
+    queued, starts at the same moment. The ledger keeps both intervals, and use is counted from
+    admission. Holds the same amounts throughout, so there is nothing to check or lock."""
+    at = at or timezone.now()
+    queued = list(Allocation.objects.filter(group=group, ended__isnull=True, attributes__queued=True))
+    Allocation.objects.filter(pk__in=[row.pk for row in queued]).update(ended=at)
+    for row in queued:
+        row.pk = None
+        row.started = at
+        row.attributes = {k: v for k, v in row.attributes.items() if k != "queued"}
+    Allocation.objects.bulk_create(queued)
+    return len(queued)

@@ -37,13 +37,15 @@ def tenant_create(
     name: str,
     description: str = "",
     quota: dict | None = None,
+    share: int = 1,
     ip: str | None = None,
 ) -> Tenant:
-    """Create a tenant; quota dimensions left out of `quota` take the defaults."""
+    """Create a tenant; quota dimensions left out of `quota` take the defaults. `share` is its
+    fair-share weight in the launch queue."""
     _check_dimensions(quota or {})
     if slug in RESERVED_SLUGS:
         raise Invalid(fields={"slug": [f"{slug!r} is reserved: the pages use it."]})
-    tenant = Tenant(slug=slug, name=name, description=description)
+    tenant = Tenant(slug=slug, name=name, description=description, share=share)
     for dimension, value in (quota or {}).items():
         setattr(tenant, f"quota_{dimension}", value)
     _full_clean(tenant)
@@ -54,7 +56,7 @@ def tenant_create(
         tenant=tenant,
         target=tenant,
         ip=ip,
-        detail={"quota": _quota_detail(tenant_quota(tenant=tenant))},
+        detail={"quota": _quota_detail(tenant_quota(tenant=tenant)), "share": tenant.share},
     )
     return tenant
 

@@ -116,7 +116,7 @@ def test_a_failed_mount_shows_no_engine_paths_or_options(tenant, member, cluster
         "mounted at /data/corpus: the server did not answer."
     )
     sandbox.refresh_from_db()
-    for shown in (operation.explanation, sandbox.status_detail):
+    for shown in (operation.explanation, sandbox.explanation):
         assert "/var/lib/docker" not in shown
         assert "addr=" not in shown
         assert volume not in shown

@@ -54,9 +54,11 @@ from tenants.services.tenants import tenant_update_quota
 from tenants.tests.factories import MembershipFactory, TenantFactory, UserFactory
 
 S = SandboxStatus
-#: Every status change one step may make (an operation can finish within a single step).
+#: Every status change one step may make (an operation can finish within a single step). No
+#: admission pass runs here: a queued launch leaves the queue only when cancelled.
 LEGAL = {
     S.PENDING: {S.PROVISIONING, S.RUNNING, S.ERROR},
+    S.QUEUED: {S.DELETED},
     S.PROVISIONING: {S.RUNNING, S.ERROR},
     S.RUNNING: {S.STOPPING, S.PROVISIONING, S.DELETING, S.UNKNOWN},
     S.UNKNOWN: {S.RUNNING, S.STOPPING, S.DELETING},
@@ -101,6 +103,8 @@ class SandboxLifecycle(RuleBasedStateMachine):
         self.host = HostFactory(name=f"fake-{run}", cpus=2, memory_mib=65536)
         # The examples share one database: earlier examples' hosts take no more nodes.
         Host.objects.exclude(pk=self.host.pk).update(state=Host.State.DISABLED)
+        # ...and their queued launches must not hold this one's behind them.
+        Sandbox.objects.filter(status=S.QUEUED).update(status=S.DELETED)
         self.engine = fake_engine(self.host.url)
         self.quota_lowered = False
         self.seen: dict[int, str] = {}

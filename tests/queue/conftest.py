@@ -1,0 +1,2 @@
+# The real-Docker fixtures of the provisioning tests.
+from tests.provisioning.conftest import docker_client, published, team  # noqa: F401
