@@ -9,7 +9,6 @@ options are refused; a mount failure is explained with what the tenant gave, not
 import socket
 
 import pytest
-from provisioning.tests.test_lifecycle_fake import run
 
 from provisioning.errors import InvalidRequest
 from provisioning.models import DataTap, OperationStatus
@@ -17,7 +16,6 @@ from provisioning.services import datataps
 from provisioning.services.datataps import datatap_create
 from provisioning.services.sandboxes import sandbox_create
 from provisioning.tests.conftest import (  # noqa: F401 - fixtures
-    _fresh_fake_engines,
     cluster_item,
     engine,
     fake_host,
@@ -25,6 +23,7 @@ from provisioning.tests.conftest import (  # noqa: F401 - fixtures
     small,
     tenant,
 )
+from provisioning.tests.lifecycle import run
 
 
 def _nfs(tenant, member, *, server="nfs.example.org", options=""):
