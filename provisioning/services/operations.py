@@ -46,8 +46,10 @@ def operation_advance(*, operation_id: int) -> Outcome:
     if operation is None or operation.status in OPERATION_FINAL:
         return Outcome()
     with worker_lock(worker_locks.SANDBOX, operation.sandbox_id) as acquired:
-        if not acquired:  # another worker is on this sandbox; the reconciler resumes if it dies
-            return Outcome()
+        if not acquired:
+            # Another worker is on this sandbox: the step of an operation this one supersedes,
+            # or a duplicate of this one. Look again once that step is likely over.
+            return Outcome(again_in=POLL_MAX_S)
         operation.refresh_from_db()
         if operation.status in OPERATION_FINAL:
             return Outcome()
@@ -151,8 +153,10 @@ def _swarm_manager(sandbox: Sandbox):
 def _bring_up(operation: Operation) -> bool:
     """Create or start every live node and report how many pass their healthcheck."""
     sandbox = Sandbox.objects.select_related("catalog_item", "tenant").get(pk=operation.sandbox_id)
-    if sandbox.status == SandboxStatus.PENDING:
-        Sandbox.objects.filter(pk=sandbox.pk).update(status=SANDBOX_TRANSITIONS[SandboxAction.CREATE].through)
+    # Conditional: a delete accepted meanwhile has moved the sandbox on, and stays.
+    Sandbox.objects.filter(pk=sandbox.pk, status=SandboxStatus.PENDING).update(
+        status=SANDBOX_TRANSITIONS[SandboxAction.CREATE].through
+    )
     nodes = _live_nodes(sandbox)
     drivers = _drivers(nodes)
     tap_volumes = sandbox_tap_volumes(sandbox)
