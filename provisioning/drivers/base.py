@@ -77,6 +77,8 @@ class ContainerState:
     ip: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
     error: str = ""
+    #: Host paths bound into the container, by target, as the engine reports them (inspect only).
+    binds: dict[str, str] = field(default_factory=dict)
 
     @property
     def ready(self) -> bool:
@@ -122,7 +124,9 @@ class ContainerDriver(ABC):
     @abstractmethod
     def start(self, spec: NodeSpec) -> ContainerState:
         """Make the node's container exist and run: adopt it by name, start it if stopped,
-        create it (pulling the image if missing) if absent."""
+        create it (pulling the image if missing) if absent. A stopped container whose bind
+        mounts differ from the spec's is made again: its host paths are the spec's, as checked
+        right before this call, never the ones an older check let through."""
 
     @abstractmethod
     def stop(self, *, name: str, timeout_s: int = 10) -> None:

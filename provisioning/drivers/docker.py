@@ -133,6 +133,10 @@ class DockerDriver(ContainerDriver):
         except docker.errors.NotFound:
             container = self._create(spec)
         if container.status != "running":
+            made_with = container.attrs["HostConfig"].get("Mounts") or []
+            if {m["Target"]: m["Source"] for m in made_with if m.get("Type") == "bind"} != _spec_binds(spec):
+                self.api.remove_container(container.id, force=True, v=False)
+                container = self._create(spec)
             container.start()
         return self.poll(name=spec.name)
 
@@ -319,7 +323,16 @@ def _state_from_attrs(attrs: dict) -> ContainerState:
         ip=ip,
         labels=attrs["Config"].get("Labels") or {},
         error=state.get("Error", ""),
+        binds=_binds(attrs),
     )
+
+
+def _spec_binds(spec: NodeSpec) -> dict[str, str]:
+    return {m.target: m.source for m in spec.mounts if m.kind == "bind"}
+
+
+def _binds(attrs: dict) -> dict[str, str]:
+    return {m["Destination"]: m["Source"] for m in attrs.get("Mounts") or [] if m.get("Type") == "bind"}
 
 
 def _state_from_summary(summary: dict) -> ContainerState:

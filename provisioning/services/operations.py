@@ -13,7 +13,12 @@ from provisioning.containers import node_spec, sandbox_labels, sandbox_tap_volum
 from provisioning.drivers import DriverError, driver_for_host
 from provisioning.models import Host, Node, Operation, Sandbox
 from provisioning.services import worker_locks
-from provisioning.services.datataps import sandbox_mount_failure
+from provisioning.services.datataps import (
+    DataTapRefused,
+    datatap_mounts_verify,
+    datatap_sources_check,
+    sandbox_mount_failure,
+)
 from provisioning.services.readiness import node_ready
 from provisioning.services.worker_locks import worker_lock
 from provisioning.states import (
@@ -173,14 +178,7 @@ def _bring_up(operation: Operation) -> bool:
     ready = 0
     for node in nodes:
         driver = drivers[node.host_id][1]
-        spec = node_spec(node)
-        try:
-            state = driver.start(spec)
-        except DriverError as exc:
-            explanation = sandbox_mount_failure(sandbox, str(exc))
-            if explanation is None:
-                raise
-            raise OperationFailed(f"Node {node.hostname}: {explanation}") from exc
+        spec, state = _node_start(sandbox, node, driver)
         if state.exists and not state.running:
             raise OperationFailed(_exited_explanation(node, state, driver))
         if state.health == "unhealthy":
@@ -202,6 +200,33 @@ def _bring_up(operation: Operation) -> bool:
             f"{settings.NODE_READY_TIMEOUT_S} seconds."
         )
     return False
+
+
+def node_start_checked(sandbox: Sandbox, node: Node, driver):
+    """Start the node with its hostpath DataTaps checked right before, mounted from the paths
+    that were checked, and verified after: a DataTap swapped for a link meanwhile leaves no
+    container behind. Raises DataTapRefused or DriverError; returns the node's spec and state."""
+    checked = datatap_sources_check(sandbox)
+    spec = node_spec(node, tap_sources={pk: source.path for pk, source in checked.items()})
+    state = driver.start(spec)
+    try:
+        datatap_mounts_verify(sandbox, checked, state.binds)
+    except DataTapRefused:
+        driver.remove(name=spec.name)
+        raise
+    return spec, state
+
+
+def _node_start(sandbox: Sandbox, node: Node, driver):
+    try:
+        return node_start_checked(sandbox, node, driver)
+    except DataTapRefused as exc:
+        raise OperationFailed(f"Node {node.hostname}: {exc}") from exc
+    except DriverError as exc:
+        explanation = sandbox_mount_failure(sandbox, str(exc))
+        if explanation is None:
+            raise
+        raise OperationFailed(f"Node {node.hostname}: {explanation}") from exc
 
 
 def _exited_explanation(node: Node, state, driver) -> str:

@@ -78,6 +78,8 @@ class FakeEngine(ContainerDriver):
         if spec.network not in self.networks:
             raise DriverError(f"network {spec.network} not found")
         container = self.containers.setdefault(spec.name, {"spec": spec, "running": False})
+        if not container["running"]:  # as the contract says of bind mounts, made again
+            container["spec"] = spec
         container["running"] = True
         return self.poll(name=spec.name)
 
@@ -106,6 +108,7 @@ class FakeEngine(ContainerDriver):
             exit_code=None if running else 0,
             ip="10.0.0.2" if running else None,
             labels=container["spec"].labels,
+            binds={m.target: m.source for m in container["spec"].mounts if m.kind == "bind"},
         )
 
     def list_managed(self) -> list[ContainerState]:
