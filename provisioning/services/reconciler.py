@@ -14,10 +14,10 @@ from provisioning.containers import LABEL_PREFIX, node_spec
 from provisioning.drivers import DriverError, HostUnreachable, driver_for_host
 from provisioning.models import Host, Node, Operation, Sandbox
 from provisioning.naming import sandbox_id_from_name
+from provisioning.services.datataps import DataTapRefused
 from provisioning.services.dispatch import operation_enqueue
 from provisioning.services.drift import drift_record
 from provisioning.services.hosts import host_inventory_refresh
-from provisioning.services.datataps import DataTapRefused
 from provisioning.services.jobs import jobs_resume
 from provisioning.services.operations import node_start_checked
 from provisioning.services.readiness import node_ready

@@ -12,8 +12,8 @@ from provisioning.placement import PlacementError
 from provisioning.services.capacity import nodes_place
 from provisioning.services.datataps import datataps_for_sandbox
 from provisioning.services.dispatch import operation_enqueue
-from provisioning.sizing import node_resources, slot_resources
 from provisioning.services.jobs import job_cancel
+from provisioning.sizing import node_resources, slot_resources
 from provisioning.states import (
     JOB_ACTIVE,
     OPERATION_FINAL,
@@ -30,7 +30,6 @@ from tenants.models import Tenant, User
 from tenants.quota import AllocationRequest
 from tenants.services.audit import audit_record
 from tenants.services.quota import quota_reserve
-
 
 #: What a refusal because another operation is under way suggests waiting before trying again.
 RETRY_AFTER_S = 5
