@@ -427,8 +427,10 @@ def datatap_mounts_verify(sandbox: Sandbox, checked: dict[int, CheckedSource], b
 def sandbox_mount_failure(sandbox: Sandbox, message: str) -> str | None:
     """A plain-language explanation when an engine error is a DataTap that did not mount."""
     for tap in sandbox.datataps.all():
-        source = sandbox.datatap_volume(tap) if tap.kind == DataTap.Kind.NFS else tap.path
-        if source in message:
+        sources = (
+            [sandbox.datatap_volume(tap)] if tap.kind == DataTap.Kind.NFS else [tap.path, _resolved(tap.path)]
+        )
+        if any(source in message for source in sources):
             where = f"NFS export {tap.server}:{tap.export}" if tap.kind == DataTap.Kind.NFS else tap.path
             return (
                 f"DataTap {tap.name!r} ({where}) could not be mounted at {tap.mount_target}. "

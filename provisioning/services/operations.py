@@ -84,6 +84,7 @@ def _finish(operation: Operation) -> None:
     # A deleted sandbox is kept as a record, but its nodes' SSH key goes with its containers.
     gone = {"ssh_private_key": ""} if final == SandboxStatus.DELETED else {}
     with transaction.atomic():
+        _lock_sandbox(operation)
         if _close(operation, OPERATION_TRANSITIONS["run"].ends):
             Sandbox.objects.filter(pk=operation.sandbox_id).update(
                 status=final, explanation="", updated=timezone.now(), **gone
@@ -103,12 +104,19 @@ def _fail(operation: Operation, explanation: str) -> None:
     except DriverError as exc:
         cleanup_note = f" Cleaning up also failed ({exc}); the reconciler will remove what is left."
     with transaction.atomic():
+        _lock_sandbox(operation)
         if _close(operation, OPERATION_TRANSITIONS["run"].fails, explanation + cleanup_note):
             Sandbox.objects.filter(pk=sandbox.pk).update(
                 status=SANDBOX_TRANSITIONS[operation.kind].fails,
                 explanation=explanation + cleanup_note,
                 updated=timezone.now(),
             )
+
+
+def _lock_sandbox(operation: Operation) -> None:
+    """The sandbox's row first, then the operation's: the order a delete that cancels the
+    operation takes them in, so the two never wait on each other."""
+    list(Sandbox.objects.select_for_update().filter(pk=operation.sandbox_id).values_list("pk", flat=True))
 
 
 def _close(operation: Operation, status: str, explanation: str = "") -> bool:
