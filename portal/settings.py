@@ -201,6 +201,8 @@ SITE = env_str("PORTAL_SITE", "portal")
 if not re.fullmatch(r"[a-z][a-z0-9]{0,19}", SITE):
     raise ImproperlyConfigured("PORTAL_SITE: 1-20 lowercase letters and digits, starting with a letter")
 DOCKER_DEFAULT_URL = env_str("PORTAL_DOCKER_URL", "unix:///var/run/docker.sock")
+# Sandbox workspaces on engines of this machine: one size-limited file system image each.
+WORKSPACE_DIR = env_str("PORTAL_WORKSPACE_DIR", str(BASE_DIR / "var" / "workspaces"))
 IMAGE_REGISTRY = env_str("PORTAL_REGISTRY", "127.0.0.1:5000")
 BASE_IMAGE = env_str("PORTAL_BASE_IMAGE", "portal/base:bookworm")
 # Allocatable CPUs of a host = its cores x this ratio; memory and GPUs are never overcommitted.

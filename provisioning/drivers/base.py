@@ -114,12 +114,22 @@ class ContainerDriver(ABC):
         """Remove the network; absent is fine."""
 
     @abstractmethod
-    def ensure_volume(self, *, name: str, labels: dict[str, str], driver_opts: dict | None = None) -> None:
-        """Create the volume unless it exists."""
+    def ensure_volume(
+        self,
+        *,
+        name: str,
+        labels: dict[str, str],
+        driver_opts: dict | None = None,
+        size_gib: int | None = None,
+    ) -> None:
+        """Create the volume unless it exists. With `size_gib`, the volume is a file system of
+        that size of its own where the driver can make one (a full one answers ENOSPC inside the
+        node and leaves the host's disk alone): called before every start, so it also makes
+        sure that file system is still in place (after a reboot, say)."""
 
     @abstractmethod
     def remove_volume(self, *, name: str) -> None:
-        """Remove the volume; absent is fine."""
+        """Remove the volume, and the file system a size gave it; absent is fine."""
 
     @abstractmethod
     def start(self, spec: NodeSpec) -> ContainerState:

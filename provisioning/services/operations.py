@@ -180,7 +180,7 @@ def _bring_up(operation: Operation) -> bool:
     for _host, driver in drivers.values():
         if not sandbox.swarm:
             driver.ensure_network(name=sandbox.network_name, labels=sandbox_labels(sandbox))
-        driver.ensure_volume(name=sandbox.workspace_volume, labels=sandbox_labels(sandbox))
+        _workspace_ensure(sandbox, driver)
         for name, driver_opts in tap_volumes.items():
             driver.ensure_volume(name=name, labels=sandbox_labels(sandbox), driver_opts=driver_opts)
     ready = 0
@@ -216,6 +216,7 @@ def node_start_checked(sandbox: Sandbox, node: Node, driver):
     container behind. Raises DataTapRefused or DriverError; returns the node's spec and state."""
     checked = datatap_sources_check(sandbox)
     spec = node_spec(node, tap_sources={pk: source.path for pk, source in checked.items()})
+    _workspace_ensure(sandbox, driver)  # still its own size-limited file system (after a reboot)
     state = driver.start(spec)
     try:
         datatap_mounts_verify(sandbox, checked, state.binds)
@@ -223,6 +224,13 @@ def node_start_checked(sandbox: Sandbox, node: Node, driver):
         driver.remove(name=spec.name)
         raise
     return spec, state
+
+
+def _workspace_ensure(sandbox: Sandbox, driver) -> None:
+    """The workspace, limited to the flavor's disk: a full one is the node's ENOSPC, not the host's."""
+    driver.ensure_volume(
+        name=sandbox.workspace_volume, labels=sandbox_labels(sandbox), size_gib=sandbox.flavor.disk_gib
+    )
 
 
 def _node_start(sandbox: Sandbox, node: Node, driver):

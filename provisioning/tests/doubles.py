@@ -65,9 +65,11 @@ class FakeEngine(ContainerDriver):
         self._check()
         self.networks.discard(name)
 
-    def ensure_volume(self, *, name, labels, driver_opts=None) -> None:
+    def ensure_volume(self, *, name, labels, driver_opts=None, size_gib=None) -> None:
         self._check()
-        self.volumes.setdefault(name, {"labels": labels, "driver_opts": driver_opts or {}})
+        self.volumes.setdefault(
+            name, {"labels": labels, "driver_opts": driver_opts or {}, "size_gib": size_gib}
+        )
 
     def remove_volume(self, *, name) -> None:
         self._check()
