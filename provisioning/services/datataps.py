@@ -206,7 +206,8 @@ def hostpath_prefix_add(*, actor: User, path: str, ip: str | None = None) -> Hos
 
 @transaction.atomic
 def hostpath_prefix_remove(*, actor: User, prefix: HostPathPrefix, ip: str | None = None) -> None:
-    """Existing DataTaps under it stay; new sandboxes can no longer mount them."""
+    """Existing DataTaps under it stay, but no node mounts them any more: not a new sandbox,
+    nor an existing one at its next start (the worker checks before every start)."""
     audit_record(actor=actor, action="datatap_prefix.remove", target=prefix, ip=ip)
     prefix.delete()
 

@@ -180,7 +180,6 @@ def _bring_up(operation: Operation) -> bool:
     for _host, driver in drivers.values():
         if not sandbox.swarm:
             driver.ensure_network(name=sandbox.network_name, labels=sandbox_labels(sandbox))
-        _workspace_ensure(sandbox, driver)
         for name, driver_opts in tap_volumes.items():
             driver.ensure_volume(name=name, labels=sandbox_labels(sandbox), driver_opts=driver_opts)
     ready = 0
