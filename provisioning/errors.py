@@ -19,9 +19,8 @@ class StateConflict(errors.Conflict):
 
 class OperationUnderWay(StateConflict):
     """Another operation of the sandbox is under way: retry once it has ended. `extra` names
-    that operation and how many seconds to wait before asking again."""
-
-    code = "operation_under_way"
+    that operation and how many seconds to wait before asking again. Its code stays
+    `state_conflict`, which clients already handle."""
 
 
 class NoCapacity(errors.Conflict):
