@@ -87,3 +87,50 @@ def test_issue21_item1_a_datatap_swapped_for_a_symlink_is_not_mounted_on_start(
     assert client.delete(f"/api/v1/sandboxes/{sandbox_id}/").status_code == 202
     wait_for_status(client, sandbox_id, {"deleted"})
     assert (outside_dir / "secret.txt").read_text() == "the host's own\n"
+
+
+def test_issue21_item1_a_link_within_the_prefix_is_mounted_by_its_resolved_path(
+    team, lab_admin, shared_dir, published, celery_worker_process, docker_client
+):
+    """The stopped container was made with the old directory: it is made again, bound to the
+    directory the link resolves to now (never to the link, which the engine would follow)."""
+    _tenant, _member, client = team
+    published("python-minimal")
+    reference = shared_dir / "reference"
+    reference.mkdir()
+    (shared_dir / "v2").mkdir()
+    (shared_dir / "v2" / "hello.txt").write_text("second edition\n")
+    created = lab_admin.post(
+        "/api/v1/datataps/",
+        {"tenant": "lab", "name": "reference", "kind": "hostpath", "path": str(reference)},
+        format="json",
+    )
+    assert created.status_code == 201, created.json()
+    created = client.post(
+        "/api/v1/sandboxes/",
+        {
+            "tenant": "lab",
+            "name": "relink",
+            "catalog_item": "python-minimal",
+            "flavor": "small",
+            "datataps": ["reference"],
+        },
+        format="json",
+    )
+    sandbox_id = created.json()["id"]
+    wait_for_status(client, sandbox_id, {"running"})
+    assert client.post(f"/api/v1/sandboxes/{sandbox_id}/stop/").status_code == 202
+    wait_for_status(client, sandbox_id, {"stopped"})
+
+    reference.rmdir()
+    os.symlink(shared_dir / "v2", reference)
+    assert client.post(f"/api/v1/sandboxes/{sandbox_id}/start/").status_code == 202
+    wait_for_status(client, sandbox_id, {"running"})
+
+    container = docker_client.containers.get(f"{sandbox_prefix(sandbox_id)}-head-0")
+    binds = {m["Destination"]: m["Source"] for m in container.attrs["Mounts"] if m["Type"] == "bind"}
+    assert binds == {"/data/reference": str(shared_dir / "v2")}
+    result = container.exec_run(["cat", "/data/reference/hello.txt"])
+    assert (result.exit_code, result.output.decode()) == (0, "second edition\n")
+    assert client.delete(f"/api/v1/sandboxes/{sandbox_id}/").status_code == 202
+    wait_for_status(client, sandbox_id, {"deleted"})
