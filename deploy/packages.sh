@@ -14,6 +14,8 @@ wanted=(
     debootstrap:debootstrap
     ip:iproute2
     nsenter:util-linux
+    mount:mount
+    mkfs.ext4:e2fsprogs
     chromium:chromium
     curl:curl
     socat:socat

@@ -232,6 +232,8 @@ DOCKER_DEFAULT_URL = env_str("PORTAL_DOCKER_URL", "unix:///var/run/docker.sock")
 # the engines' data roots: no DataTap may reach into them.
 STATE_DIR = Path(env_str("PORTAL_STATE_DIR", "/var/lib/portal"))
 DOCKER_DATA_ROOTS = env_list("PORTAL_DOCKER_DATA_ROOTS", ["/var/lib/docker"])
+# Sandbox workspaces on engines of this machine: one size-limited file system image each.
+WORKSPACE_DIR = env_str("PORTAL_WORKSPACE_DIR", str(BASE_DIR / "var" / "workspaces"))
 IMAGE_REGISTRY = env_str("PORTAL_REGISTRY", "127.0.0.1:5000")
 BASE_IMAGE = env_str("PORTAL_BASE_IMAGE", "portal/base:bookworm")
 # Allocatable CPUs of a host = its cores x this ratio; memory and GPUs are never overcommitted.

@@ -7,6 +7,7 @@ What every driver applies to every node whatever the spec says (never privileged
 capability dropped but `cap_add`, no new privileges, no swap) is part of that contract.
 """
 
+from collections.abc import Mapping
 from decimal import Decimal
 
 from catalog.manifest import Manifest, Role
@@ -22,9 +23,12 @@ LABEL_PREFIX = "org.sandbox-portal"
 PIDS_LIMIT = 1024
 
 
-def node_spec(node: Node) -> NodeSpec:
+def node_spec(node: Node, *, tap_sources: Mapping[int, str]) -> NodeSpec:
     """Everything a driver needs to run `node`, derived from its rows only, so a retry (or the
-    reconciler restarting it) makes the same container."""
+    reconciler restarting it) makes the same container. `tap_sources` maps each hostpath
+    DataTap's id to its host path as resolved and checked right now
+    (provisioning.services.datataps.datatap_sources_check): never the stored path, which a
+    symlink may have redirected since."""
     sandbox = node.sandbox
     manifest = sandbox.catalog_item.spec
     return NodeSpec(
@@ -40,7 +44,7 @@ def node_spec(node: Node) -> NodeSpec:
         pids_limit=PIDS_LIMIT,
         gpu_uuids=tuple(node.gpu_uuids),
         cap_add=manifest.capabilities,
-        mounts=(workspace_mount(sandbox, manifest), *datatap_mounts(sandbox)),
+        mounts=(workspace_mount(sandbox, manifest), *datatap_mounts(sandbox, tap_sources=tap_sources)),
         healthcheck=node_healthcheck(manifest.roles[node.role]),
         # Files only the node's user reads, never environment variables: every process of the
         # node could read those from /proc, and `docker inspect` shows them.
@@ -113,12 +117,12 @@ def workspace_mount(sandbox: Sandbox, manifest: Manifest) -> Mount:
     return Mount(source=sandbox.workspace_volume, target=manifest.workspace)
 
 
-def datatap_mounts(sandbox: Sandbox) -> list[Mount]:
-    """Each DataTap at /data/<name>: a hostpath bound in place, an NFS export through the
-    sandbox's own volume on the node's host; read-only where the DataTap is."""
+def datatap_mounts(sandbox: Sandbox, *, tap_sources: Mapping[int, str]) -> list[Mount]:
+    """Each DataTap at /data/<name>: a hostpath bound in place from its checked source, an NFS
+    export through the sandbox's own volume on the node's host; read-only where the DataTap is."""
     return [
         Mount(
-            source=tap.path if tap.kind == DataTap.Kind.HOSTPATH else sandbox.datatap_volume(tap),
+            source=tap_sources[tap.pk] if tap.kind == DataTap.Kind.HOSTPATH else sandbox.datatap_volume(tap),
             target=tap.mount_target,
             kind="bind" if tap.kind == DataTap.Kind.HOSTPATH else "volume",
             read_only=tap.read_only,

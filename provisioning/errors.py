@@ -17,6 +17,12 @@ class StateConflict(errors.Conflict):
     code = "state_conflict"
 
 
+class OperationUnderWay(StateConflict):
+    """Another operation of the sandbox is under way: retry once it has ended. `extra` names
+    that operation and how many seconds to wait before asking again. Its code stays
+    `state_conflict`, which clients already handle."""
+
+
 class NoCapacity(errors.Conflict):
     """No host can take the request; the message says why."""
 

@@ -57,6 +57,7 @@ class OperationStatus(models.TextChoices):
     RUNNING = "running", "A worker is carrying it out"
     SUCCEEDED = "succeeded", "Done"
     FAILED = "failed", "Did not complete; see the explanation"
+    CANCELLED = "cancelled", "Superseded by a delete before it completed"
 
 
 class JobStatus(models.TextChoices):
@@ -80,14 +81,16 @@ SANDBOX_TRANSITIONS: dict[str, Transition] = {
     SandboxAction.START: _t({S.STOPPED}, S.STARTING, S.RUNNING, S.ERROR),
     SandboxAction.STOP: _t({S.RUNNING, S.UNKNOWN}, S.STOPPING, S.STOPPED, S.ERROR),
     SandboxAction.RESIZE: _t({S.RUNNING}, S.PROVISIONING, S.RUNNING, S.ERROR),
-    # A queued launch has nothing on any engine: deleting it cancels it at once.
-    SandboxAction.DELETE: _t(
-        {S.QUEUED, S.RUNNING, S.STOPPED, S.ERROR, S.UNKNOWN}, S.DELETING, S.DELETED, S.ERROR
-    ),
+    # Accepted whatever is under way (a script deletes right after it creates): the operation in
+    # flight is cancelled and the delete removes whatever it had made by then. A queued launch
+    # has nothing on any engine: deleting it cancels it at once.
+    SandboxAction.DELETE: _t(set(S) - {S.DELETED}, S.DELETING, S.DELETED, S.ERROR),
 }
 #: A sandbox in one of these has a worker acting on it, or waits in the queue for a host: no new
-#: operation may start (a queued one may only be cancelled).
+#: operation may start but a delete, which supersedes it (a queued one is cancelled).
 SANDBOX_BUSY = frozenset({S.PENDING, S.QUEUED} | {t.through for t in SANDBOX_TRANSITIONS.values()})
+#: The actions that cancel the operation in flight instead of waiting for it to end.
+SANDBOX_SUPERSEDES = frozenset({SandboxAction.DELETE})
 #: What the reconciler keeps converging: containers that should run, or should stay stopped.
 SANDBOX_SETTLED = frozenset({S.RUNNING, S.UNKNOWN, S.STOPPED})
 SANDBOX_FINAL = frozenset({S.DELETED})
@@ -114,7 +117,7 @@ NODE_RELEASED = frozenset({N.STOPPED, N.DELETED})
 OPERATION_TRANSITIONS: dict[str, Transition] = {
     "run": _t({Op.PENDING, Op.RUNNING}, Op.RUNNING, Op.SUCCEEDED, Op.FAILED),
 }
-OPERATION_FINAL = frozenset({Op.SUCCEEDED, Op.FAILED})
+OPERATION_FINAL = frozenset({Op.SUCCEEDED, Op.FAILED, Op.CANCELLED})
 OPERATION_ACTIVE = frozenset(set(Op) - OPERATION_FINAL)
 
 JOB_TRANSITIONS: dict[str, Transition] = {

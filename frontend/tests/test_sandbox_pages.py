@@ -151,7 +151,9 @@ def test_a_refused_action_says_why(client, member, tenant, cluster_item, fake_ho
 
     response = client.post(reverse("sandbox-stop", args=[sandbox.pk]), follow=True)
 
-    assert "is pending; this needs it to be running, unknown" in response.content.decode()
+    assert "is pending: its create operation is under way. Retry the stop once it has ended" in (
+        response.content.decode()
+    )
     assert not sandbox.operations.filter(kind=Operation.Kind.STOP).exists()
 
 

@@ -140,6 +140,9 @@ class SandboxCreateInput(serializers.Serializer):
 
 class SandboxResizeInput(serializers.Serializer):
     nodes = serializers.DictField(child=serializers.IntegerField(min_value=0, max_value=1000))
+    force = serializers.BooleanField(
+        default=False, help_text="Cancel the jobs that run on nodes the resize removes, instead of refusing."
+    )
 
 
 class OperationOutput(serializers.ModelSerializer):

@@ -89,7 +89,7 @@ class SandboxResize(APIView):
         _require_manager(request, _sandbox_for(request, pk))
         data = SandboxResizeInput(data=request.data)
         data.is_valid(raise_exception=True)
-        return _act(request, pk, sandbox_services.sandbox_resize, nodes=data.validated_data["nodes"])
+        return _act(request, pk, sandbox_services.sandbox_resize, **data.validated_data)
 
 
 class SandboxOperations(generics.ListAPIView):

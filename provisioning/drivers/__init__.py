@@ -42,7 +42,11 @@ def _docker_driver(host, *, timeout: float) -> ContainerDriver:
 
     from provisioning.drivers.docker import DockerDriver
 
-    return DockerDriver.for_host(host, site=settings.SITE, timeout=timeout)
+    # Only an engine on this machine (its unix socket) shares the files where sized workspaces live.
+    local = host.url.startswith("unix://")
+    return DockerDriver.for_host(
+        host, site=settings.SITE, timeout=timeout, workspace_dir=settings.WORKSPACE_DIR if local else None
+    )
 
 
 _FACTORIES: dict[str, DriverFactory] = {"unix": _docker_driver, "tcp": _docker_driver}

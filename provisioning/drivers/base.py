@@ -86,6 +86,8 @@ class ContainerState:
     ip: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
     error: str = ""
+    #: Host paths bound into the container, by target, as the engine reports them (inspect only).
+    binds: dict[str, str] = field(default_factory=dict)
 
     @property
     def ready(self) -> bool:
@@ -121,18 +123,30 @@ class ContainerDriver(ABC):
         """Remove the network; absent is fine."""
 
     @abstractmethod
-    def ensure_volume(self, *, name: str, labels: dict[str, str], driver_opts: dict | None = None) -> None:
-        """Create the volume unless it exists."""
+    def ensure_volume(
+        self,
+        *,
+        name: str,
+        labels: dict[str, str],
+        driver_opts: dict | None = None,
+        size_gib: int | None = None,
+    ) -> None:
+        """Create the volume unless it exists. With `size_gib`, the volume is a file system of
+        that size of its own where the driver can make one (a full one answers ENOSPC inside the
+        node and leaves the host's disk alone): called before every start, so it also makes
+        sure that file system is still in place (after a reboot, say)."""
 
     @abstractmethod
     def remove_volume(self, *, name: str) -> None:
-        """Remove the volume; absent is fine."""
+        """Remove the volume, and the file system a size gave it; absent is fine."""
 
     @abstractmethod
     def start(self, spec: NodeSpec) -> ContainerState:
         """Make the node's container exist and run: adopt it by name, start it if stopped,
-        create it (pulling the image if missing) if absent. The spec's secret files are put
-        (put_secret_files) before it starts."""
+        create it (pulling the image if missing) if absent. A stopped container whose bind
+        mounts differ from the spec's is made again: its host paths are the spec's, as checked
+        right before this call, never the ones an older check let through. The spec's secret
+        files are put (put_secret_files) before it starts."""
 
     @abstractmethod
     def put_secret_files(self, *, name: str, files: dict[str, str], owner: str) -> None:

@@ -6,7 +6,9 @@ import contextlib
 import hashlib
 import io
 import os
+import re
 import shutil
+import subprocess
 import tarfile
 import tempfile
 import time
@@ -36,6 +38,7 @@ from provisioning.drivers.gpus import gpu_inventory
 SITE_LABEL = "org.sandbox-portal.site"
 UNREACHABLE_ERRORS = (requests.exceptions.ConnectionError, requests.exceptions.Timeout, OSError)
 SECOND_NS = 1_000_000_000
+GIB = 1024**3
 
 
 def _translate_errors(method):
@@ -57,15 +60,29 @@ def _translate_errors(method):
 
 
 class DockerDriver(ContainerDriver):
-    def __init__(self, client: docker.DockerClient, *, name: str, site: str, gpu_probe=gpu_inventory):
+    def __init__(
+        self,
+        client: docker.DockerClient,
+        *,
+        name: str,
+        site: str,
+        gpu_probe=gpu_inventory,
+        workspace_dir: str | None = None,
+    ):
+        """`workspace_dir`: where sized volumes keep their file system images and mount points,
+        on the engine's own machine; None for an engine whose files this process cannot reach
+        (a remote one), where a size is not enforced."""
         self.client = client
         self.api = client.api
         self.name = name
         self.site = site
         self.gpu_probe = gpu_probe
+        self.workspace_dir = Path(workspace_dir) / _safe_name(name) if workspace_dir else None
 
     @classmethod
-    def for_host(cls, host, *, site: str, timeout: float = 30) -> "DockerDriver":
+    def for_host(
+        cls, host, *, site: str, timeout: float = 30, workspace_dir: str | None = None
+    ) -> "DockerDriver":
         tls = _tls_config(host) if host.tls_client_cert else None
         try:
             client = docker.DockerClient(base_url=host.url, tls=tls, timeout=timeout, version="1.41")
@@ -74,7 +91,7 @@ class DockerDriver(ContainerDriver):
         # requests would otherwise let REQUESTS_CA_BUNDLE replace the host's own CA (so a
         # publicly signed impostor would pass) and send engine calls through an HTTP(S)_PROXY.
         client.api.trust_env = False
-        return cls(client, name=host.name, site=site)
+        return cls(client, name=host.name, site=site, workspace_dir=workspace_dir)
 
     @_translate_errors
     def ping(self) -> None:
@@ -116,7 +133,19 @@ class DockerDriver(ContainerDriver):
                 _ignore_missing(network.remove)
 
     @_translate_errors
-    def ensure_volume(self, *, name: str, labels: dict[str, str], driver_opts: dict | None = None) -> None:
+    def ensure_volume(
+        self,
+        *,
+        name: str,
+        labels: dict[str, str],
+        driver_opts: dict | None = None,
+        size_gib: int | None = None,
+    ) -> None:
+        if size_gib and self.workspace_dir:
+            # Docker's `local` driver cannot mount an image file itself (it hands `loop` to the
+            # kernel as a file system option, which refuses it): the volume binds a loop mount
+            # made here, at a path that stays the same across reboots.
+            driver_opts = {"type": "none", "o": "bind", "device": str(self._sized_filesystem(name, size_gib))}
         try:
             self.client.volumes.get(name)
         except docker.errors.NotFound:
@@ -130,6 +159,46 @@ class DockerDriver(ContainerDriver):
     @_translate_errors
     def remove_volume(self, *, name: str) -> None:
         _ignore_missing(lambda: self.api.remove_volume(name, force=True))
+        if self.workspace_dir:
+            self._sized_filesystem_remove(name)
+
+    def _sized_filesystem(self, name: str, size_gib: int) -> Path:
+        """An ext4 file system of `size_gib` in a sparse image file, loop-mounted at a mount
+        point named for the volume; made once, mounted again when it is not (after a reboot)."""
+        image, mountpoint = self._sized_paths(name)
+        self.workspace_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not image.exists():
+            handle, staging = tempfile.mkstemp(dir=self.workspace_dir, suffix=".new")
+            os.close(handle)
+            staging = Path(staging)
+            try:
+                os.truncate(staging, size_gib * GIB)
+                _run(["mkfs.ext4", "-q", "-F", "-m", "0", str(staging)], what=f"make the {name} file system")
+                staging.rename(image)  # atomic: a concurrent maker's image is as good
+            finally:
+                staging.unlink(missing_ok=True)
+        mountpoint.mkdir(mode=0o700, exist_ok=True)
+        if not os.path.ismount(mountpoint):
+            _run(
+                ["mount", "-o", "loop,nosuid,nodev", str(image), str(mountpoint)],
+                what=f"mount the {name} file system",
+            )
+            # Empty, the engine fills it from the image's own directory (contents and owner) at
+            # the first start, as it does a plain volume.
+            with contextlib.suppress(FileNotFoundError):
+                (mountpoint / "lost+found").rmdir()
+        return mountpoint
+
+    def _sized_filesystem_remove(self, name: str) -> None:
+        image, mountpoint = self._sized_paths(name)
+        if os.path.ismount(mountpoint):
+            _run(["umount", str(mountpoint)], what=f"unmount the {name} file system")
+        with contextlib.suppress(FileNotFoundError):
+            mountpoint.rmdir()
+        image.unlink(missing_ok=True)
+
+    def _sized_paths(self, name: str) -> tuple[Path, Path]:
+        return self.workspace_dir / f"{_safe_name(name)}.ext4", self.workspace_dir / _safe_name(name)
 
     @_translate_errors
     def start(self, spec: NodeSpec) -> ContainerState:
@@ -138,6 +207,10 @@ class DockerDriver(ContainerDriver):
         except docker.errors.NotFound:
             container = self._create(spec)
         if container.status != "running":
+            made_with = container.attrs["HostConfig"].get("Mounts") or []
+            if {m["Target"]: m["Source"] for m in made_with if m.get("Type") == "bind"} != _spec_binds(spec):
+                self.api.remove_container(container.id, force=True, v=False)
+                container = self._create(spec)
             if spec.secret_files:
                 self.put_secret_files(name=spec.name, files=spec.secret_files, owner=spec.user)
             container.start()
@@ -334,6 +407,16 @@ def _tar_entry(path: str, *, uid: str, gid: str, mode: int, directory: bool = Fa
     return entry
 
 
+def _safe_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name).lstrip(".") or "_"
+
+
+def _run(command: list[str], *, what: str) -> None:
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise DriverError(f"Could not {what}: {(done.stderr or done.stdout).strip()}")
+
+
 def _ignore_missing(call) -> None:
     with contextlib.suppress(docker.errors.NotFound):
         call()
@@ -352,7 +435,16 @@ def _state_from_attrs(attrs: dict) -> ContainerState:
         ip=ip,
         labels=attrs["Config"].get("Labels") or {},
         error=state.get("Error", ""),
+        binds=_binds(attrs),
     )
+
+
+def _spec_binds(spec: NodeSpec) -> dict[str, str]:
+    return {m.target: m.source for m in spec.mounts if m.kind == "bind"}
+
+
+def _binds(attrs: dict) -> dict[str, str]:
+    return {m["Destination"]: m["Source"] for m in attrs.get("Mounts") or [] if m.get("Type") == "bind"}
 
 
 def _state_from_summary(summary: dict) -> ContainerState:

@@ -4,13 +4,19 @@ site's allowlist of host path prefixes that hostpath DataTaps must lie under.
 A bind mount hands a container whatever the path holds on the host, so the checks here are
 strict: paths are absolute and normalised, never `/`, never a system tree or anything that
 holds the Docker socket, and (where the portal's machine has the path) checked again after
-resolving symlinks, so a link under an allowed prefix cannot point elsewhere."""
+resolving symlinks, so a link under an allowed prefix cannot point elsewhere.
+
+A path can change after it was checked: the engine follows symlinks on the host each time it
+starts a container. So the worker checks again right before every create and start, mounts the
+resolved path, and verifies afterwards that the engine mounted that very directory; and no
+hostpath DataTap may nest in one that nodes can write, where a node could swap it for a link."""
 
 import ipaddress
 import logging
 import os
 import re
 import socket
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -174,6 +180,28 @@ def _check_allowed(path: str, *, field: str) -> None:
             )
 
 
+def _writable_overlap(path: str, *, read_only: bool, exclude_pk: int | None = None) -> str | None:
+    """Why a hostpath DataTap at `path` would nest with another where one of them is writable
+    by nodes (a node could then replace the inner directory by a symlink to anywhere), or None.
+    Two DataTaps on the very same directory do not nest: a node cannot rename its mount point."""
+    others = DataTap.objects.filter(kind=DataTap.Kind.HOSTPATH).exclude(pk=exclude_pk)
+    if read_only:
+        others = others.filter(read_only=False)
+    for other in others.order_by("pk"):
+        for mine, theirs in ((path, other.path), (_resolved(path), _resolved(other.path))):
+            if mine != theirs and (_within(mine, theirs) or _within(theirs, mine)):
+                inner, outer = (path, other.path) if _within(mine, theirs) else (other.path, path)
+                writable, through = (
+                    (other.path, f"DataTap {other.name!r}") if not other.read_only else (path, "this DataTap")
+                )
+                return (
+                    f"{inner} lies in {outer}, and nodes can write to {writable} through {through}: "
+                    f"a node could replace {inner} by a link to anywhere on the host. Choose "
+                    "directories that do not nest."
+                )
+    return None
+
+
 # --- the allowlist -----------------------------------------------------------------------
 
 
@@ -194,7 +222,8 @@ def hostpath_prefix_add(*, actor: User, path: str, ip: str | None = None) -> Hos
 
 @transaction.atomic
 def hostpath_prefix_remove(*, actor: User, prefix: HostPathPrefix, ip: str | None = None) -> None:
-    """Existing DataTaps under it stay; new sandboxes can no longer mount them."""
+    """Existing DataTaps under it stay, but no node mounts them any more: not a new sandbox,
+    nor an existing one at its next start (the worker checks before every start)."""
     audit_record(actor=actor, action="datatap_prefix.remove", target=prefix, ip=ip)
     prefix.delete()
 
@@ -293,6 +322,8 @@ def datatap_create(
             )
         fields["path"] = path_normalise(path, field="path")
         _check_allowed(fields["path"], field="path")
+        if overlap := _writable_overlap(fields["path"], read_only=read_only):
+            raise InvalidRequest({"path": [overlap]})
     elif kind == DataTap.Kind.NFS:
         if path:
             raise InvalidRequest({"path": ["An NFS DataTap takes server, export and options, not a path."]})
@@ -385,6 +416,8 @@ def datataps_for_sandbox(*, owner: User, tenant: Tenant, names: list[str]) -> li
                 raise InvalidRequest(
                     {"datataps": [f"DataTap {tap.name!r}: {m}" for m in exc.fields["datataps"]]}
                 ) from exc
+            if overlap := _writable_overlap(tap.path, read_only=tap.read_only, exclude_pk=tap.pk):
+                raise InvalidRequest({"datataps": [f"DataTap {tap.name!r}: {overlap}"]})
     return taps
 
 
@@ -400,13 +433,72 @@ MOUNT_FAILURE_CAUSES = (
 )
 
 
+class DataTapRefused(Exception):
+    """A hostpath DataTap failed its checks right before a container was made or started; the
+    message says why, fit for a user."""
+
+
+@dataclass(frozen=True)
+class CheckedSource:
+    """A hostpath DataTap's directory as checked: its resolved path (what is mounted) and, where
+    the portal's machine has it, its device and inode (what must be mounted)."""
+
+    path: str
+    identity: tuple[int, int] | None
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return None  # not on this machine: the engine's own mount reports the error
+    return info.st_dev, info.st_ino
+
+
+def datatap_sources_check(sandbox: Sandbox) -> dict[int, CheckedSource]:
+    """The sandbox's hostpath DataTaps resolved and checked now, by DataTap id: called by the
+    worker right before it creates or starts a container, which then mounts these paths."""
+    checked = {}
+    for tap in sandbox.datataps.filter(kind=DataTap.Kind.HOSTPATH).order_by("name"):
+        resolved = _resolved(tap.path)
+        try:
+            _check_allowed(tap.path, field="path")
+        except InvalidRequest as exc:
+            raise DataTapRefused(f"DataTap {tap.name!r} was not mounted: {exc.fields['path'][0]}") from exc
+        if overlap := _writable_overlap(tap.path, read_only=tap.read_only, exclude_pk=tap.pk):
+            raise DataTapRefused(f"DataTap {tap.name!r} was not mounted: {overlap}")
+        checked[tap.pk] = CheckedSource(path=resolved, identity=_identity(resolved))
+    return checked
+
+
+def datatap_mounts_verify(sandbox: Sandbox, checked: dict[int, CheckedSource], binds: dict[str, str]) -> None:
+    """After a start: the engine bound each hostpath DataTap from the path that was checked
+    (`binds` maps a mount target to its source, as the engine reports them), and that path is
+    still the directory that was checked, not one swapped in meanwhile."""
+    for tap in sandbox.datataps.filter(kind=DataTap.Kind.HOSTPATH).order_by("name"):
+        source = checked[tap.pk]
+        mounted = binds.get(tap.mount_target)
+        if mounted != source.path:
+            raise DataTapRefused(
+                f"DataTap {tap.name!r}: the engine mounted {mounted or 'nothing'} at {tap.mount_target}, "
+                f"not the checked directory {source.path}."
+            )
+        if _resolved(source.path) != source.path or _identity(source.path) != source.identity:
+            raise DataTapRefused(
+                f"DataTap {tap.name!r}: {tap.path} changed while the node started (it was replaced, "
+                "perhaps by a link), so what got mounted is not what was checked."
+            )
+
+
 def sandbox_mount_failure(sandbox: Sandbox, message: str) -> str | None:
     """A plain-language explanation when an engine error is a DataTap that did not mount; it
     names the DataTap as the tenant made it, never the engine's paths or options."""
     lowered = message.lower()
     for tap in sandbox.datataps.all():
-        source = sandbox.datatap_volume(tap) if tap.kind == DataTap.Kind.NFS else tap.path
-        if source in message:
+        sources = (
+            [sandbox.datatap_volume(tap)] if tap.kind == DataTap.Kind.NFS else [tap.path, _resolved(tap.path)]
+        )
+        if any(source in message for source in sources):
             log.warning("DataTap %s of sandbox %s did not mount: %s", tap.pk, sandbox.pk, message)
             where = f"NFS export {tap.server}:{tap.export}" if tap.kind == DataTap.Kind.NFS else tap.path
             cause = next(

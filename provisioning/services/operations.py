@@ -13,7 +13,12 @@ from provisioning.containers import node_spec, sandbox_labels, sandbox_tap_volum
 from provisioning.drivers import DriverError, driver_for_host
 from provisioning.models import Host, Node, Operation, Sandbox
 from provisioning.services import worker_locks
-from provisioning.services.datataps import sandbox_mount_failure
+from provisioning.services.datataps import (
+    DataTapRefused,
+    datatap_mounts_verify,
+    datatap_sources_check,
+    sandbox_mount_failure,
+)
 from provisioning.services.readiness import node_ready
 from provisioning.services.worker_locks import worker_lock
 from provisioning.states import (
@@ -46,8 +51,10 @@ def operation_advance(*, operation_id: int) -> Outcome:
     if operation is None or operation.status in OPERATION_FINAL:
         return Outcome()
     with worker_lock(worker_locks.SANDBOX, operation.sandbox_id) as acquired:
-        if not acquired:  # another worker is on this sandbox; the reconciler resumes if it dies
-            return Outcome()
+        if not acquired:
+            # Another worker is on this sandbox: the step of an operation this one supersedes,
+            # or a duplicate of this one. Look again once that step is likely over.
+            return Outcome(again_in=POLL_MAX_S)
         operation.refresh_from_db()
         if operation.status in OPERATION_FINAL:
             return Outcome()
@@ -77,6 +84,7 @@ def _finish(operation: Operation) -> None:
     # A deleted sandbox is kept as a record, but its nodes' SSH key goes with its containers.
     gone = {"ssh_private_key": ""} if final == SandboxStatus.DELETED else {}
     with transaction.atomic():
+        _lock_sandbox(operation)
         if _close(operation, OPERATION_TRANSITIONS["run"].ends):
             Sandbox.objects.filter(pk=operation.sandbox_id).update(
                 status=final, explanation="", updated=timezone.now(), **gone
@@ -96,12 +104,19 @@ def _fail(operation: Operation, explanation: str) -> None:
     except DriverError as exc:
         cleanup_note = f" Cleaning up also failed ({exc}); the reconciler will remove what is left."
     with transaction.atomic():
+        _lock_sandbox(operation)
         if _close(operation, OPERATION_TRANSITIONS["run"].fails, explanation + cleanup_note):
             Sandbox.objects.filter(pk=sandbox.pk).update(
                 status=SANDBOX_TRANSITIONS[operation.kind].fails,
                 explanation=explanation + cleanup_note,
                 updated=timezone.now(),
             )
+
+
+def _lock_sandbox(operation: Operation) -> None:
+    """The sandbox's row first, then the operation's: the order a delete that cancels the
+    operation takes them in, so the two never wait on each other."""
+    list(Sandbox.objects.select_for_update().filter(pk=operation.sandbox_id).values_list("pk", flat=True))
 
 
 def _close(operation: Operation, status: str, explanation: str | None = None) -> bool:
@@ -149,8 +164,10 @@ def _swarm_manager(sandbox: Sandbox):
 def _bring_up(operation: Operation) -> bool:
     """Create or start every live node and report how many pass their healthcheck."""
     sandbox = Sandbox.objects.select_related("catalog_item", "tenant").get(pk=operation.sandbox_id)
-    if sandbox.status == SandboxStatus.PENDING:
-        Sandbox.objects.filter(pk=sandbox.pk).update(status=SANDBOX_TRANSITIONS[SandboxAction.CREATE].through)
+    # Conditional: a delete accepted meanwhile has moved the sandbox on, and stays.
+    Sandbox.objects.filter(pk=sandbox.pk, status=SandboxStatus.PENDING).update(
+        status=SANDBOX_TRANSITIONS[SandboxAction.CREATE].through
+    )
     nodes = _live_nodes(sandbox)
     drivers = _drivers(nodes)
     tap_volumes = sandbox_tap_volumes(sandbox)
@@ -161,20 +178,12 @@ def _bring_up(operation: Operation) -> bool:
     for _host, driver in drivers.values():
         if not sandbox.swarm:
             driver.ensure_network(name=sandbox.network_name, labels=sandbox_labels(sandbox))
-        driver.ensure_volume(name=sandbox.workspace_volume, labels=sandbox_labels(sandbox))
         for name, driver_opts in tap_volumes.items():
             driver.ensure_volume(name=name, labels=sandbox_labels(sandbox), driver_opts=driver_opts)
     ready = 0
     for node in nodes:
         driver = drivers[node.host_id][1]
-        spec = node_spec(node)
-        try:
-            state = driver.start(spec)
-        except DriverError as exc:
-            explanation = sandbox_mount_failure(sandbox, str(exc))
-            if explanation is None:
-                raise
-            raise OperationFailed(f"Node {node.hostname}: {explanation}") from exc
+        spec, state = _node_start(sandbox, node, driver)
         if state.exists and not state.running:
             raise OperationFailed(_exited_explanation(node, state, driver))
         if state.health == "unhealthy":
@@ -196,6 +205,41 @@ def _bring_up(operation: Operation) -> bool:
             f"{settings.NODE_READY_TIMEOUT_S} seconds."
         )
     return False
+
+
+def node_start_checked(sandbox: Sandbox, node: Node, driver):
+    """Start the node with its hostpath DataTaps checked right before, mounted from the paths
+    that were checked, and verified after: a DataTap swapped for a link meanwhile leaves no
+    container behind. Raises DataTapRefused or DriverError; returns the node's spec and state."""
+    checked = datatap_sources_check(sandbox)
+    spec = node_spec(node, tap_sources={pk: source.path for pk, source in checked.items()})
+    _workspace_ensure(sandbox, driver)  # still its own size-limited file system (after a reboot)
+    state = driver.start(spec)
+    try:
+        datatap_mounts_verify(sandbox, checked, state.binds)
+    except DataTapRefused:
+        driver.remove(name=spec.name)
+        raise
+    return spec, state
+
+
+def _workspace_ensure(sandbox: Sandbox, driver) -> None:
+    """The workspace, limited to the flavor's disk: a full one is the node's ENOSPC, not the host's."""
+    driver.ensure_volume(
+        name=sandbox.workspace_volume, labels=sandbox_labels(sandbox), size_gib=sandbox.flavor.disk_gib
+    )
+
+
+def _node_start(sandbox: Sandbox, node: Node, driver):
+    try:
+        return node_start_checked(sandbox, node, driver)
+    except DataTapRefused as exc:
+        raise OperationFailed(f"Node {node.hostname}: {exc}") from exc
+    except DriverError as exc:
+        explanation = sandbox_mount_failure(sandbox, str(exc))
+        if explanation is None:
+            raise
+        raise OperationFailed(f"Node {node.hostname}: {explanation}") from exc
 
 
 def _exited_explanation(node: Node, state, driver) -> str:

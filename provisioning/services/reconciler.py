@@ -14,10 +14,12 @@ from provisioning.containers import LABEL_PREFIX, node_spec
 from provisioning.drivers import DriverError, HostUnreachable, driver_for_host
 from provisioning.models import Host, Node, Operation, Sandbox
 from provisioning.naming import sandbox_id_from_name
+from provisioning.services.datataps import DataTapRefused
 from provisioning.services.dispatch import operation_enqueue
 from provisioning.services.drift import drift_record
 from provisioning.services.hosts import host_inventory_refresh
 from provisioning.services.jobs import jobs_resume
+from provisioning.services.operations import node_start_checked
 from provisioning.services.readiness import node_ready
 from provisioning.states import (
     NODE_TRANSITIONS,
@@ -97,10 +99,12 @@ def host_reconcile(*, host: Host) -> dict:
                     drift["stopped"] += 1
                 continue
             if state is None or not state.running:
-                state = driver.start(node_spec(node))
+                spec, state = node_start_checked(sandbox, node, driver)
                 drift["restarted"] += 1
-            ready = state.ready or node_ready(driver=driver, spec=node_spec(node), state=state)
-        except DriverError as exc:
+                ready = node_ready(driver=driver, spec=spec, state=state)
+            else:
+                ready = state.ready or node_ready(driver=driver, spec=_spec_for_polling(node), state=state)
+        except (DriverError, DataTapRefused) as exc:
             Node.objects.filter(pk=node.pk).update(status=NodeStatus.FAILED, explanation=str(exc))
             continue
         status = NodeStatus.RUNNING if ready else NodeStatus.STARTING
@@ -115,6 +119,13 @@ def host_reconcile(*, host: Host) -> dict:
 
     drift["orphans_removed"] = _remove_orphans(host, driver, containers, busy)
     return drift
+
+
+def _spec_for_polling(node: Node):
+    """The spec of a running node, only to run its healthcheck: nothing is mounted with it, so
+    its DataTaps need no fresh check."""
+    sandbox = node.sandbox
+    return node_spec(node, tap_sources={tap.pk: tap.path for tap in sandbox.datataps.all()})
 
 
 def _mark_unknown(host: Host, reason: str) -> int:

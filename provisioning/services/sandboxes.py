@@ -2,20 +2,27 @@
 it to a worker once the transaction commits. Nothing here talks to a Docker engine."""
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from catalog.manifest import host_labels_problems
 from catalog.models import CatalogItem, Flavor
-from provisioning.errors import InvalidRequest, NoCapacity, StateConflict
-from provisioning.models import Node, Operation, Sandbox
+from provisioning.errors import InvalidRequest, NoCapacity, OperationUnderWay, StateConflict
+from provisioning.models import Job, Node, Operation, Sandbox
 from provisioning.placement import PlacementError
 from provisioning.services.admission import launch_never_fits, sandbox_cancel_queued, sandbox_queue
 from provisioning.services.capacity import nodes_place
 from provisioning.services.datataps import datataps_for_sandbox
 from provisioning.services.dispatch import operation_enqueue
+from provisioning.services.jobs import job_cancel
 from provisioning.sizing import node_resources, slot_resources
 from provisioning.states import (
+    JOB_ACTIVE,
+    OPERATION_FINAL,
+    SANDBOX_BUSY,
+    SANDBOX_SUPERSEDES,
     SANDBOX_TRANSITIONS,
     NodeStatus,
+    OperationStatus,
     SandboxAction,
     SandboxStatus,
     sandbox_action_allowed,
@@ -24,6 +31,9 @@ from tenants.models import Tenant, User
 from tenants.quota import AllocationRequest
 from tenants.services.audit import audit_record
 from tenants.services.quota import quota_reserve
+
+#: What a refusal because another operation is under way suggests waiting before trying again.
+RETRY_AFTER_S = 5
 
 
 def sandbox_create(
@@ -117,9 +127,11 @@ def sandbox_start(*, sandbox: Sandbox, actor: User, ip: str | None = None) -> Op
 
 
 def sandbox_resize(
-    *, sandbox: Sandbox, actor: User, nodes: dict[str, int], ip: str | None = None
+    *, sandbox: Sandbox, actor: User, nodes: dict[str, int], force: bool = False, ip: str | None = None
 ) -> Operation:
-    """Grow or shrink roles to the given counts; roles not named keep their count."""
+    """Grow or shrink roles to the given counts; roles not named keep their count. A node to be
+    removed that runs a job is refused (the job would die unseen) unless `force`, which cancels
+    those jobs first."""
     with transaction.atomic():
         sandbox = _locked(sandbox)
         _require(sandbox, SandboxAction.RESIZE)
@@ -134,6 +146,7 @@ def sandbox_resize(
                 added[role] = count - len(role_nodes)
         if not removed and not added:
             raise InvalidRequest({"nodes": ["The sandbox already has these node counts."]})
+        _jobs_on_removed_nodes(sandbox, removed, actor=actor, force=force, ip=ip)
         new_nodes = _nodes_add(
             sandbox,
             added,
@@ -158,24 +171,51 @@ def sandbox_resize(
 
 
 def sandbox_delete(*, sandbox: Sandbox, actor: User, ip: str | None = None) -> Operation:
-    """A queued sandbox, or one that expired in the queue, has nothing on any engine: it goes at
-    once and its reservation is released."""
+    """Accepted in every state but deleted: what is under way is cancelled and the delete's
+    worker (which waits for that operation's worker to let go of the sandbox) removes whatever
+    exists by then. Asked twice, the delete already under way is the answer. A queued sandbox,
+    or one that expired in the queue, has nothing on any engine: it goes at once and its
+    reservation is released."""
     with transaction.atomic():
-        locked = _locked(sandbox)
-        never_placed = not locked.nodes.filter(host__isnull=False).exists()
-        was = locked.status
+        sandbox = _locked(sandbox)
+        never_placed = not sandbox.nodes.filter(host__isnull=False).exists()
+        was = sandbox.status
         if was == SandboxStatus.QUEUED or (was == SandboxStatus.ERROR and never_placed):
-            operation = sandbox_cancel_queued(sandbox=locked)
+            operation = sandbox_cancel_queued(sandbox=sandbox)
             audit_record(
                 actor=actor,
                 action="sandbox.delete",
-                tenant=locked.tenant,
-                target=locked,
+                tenant=sandbox.tenant,
+                target=sandbox,
                 ip=ip,
                 detail={"was": was},
             )
             return operation
-    return _transition(sandbox=sandbox, actor=actor, ip=ip, action=SandboxAction.DELETE)
+        if sandbox.status == SandboxStatus.DELETING:
+            under_way = sandbox.operations.active().filter(kind=SandboxAction.DELETE).first()
+            if under_way is not None:
+                return under_way
+        _require(sandbox, SandboxAction.DELETE)
+        return _operation(sandbox, actor=actor, ip=ip, action=SandboxAction.DELETE)
+
+
+def _jobs_on_removed_nodes(sandbox: Sandbox, removed: list[int], *, actor, force: bool, ip) -> None:
+    jobs = list(
+        Job.objects.filter(sandbox=sandbox, status__in=JOB_ACTIVE, nodes__node_id__in=removed)
+        .distinct()
+        .order_by("pk")
+    )
+    if not jobs:
+        return
+    if not force:
+        names = ", ".join(f"{job.pk} ({job.command[:60]!r})" for job in jobs)
+        raise StateConflict(
+            f"Job {names} runs on a node this resize removes; it would be killed. Wait for it to "
+            'end, cancel it, or resize with "force": true to cancel it and resize.',
+            jobs=[job.pk for job in jobs],
+        )
+    for job in jobs:
+        job_cancel(job=job, actor=actor, ip=ip)
 
 
 def _transition(*, sandbox, actor, ip, action) -> Operation:
@@ -186,7 +226,17 @@ def _transition(*, sandbox, actor, ip, action) -> Operation:
 
 
 def _operation(sandbox, *, actor, ip, action, params=None) -> Operation:
-    """Move the sandbox to the state the action goes through and record its operation."""
+    """Move the sandbox to the state the action goes through and record its operation; an
+    action that supersedes cancels the operation in flight (race-safe: a worker closing it at
+    the same moment either wins, and the sandbox is settled, or finds it cancelled and stops)."""
+    if action in SANDBOX_SUPERSEDES:
+        now = timezone.now()
+        sandbox.operations.exclude(status__in=OPERATION_FINAL).update(
+            status=OperationStatus.CANCELLED,
+            explanation=f"Cancelled: {actor.username} asked to {action} the sandbox.",
+            finished=now,
+            updated=now,
+        )
     sandbox.status = SANDBOX_TRANSITIONS[action].through
     sandbox.explanation = ""
     sandbox.save(update_fields=["status", "explanation", "updated"])
@@ -207,11 +257,20 @@ def _locked(sandbox: Sandbox) -> Sandbox:
 
 
 def _require(sandbox: Sandbox, action: str) -> None:
-    if not sandbox_action_allowed(status=sandbox.status, action=action):
-        names = ", ".join(sorted(SANDBOX_TRANSITIONS[action].allowed_from))
-        raise StateConflict(
-            f"Sandbox {sandbox.name!r} is {sandbox.status}; this needs it to be {names}.",
+    if sandbox_action_allowed(status=sandbox.status, action=action):
+        return
+    if sandbox.status in SANDBOX_BUSY:
+        under_way = sandbox.operations.active().order_by("-pk").first()
+        kind = under_way.kind if under_way else "create"
+        raise OperationUnderWay(
+            f"Sandbox {sandbox.name!r} is {sandbox.status}: its {kind} operation is under way. "
+            f"Retry the {action} once it has ended"
+            + (f" (follow it at /api/v1/operations/{under_way.pk}/)." if under_way else "."),
+            operation=under_way.pk if under_way else None,
+            retry_after=RETRY_AFTER_S,
         )
+    names = ", ".join(sorted(SANDBOX_TRANSITIONS[action].allowed_from))
+    raise StateConflict(f"Sandbox {sandbox.name!r} is {sandbox.status}; this needs it to be {names}.")
 
 
 def _place_or_queue(nodes: list[Node], *, sandbox: Sandbox) -> bool:

@@ -65,9 +65,11 @@ class FakeEngine(ContainerDriver):
         self._check()
         self.networks.discard(name)
 
-    def ensure_volume(self, *, name, labels, driver_opts=None) -> None:
+    def ensure_volume(self, *, name, labels, driver_opts=None, size_gib=None) -> None:
         self._check()
-        self.volumes.setdefault(name, {"labels": labels, "driver_opts": driver_opts or {}})
+        self.volumes.setdefault(
+            name, {"labels": labels, "driver_opts": driver_opts or {}, "size_gib": size_gib}
+        )
 
     def remove_volume(self, *, name) -> None:
         self._check()
@@ -78,7 +80,8 @@ class FakeEngine(ContainerDriver):
         if spec.network not in self.networks:
             raise DriverError(f"network {spec.network} not found")
         container = self.containers.setdefault(spec.name, {"spec": spec, "running": False})
-        if not container["running"]:
+        if not container["running"]:  # as the contract says of bind mounts, made again
+            container["spec"] = spec
             self.put_secret_files(name=spec.name, files=spec.secret_files, owner=spec.user)
         container["running"] = True
         return self.poll(name=spec.name)
@@ -116,6 +119,7 @@ class FakeEngine(ContainerDriver):
             exit_code=None if running else 0,
             ip="10.0.0.2" if running else None,
             labels=container["spec"].labels,
+            binds={m.target: m.source for m in container["spec"].mounts if m.kind == "bind"},
         )
 
     def list_managed(self) -> list[ContainerState]:

@@ -55,7 +55,7 @@ def test_every_transition_names_states_of_its_own_entity(table, states):
 def test_final_states_allow_nothing_and_busy_sandboxes_take_no_new_operation():
     assert sandbox_actions_allowed(status=SandboxStatus.DELETED) == []
     for status in SANDBOX_BUSY:
-        assert sandbox_actions_allowed(status=status) == [], status
+        assert sandbox_actions_allowed(status=status) == ["delete"], status
     for status in JOB_FINAL:
         assert not any(status in t.allowed_from for t in JOB_TRANSITIONS.values())
     for status in IMAGE_BUILD_FINAL:
@@ -65,13 +65,13 @@ def test_final_states_allow_nothing_and_busy_sandboxes_take_no_new_operation():
 def test_what_each_sandbox_state_allows():
     allowed = {status: sandbox_actions_allowed(status=status) for status in SandboxStatus}
     assert allowed == {
-        SandboxStatus.PENDING: [],
-        SandboxStatus.PROVISIONING: [],
+        SandboxStatus.PENDING: ["delete"],
+        SandboxStatus.PROVISIONING: ["delete"],
         SandboxStatus.RUNNING: ["stop", "resize", "delete"],
-        SandboxStatus.STOPPING: [],
+        SandboxStatus.STOPPING: ["delete"],
         SandboxStatus.STOPPED: ["start", "delete"],
-        SandboxStatus.STARTING: [],
-        SandboxStatus.DELETING: [],
+        SandboxStatus.STARTING: ["delete"],
+        SandboxStatus.DELETING: ["delete"],
         SandboxStatus.DELETED: [],
         SandboxStatus.ERROR: ["delete"],
         SandboxStatus.UNKNOWN: ["stop", "delete"],

@@ -51,10 +51,10 @@ def test_a_member_manages_his_own_sandbox_and_a_tenant_admin_every_sandbox_of_th
 @pytest.mark.parametrize(
     ("status", "expected"),
     [
-        (SandboxStatus.PENDING, []),
-        (SandboxStatus.PROVISIONING, []),
+        (SandboxStatus.PENDING, ["delete"]),
+        (SandboxStatus.PROVISIONING, ["delete"]),
         (SandboxStatus.RUNNING, ["stop", "resize", "delete"]),
-        (SandboxStatus.STOPPING, []),
+        (SandboxStatus.STOPPING, ["delete"]),
         (SandboxStatus.STOPPED, ["start", "delete"]),
         (SandboxStatus.ERROR, ["delete"]),
         (SandboxStatus.UNKNOWN, ["stop", "delete"]),

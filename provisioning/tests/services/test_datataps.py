@@ -223,7 +223,7 @@ def test_names_are_unique_per_tenant_only(tenant, member, shared):
 
 def test_every_node_mounts_its_datataps(member, tenant, cluster_item, engine, shared):
     hostpath(tenant, member, path=str(shared / "imagenet"), read_only=True)
-    hostpath(tenant, member, name="scratch", path=str(shared), read_only=False)
+    hostpath(tenant, member, name="scratch", path=str(shared / "scratch"), read_only=False)
     corpus = nfs(tenant, member)
     sandbox = sandbox_create(
         owner=member,
@@ -249,7 +249,7 @@ def test_every_node_mounts_its_datataps(member, tenant, cluster_item, engine, sh
             Mount(source=sandbox.workspace_volume, target="/workspace"),
             Mount(source=tap_volume, target="/data/corpus", kind="volume", read_only=True),
             Mount(source=str(shared / "imagenet"), target="/data/imagenet", kind="bind", read_only=True),
-            Mount(source=str(shared), target="/data/scratch", kind="bind", read_only=False),
+            Mount(source=str(shared / "scratch"), target="/data/scratch", kind="bind", read_only=False),
         )
     assert corpus.sandboxes.get() == sandbox
 

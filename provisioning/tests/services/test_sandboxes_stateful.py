@@ -54,17 +54,18 @@ from tenants.services.tenants import tenant_update_quota
 from tenants.tests.factories import MembershipFactory, TenantFactory, UserFactory
 
 S = SandboxStatus
-#: Every status change one step may make (an operation can finish within a single step). No
-#: admission pass runs here: a queued launch leaves the queue only when cancelled.
+#: Every status change one step may make (an operation can finish within a single step); a
+#: delete is accepted in every state but deleted. No admission pass runs here: a queued launch
+#: leaves the queue only when cancelled.
 LEGAL = {
-    S.PENDING: {S.PROVISIONING, S.RUNNING, S.ERROR},
+    S.PENDING: {S.PROVISIONING, S.RUNNING, S.ERROR, S.DELETING},
     S.QUEUED: {S.DELETED},
-    S.PROVISIONING: {S.RUNNING, S.ERROR},
+    S.PROVISIONING: {S.RUNNING, S.ERROR, S.DELETING},
     S.RUNNING: {S.STOPPING, S.PROVISIONING, S.DELETING, S.UNKNOWN},
     S.UNKNOWN: {S.RUNNING, S.STOPPING, S.DELETING},
-    S.STOPPING: {S.STOPPED, S.ERROR},
+    S.STOPPING: {S.STOPPED, S.ERROR, S.DELETING},
     S.STOPPED: {S.STARTING, S.DELETING},
-    S.STARTING: {S.RUNNING, S.ERROR},
+    S.STARTING: {S.RUNNING, S.ERROR, S.DELETING},
     S.DELETING: {S.DELETED, S.ERROR},
     S.ERROR: {S.DELETING},
     S.DELETED: set(),

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('catalog', '0003_imagebuild'),
-        ('provisioning', '0009_host_engine_id'),
+        ('provisioning', '0010_operation_cancelled'),
         ('tenants', '0007_tenant_share'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
