@@ -18,6 +18,7 @@ from provisioning.services.sandboxes import sandbox_create
 from provisioning.tests.conftest import (  # noqa: F401 - fixtures
     cluster_item,
     engine,
+    failing_engine,
     fake_host,
     member,
     small,
@@ -95,13 +96,13 @@ def test_a_real_server_with_ordinary_options_is_accepted(tenant, member):
     assert (tap.server, tap.options) == ("192.0.2.10", "soft,timeo=10,nfsvers=4.1")
 
 
-def test_a_failed_mount_shows_no_engine_paths_or_options(tenant, member, cluster_item, engine):
+def test_a_failed_mount_shows_no_engine_paths_or_options(tenant, member, cluster_item, failing_engine):
     _nfs(tenant, member, options="soft,timeo=10")
     sandbox = sandbox_create(
         owner=member, tenant=tenant, name="exp", catalog_item="cluster", flavor="small", datataps=["corpus"]
     )
     volume = f"{sandbox.resource_prefix}-tap-corpus"
-    engine.fail_start = (
+    failing_engine.message = (
         f"Docker engine fake-1: error while mounting volume '/var/lib/docker/volumes/{volume}/_data': "
         "failed to mount local volume: mount :/exports/corpus:/var/lib/docker/volumes/"
         f"{volume}/_data, flags: 0x1, data: addr=nfs.example.org,soft,timeo=10: connection timed out"
