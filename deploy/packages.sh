@@ -19,6 +19,7 @@ wanted=(
     socat:socat
     node:nodejs
     npm:npm
+    nginx:nginx
 )
 missing=()
 for entry in "${wanted[@]}"; do

@@ -5,8 +5,6 @@ Referrer-Policy, Cross-Origin-Opener-Policy and X-Frame-Options; this adds the
 Content-Security-Policy and the Permissions-Policy, on every response (pages, API, static files)
 so that no page can be the one that forgot them."""
 
-from urllib.parse import urlsplit
-
 from django.conf import settings
 
 
@@ -15,12 +13,7 @@ def content_security_policy() -> str:
 
     Inline `style` attributes stay allowed (`style-src-attr`): the templates size progress bars
     and charts with them, and an attribute style can neither run script nor read the page.
-    Forms may post to the portal and to the notebook gateway: logging in to JupyterHub is an
-    OAuth2 round trip whose last redirect, after the login form, lands on the Hub."""
-    form_targets = ["'self'"]
-    hub = urlsplit(settings.HUB_URL)
-    if hub.scheme and hub.netloc:
-        form_targets.append(f"{hub.scheme}://{hub.netloc}")
+    Forms post to the portal only."""
     directives = {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
@@ -31,7 +24,7 @@ def content_security_policy() -> str:
         "connect-src": ["'self'"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
-        "form-action": form_targets,
+        "form-action": ["'self'"],
         "frame-ancestors": ["'none'"],
     }
     return "; ".join(f"{name} {' '.join(values)}" for name, values in directives.items())

@@ -1,8 +1,8 @@
 """Setting a tenant's notebook idle limit: audited, validated, off by default."""
 
 import pytest
-from django.core.exceptions import ValidationError
 
+from common.errors import Invalid
 from tenants.models import AuditEvent, Tenant, User
 from tenants.services.notebook_limits import tenant_set_notebook_idle_limit
 
@@ -29,7 +29,7 @@ def test_the_limit_is_off_by_default_and_set_with_an_audit_event():
 def test_a_bad_limit_changes_nothing(bad):
     tenant = Tenant.objects.create(slug="lab", name="Lab", notebook_idle_minutes=30)
     admin = User.objects.create_user(username="ada", password="unused")
-    with pytest.raises(ValidationError):
+    with pytest.raises(Invalid):
         tenant_set_notebook_idle_limit(actor=admin, tenant=tenant, minutes=bad)
     assert Tenant.objects.get(pk=tenant.pk).notebook_idle_minutes == 30
     assert not AuditEvent.objects.filter(action="tenant.notebook_idle_limit").exists()

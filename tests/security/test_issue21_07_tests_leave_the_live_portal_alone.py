@@ -9,8 +9,8 @@ import pytest
 from django.contrib.auth.hashers import check_password
 from django.core.management import CommandError, call_command
 from oauth2_provider.models import Application
-
 from provisioning.services.notebook_gateway import CLIENT_ID, TOKEN_NAME
+
 from tenants.models import Token
 from tenants.services.tokens import token_authenticate
 
