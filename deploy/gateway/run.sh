@@ -4,6 +4,7 @@
 # nginx on it. Restarting it loses no notebook: they live in the nodes, and the browser reconnects.
 #   PORTAL_GATEWAY_BIND     where browsers reach it (default 127.0.0.1:8002)
 #   PORTAL_BIND             where it asks the portal (default 127.0.0.1:8000)
+#   PORTAL_HOST             the Host it names when it asks (default PORTAL_BIND)
 #   PORTAL_GATEWAY_SECRET   shared with the portal: only the gateway gets the auth answer
 #                           (default: the file $PORTAL_GATEWAY_SECRET_FILE, var/gateway_secret)
 set -euo pipefail
@@ -13,6 +14,7 @@ root=$(cd "$here/../.." && pwd)
 run_dir=${PORTAL_RUN_DIR:-$root/var/run}/gateway
 bind=${PORTAL_GATEWAY_BIND:-127.0.0.1:8002}
 portal=${PORTAL_BIND:-127.0.0.1:8000}
+portal_host=${PORTAL_HOST:-$portal}
 secret=${PORTAL_GATEWAY_SECRET:-$(cat "${PORTAL_GATEWAY_SECRET_FILE:-$root/var/gateway_secret}")}
 nginx=${PORTAL_NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 
@@ -23,7 +25,7 @@ fi
 mkdir -p "$run_dir"
 chmod 755 "$run_dir"  # nginx, started as root, runs its workers as nobody
 conf=$run_dir/nginx.conf
-(umask 077 && sed -e "s|@RUN_DIR@|$run_dir|g" -e "s|@BIND@|$bind|g" -e "s|@PORTAL_ADDR@|$portal|g" \
+(umask 077 && sed -e "s|@RUN_DIR@|$run_dir|g" -e "s|@BIND@|$bind|g" -e "s|@PORTAL_ADDR@|$portal|g" -e "s|@PORTAL_HOST@|$portal_host|g" \
     -e "s|@SECRET@|$secret|g" "$here/nginx.conf.template" > "$conf.new")
 mv "$conf.new" "$conf"
 exec "$nginx" -p "$run_dir" -c "$conf" -e stderr

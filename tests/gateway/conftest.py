@@ -9,3 +9,4 @@ from tests.notebooks.conftest import (  # noqa: F401 - fixtures
     small,
     tenant,
 )
+from tests.provisioning.conftest import docker_client, published  # noqa: F401 - fixtures
