@@ -23,9 +23,16 @@ if [[ ! $secret =~ ^[A-Za-z0-9_-]{20,}$ ]]; then
     exit 64
 fi
 mkdir -p "$run_dir"
-chmod 755 "$run_dir"  # nginx, started as root, runs its workers as nobody
+chmod 700 "$run_dir"
+# Started as root (`make run`, which runs every process of the portal as root), nginx would run
+# its workers as nobody, who cannot reach a run folder under a private checkout or tmp folder:
+# they keep the user that started them. Production starts it as the portal's own user.
+user_line=""
+if [ "$(id -u)" = 0 ]; then
+    user_line="user root root;"
+fi
 conf=$run_dir/nginx.conf
 (umask 077 && sed -e "s|@RUN_DIR@|$run_dir|g" -e "s|@BIND@|$bind|g" -e "s|@PORTAL_ADDR@|$portal|g" -e "s|@PORTAL_HOST@|$portal_host|g" \
-    -e "s|@SECRET@|$secret|g" "$here/nginx.conf.template" > "$conf.new")
+    -e "s|@SECRET@|$secret|g" -e "s|@USER@|$user_line|g" "$here/nginx.conf.template" > "$conf.new")
 mv "$conf.new" "$conf"
 exec "$nginx" -p "$run_dir" -c "$conf" -e stderr

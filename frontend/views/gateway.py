@@ -41,7 +41,7 @@ def gateway_auth(request):
         answer = HttpResponse(status=403)
         answer["X-Gateway-Status"] = str(exc.status)
         return answer
-    answer = HttpResponse(status=204)
+    answer = HttpResponse(status=200)
     answer["X-Gateway-Upstream"] = passed.upstream
     answer["X-Gateway-Authorization"] = passed.authorization
     return answer
