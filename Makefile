@@ -10,6 +10,7 @@ export PORTAL_BIND
 export PORTAL_SECRET_KEY ?= $(shell cat var/secret_key 2>/dev/null)
 # supervisord's socket and logs (`$(VENV)/bin/supervisorctl -c deploy/supervisor/portal.conf status`).
 export PORTAL_RUN_DIR ?= $(CURDIR)/var/run
+export PORTAL_GATEWAY_SECRET ?= $(shell cat var/gateway_secret 2>/dev/null)
 
 .PHONY: run test setup services venv lint bench
 
@@ -17,24 +18,29 @@ export PORTAL_RUN_DIR ?= $(CURDIR)/var/run
 run: setup
 	@$(PY) manage.py collectstatic --noinput -v 0
 	@mkdir -p $(PORTAL_RUN_DIR)
-	@echo "AI Sandbox Portal: http://$(PORTAL_BIND)/  (API docs at /api/docs/, health at /healthz)"
+	@echo "AI Sandbox Portal: http://$(PORTAL_BIND)/  (API docs at /api/docs/, health at /healthz; gateway to nodes on $${PORTAL_GATEWAY_BIND:-127.0.0.1:8002})"
 	$(VENV)/bin/supervisord -c deploy/supervisor/portal.conf
 
 # The tests make their own database, Redis databases and Docker site: they need the services
-# and the packages, never the running portal's set-up (migrate, bootstrap, gateway credentials).
+# and the packages, never the running portal's set-up (migrate, bootstrap, the gateway's secret).
 test: services venv
 	@mkdir -p var
 	$(VENV)/bin/pytest
 
-setup: services venv var/secret_key
+setup: services venv var/secret_key var/gateway_secret
 	@mkdir -p var/static
 	@$(PY) manage.py migrate --noinput -v 0
 	@$(PY) manage.py portal_bootstrap
-	@$(PY) manage.py notebook_gateway_setup
 
 var/secret_key:
 	@mkdir -p var
 	@umask 077 && python3 -c 'import secrets; print(secrets.token_urlsafe(50))' > $@
+
+# Shared by the portal and the gateway (deploy/gateway/run.sh reads the file): only the gateway
+# gets the answers of /gateway/auth, which name nodes' addresses and tokens.
+var/gateway_secret:
+	@mkdir -p var
+	@umask 077 && python3 -c 'import secrets; print(secrets.token_urlsafe(32), end="")' > $@
 
 services:
 	@bash deploy/setup.sh

@@ -29,8 +29,8 @@ PROTOCOLS = ("http", "tcp")
 HEALTHCHECK_KINDS = ("CMD", "CMD-SHELL")
 HEAD_ROLE = "head"
 DEFAULT_WORKSPACE = "/workspace"
-# The service whose presence on the head role means the image ships JupyterLab (and
-# jupyterhub-singleuser with it): the notebook gateway serves such images.
+# The service whose presence on the head role means the image runs JupyterLab there: Open
+# Jupyter opens it through the gateway.
 JUPYTER_SERVICE = "jupyter"
 # Nodes run with every capability dropped; a manifest may add back only what Docker grants a
 # container by default, never the ones that open the host (SYS_ADMIN, NET_ADMIN, ...).

@@ -9,9 +9,8 @@
 # (2375/2376), nor Docker swarm's control, gossip and VXLAN ports (2377, 7946, 4789), which would
 # let a node join or spoof a swarm overlay. The services listen on loopback anyway; this is the
 # second wall, and the only one for engines that listen on a TCP address (netns hosts, remote
-# hosts routed through this machine). Everything else stays open: nodes install packages, and
-# reach the notebook gateway's Hub API (deploy/jupyterhub/jupyterhub_config.py), which spawned
-# servers must call.
+# hosts routed through this machine). Everything else stays open: nodes install packages. Nodes
+# call nothing of the portal: the gateway (deploy/gateway/) comes to them.
 #
 # Idempotent: the rules live in a chain of their own, PORTAL-NODES, refilled on every run and
 # jumped to once from INPUT (to this machine) and DOCKER-USER (through it, before Docker's own

@@ -29,6 +29,7 @@ wanted=(
     /usr/include/sasl/sasl.h:libsasl2-dev
     /usr/sbin/slapd:slapd
     ldapadd:ldap-utils
+    nginx:nginx
 )
 missing=()
 for entry in "${wanted[@]}"; do

@@ -3,6 +3,6 @@
 source "$(dirname "$0")/lib.sh"
 require_root
 here=$(dirname "$0")
-for step in packages postgres redis docker firewall registry base_image jupyterhub oidc_provider; do
+for step in packages postgres redis docker firewall registry base_image oidc_provider; do
     bash "$here/$step.sh"
 done

@@ -9,6 +9,7 @@ from frontend.views import (
     dashboard,
     datataps,
     flavors,
+    gateway,
     hosts,
     identity,
     jobs,
@@ -90,6 +91,9 @@ urlpatterns = [
     path("sandboxes/<int:pk>/delete/", sandboxes.sandbox_delete_page, name="sandbox-delete"),
     path("sandboxes/<int:pk>/logs/", sandboxes.node_logs_page, name="sandbox-logs"),
     path("sandboxes/<int:pk>/jupyter/", notebooks.notebook_open_page, name="notebook-open"),
+    # Asked by the gateway (nginx) for every request it serves; and where a login it asked for returns.
+    path("gateway/auth", gateway.gateway_auth, name="gateway-auth"),
+    path("gateway/continue/", gateway.gateway_continue, name="gateway-continue"),
     path("sandboxes/<int:pk>/jobs/", jobs.sandbox_jobs_panel, name="sandbox-jobs"),
     path("sandboxes/<int:pk>/jobs/run/", jobs.job_run_page, name="job-run"),
     path("sandboxes/<int:pk>/jobs/validate/", jobs.job_validate_page, name="job-validate"),

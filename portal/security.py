@@ -15,12 +15,11 @@ def content_security_policy() -> str:
 
     Inline `style` attributes stay allowed (`style-src-attr`): the templates size progress bars
     and charts with them, and an attribute style can neither run script nor read the page.
-    Forms may post to the portal and to the notebook gateway: logging in to JupyterHub is an
-    OAuth2 round trip whose last redirect, after the login form, lands on the Hub; and logging
-    out of the portal redirects to the OpenID provider's end-session endpoint when one is set."""
+    Forms post to the portal; logging out of the portal redirects to the OpenID provider's
+    end-session endpoint when one is set."""
     form_targets = ["'self'"]
-    for url in (settings.HUB_URL, settings.PORTAL_OIDC_ISSUER if settings.PORTAL_OIDC_ENABLED else ""):
-        origin = urlsplit(url)
+    if settings.PORTAL_OIDC_ENABLED:
+        origin = urlsplit(settings.PORTAL_OIDC_ISSUER)
         if origin.scheme and origin.netloc:
             form_targets.append(f"{origin.scheme}://{origin.netloc}")
     directives = {
@@ -33,7 +32,7 @@ def content_security_policy() -> str:
         "connect-src": ["'self'"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
-        "form-action": form_targets,
+        "form-action": ["'self'"],
         "frame-ancestors": ["'none'"],
     }
     return "; ".join(f"{name} {' '.join(values)}" for name, values in directives.items())

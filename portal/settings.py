@@ -39,7 +39,6 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
-    "oauth2_provider",
     "tenants",
     "identity",
     "catalog",
@@ -252,11 +251,14 @@ BOOTSTRAP_ADMIN_USERNAME = env_str("PORTAL_ADMIN_USERNAME", "admin")
 BOOTSTRAP_ADMIN_PASSWORD = env_str("PORTAL_ADMIN_PASSWORD", "")
 BOOTSTRAP_ADMIN_EMAIL = env_str("PORTAL_ADMIN_EMAIL", "admin@localhost")
 
-# The notebook gateway (JupyterHub, deploy/jupyterhub/): the portal is its OAuth2 identity
-# provider, and its spawner calls the API as this account with a token (notebook_gateway_setup).
-HUB_URL = env_str("PORTAL_HUB_URL", "http://127.0.0.1:8001").rstrip("/")
-HUB_SERVICE_USERNAME = env_str("PORTAL_HUB_SERVICE_USER", "notebook-gateway")
-OAUTH2_PROVIDER = {"SCOPES": {"profile": "Your username and tenants"}, "DEFAULT_SCOPES": ["profile"]}
+# The gateway (nginx, deploy/gateway/): browsers reach what runs in nodes only through it, at
+# GATEWAY_URL/gateway/<node key>/<service>/; it asks /gateway/auth whether each request may pass,
+# with GATEWAY_SECRET (empty: nothing passes), so that nobody else learns the upstreams' secrets.
+GATEWAY_BIND = env_str("PORTAL_GATEWAY_BIND", "127.0.0.1:8002")
+GATEWAY_URL = env_str("PORTAL_GATEWAY_URL", f"http://{GATEWAY_BIND}").rstrip("/")
+GATEWAY_SECRET = env_str("PORTAL_GATEWAY_SECRET", "")
+# A node's last activity is written at most this often (every request asks the portal).
+GATEWAY_ACTIVITY_EVERY_S = int(env_str("PORTAL_GATEWAY_ACTIVITY_EVERY_S", "60"))
 
 # /healthz answers within this budget (load balancers probe it often, with short timeouts): a
 # dependency that has not answered by then is reported as not answering.

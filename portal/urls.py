@@ -1,7 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
-from oauth2_provider.urls import base_urlpatterns as oauth2_base_urls
 
 from portal.health import healthz
 from portal.metrics import metrics
@@ -14,8 +13,6 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
-    # OAuth2 for the notebook gateway: authorize and token only, no application management pages.
-    path("o/", include((oauth2_base_urls, "oauth2_provider"))),
     path("api/v1/", include("portal.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script as a file of its own: no inline script to allow.

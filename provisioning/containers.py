@@ -73,6 +73,10 @@ def node_environment(node: Node, manifest: Manifest) -> dict[str, str]:
         "SANDBOX_NAME": sandbox.name,
         "SANDBOX_ROLE": node.role,
         "SANDBOX_NODE": node.hostname,
+        # The node's services answer under their gateway paths (/gateway/<node key>/<service>/),
+        # the only way a browser reaches them; Jupyter is started once, with this base_url.
+        "SANDBOX_GATEWAY_PREFIX": node.gateway_prefix,
+        "JUPYTER_BASE_URL": f"{node.gateway_prefix}jupyter/",
         "MASTER_ADDR": "head-0",
         "MASTER_PORT": str(MASTER_PORT),
         "WORLD_SIZE": str(len(world)),

@@ -125,6 +125,10 @@ def _new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
+def _new_gateway_key() -> str:
+    return secrets.token_urlsafe(16)
+
+
 def _new_ssh_private_key() -> str:
     return ssh_private_key_new()
 
@@ -232,6 +236,12 @@ class Node(models.Model):
     explanation = models.TextField(blank=True)
     container_id = models.CharField(max_length=80, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
+    # The node's part of its gateway URLs (/gateway/<key>/<service>/): random, so a URL tells
+    # nothing of the sandbox and cannot be guessed, and fixed for the node's life, so its
+    # services (Jupyter's base_url) can be started with it before the node belongs to anyone.
+    gateway_key = models.CharField(max_length=32, unique=True, default=_new_gateway_key, editable=False)
+    # Last request through the gateway, at most GATEWAY_ACTIVITY_EVERY_S old: the notebook idle stop.
+    gateway_activity = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
 
     objects = NodeQuerySet.as_manager()
@@ -257,6 +267,11 @@ class Node(models.Model):
     @property
     def container_name(self) -> str:
         return f"{self.sandbox.resource_prefix}-{self.hostname}"
+
+    @property
+    def gateway_prefix(self) -> str:
+        """The path under which the gateway serves the node's services: <prefix><service>/."""
+        return f"/gateway/{self.gateway_key}/"
 
     @property
     def ledger_subject(self) -> str:
@@ -309,36 +324,6 @@ class Operation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.sandbox} ({self.status})"
-
-
-class NotebookQuerySet(TenantScopedQuerySet):
-    tenant_path = "sandbox__tenant"
-
-
-class Notebook(models.Model):
-    """A Jupyter single-user server that the notebook gateway (JupyterHub) runs for one Hub user
-    inside a sandbox's head node. The sandbox's containers outlive it; it dies with them."""
-
-    sandbox = models.ForeignKey(Sandbox, on_delete=models.CASCADE, related_name="notebooks")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    port = models.PositiveIntegerField(help_text="Where it listens on the head node")
-    node = models.ForeignKey(Node, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    exec_id = models.CharField(max_length=100, blank=True, help_text="The engine's id of its process")
-    started = models.DateTimeField(null=True, blank=True)
-    last_activity = models.DateTimeField(null=True, blank=True, help_text="As JupyterHub last saw it")
-    created = models.DateTimeField(auto_now_add=True)
-
-    objects = NotebookQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["sandbox", "user"]
-        constraints = [
-            models.UniqueConstraint(fields=["sandbox", "user"], name="one_notebook_per_user_and_sandbox"),
-            models.UniqueConstraint(fields=["sandbox", "port"], name="one_notebook_per_port"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.sandbox} notebook of {self.user}"
 
 
 class JobQuerySet(TenantScopedQuerySet):

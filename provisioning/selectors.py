@@ -38,22 +38,25 @@ def sandbox_list(*, user) -> QuerySet[Sandbox]:
 
 
 def sandbox_endpoints(*, sandbox: Sandbox) -> list[dict]:
-    """The services of running nodes, as the manifest declares them."""
+    """The web services of running nodes, as the manifest declares them, each at its gateway
+    URL: a browser never gets a node's own address (DESIGN rule 9). Other protocols (SSH) are
+    reached from inside the sandbox only, so they are not endpoints."""
     if sandbox.status != SandboxStatus.RUNNING:
         return []
     roles = sandbox.catalog_item.spec.roles
     endpoints = []
     for node in sandbox.nodes.all():
-        if node.status != NodeStatus.RUNNING or not node.ip:
+        if node.status != NodeStatus.RUNNING:
             continue
         role = roles.get(node.role)
         for service in role.services if role else ():
-            url = f"{service.protocol}://{node.ip}:{service.port}{service.path}"
+            if service.protocol != "http":
+                continue
             endpoints.append(
                 {
                     "service": service.name,
                     "node": node.hostname,
-                    "url": url,
+                    "url": f"{settings.GATEWAY_URL}{node.gateway_prefix}{service.name}{service.path or '/'}",
                     "main": service.main,
                 }
             )

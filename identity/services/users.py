@@ -1,15 +1,14 @@
 """Local accounts for small sites, and turning any account off and on again.
 
-A deactivated user can no longer sign in by any means; their sessions, API tokens and the
-notebook gateway's OAuth2 tokens stop at once. Their sandboxes and memberships stay, so tenant
-admins keep seeing (and can clean up) what they left."""
+A deactivated user can no longer sign in by any means; their sessions (and so the gateway,
+which asks the portal about each request) and API tokens stop at once. Their sandboxes and
+memberships stay, so tenant admins keep seeing (and can clean up) what they left."""
 
 from django.contrib.auth import password_validation
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
 from common.errors import Conflict, Invalid
 from identity.models import Account
@@ -33,11 +32,6 @@ def _sessions_end(user: User) -> None:
         if session.get_decoded().get("_auth_user_id") == user_id
     ]
     Session.objects.filter(pk__in=ended).delete()
-
-
-def _gateway_tokens_revoke(user: User) -> None:
-    get_refresh_token_model().objects.filter(user=user).delete()
-    get_access_token_model().objects.filter(user=user).delete()
 
 
 def _temporary_password_set(user: User, password: str) -> None:
@@ -98,7 +92,6 @@ def user_set_active(
     user.save(update_fields=["is_active"])
     if not is_active:
         _sessions_end(user)
-        _gateway_tokens_revoke(user)
     else:
         Account.objects.filter(user=user).update(deactivated_by_directory=False)
     audit_record(

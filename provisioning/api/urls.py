@@ -1,6 +1,6 @@
 from django.urls import path
 
-from provisioning.api import datataps, hosts, jobs, notebooks, views
+from provisioning.api import datataps, hosts, jobs, views
 
 urlpatterns = [
     path("sandboxes/", views.SandboxListCreate.as_view(), name="api-sandbox-list"),
@@ -21,11 +21,6 @@ urlpatterns = [
     path("hosts/", hosts.HostListCreate.as_view(), name="api-host-list"),
     path("hosts/<int:pk>/", hosts.HostDetail.as_view(), name="api-host-detail"),
     path("hosts/<int:pk>/refresh/", hosts.HostRefresh.as_view(), name="api-host-refresh"),
-    path("notebooks/", notebooks.NotebookOpen.as_view(), name="api-notebook-open"),
-    path("notebooks/<int:pk>/start/", notebooks.NotebookStart.as_view(), name="api-notebook-start"),
-    path("notebooks/<int:pk>/poll/", notebooks.NotebookPoll.as_view(), name="api-notebook-poll"),
-    path("notebooks/<int:pk>/stop/", notebooks.NotebookStop.as_view(), name="api-notebook-stop"),
-    path("notebooks/userinfo/", notebooks.UserInfo.as_view(), name="api-notebook-userinfo"),
     path("datataps/", datataps.DataTapListCreate.as_view(), name="api-datatap-list"),
     path("datataps/<int:pk>/", datataps.DataTapDetail.as_view(), name="api-datatap-detail"),
     path("datatap-prefixes/", datataps.HostPathPrefixListCreate.as_view(), name="api-datatap-prefix-list"),

@@ -1,5 +1,3 @@
-from django.conf import settings
-
 from tenants.models import Membership, Tenant, User
 
 
@@ -28,18 +26,12 @@ def user_can_admin_tenant(*, user, tenant: Tenant) -> bool:
     )
 
 
-def user_is_service_account(*, user: User) -> bool:
-    """Accounts the portal's own services act as (the notebook gateway): they hold tokens for
-    the work they do, never a place in a tenant."""
-    return user.username == settings.HUB_SERVICE_USERNAME
-
-
 def user_joinable(*, actor: User | None, username: str) -> User | None:
-    """The active user named `username` whom `actor` may add to a tenant, or None: service
-    accounts never, and site admins only by site admins (a tenant admin has no business
+    """The active user named `username` whom `actor` may add to a tenant, or None: site admins
+    only by site admins (a tenant admin has no business
     naming them, nor finding out who they are). No actor: the site's own group mappings."""
     user = User.objects.filter(username=username, is_active=True).first()
-    if user is None or user_is_service_account(user=user):
+    if user is None:
         return None
     if (user.is_site_admin or user.is_superuser) and actor is not None and not actor.is_site_admin:
         return None

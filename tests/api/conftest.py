@@ -20,7 +20,7 @@ from rest_framework.test import APIClient
 
 from catalog.models import CatalogItem, Flavor, ImageBuild
 from identity.models import GroupMapping
-from provisioning.models import DataTap, Host, HostPathPrefix, Job, Notebook, Operation, Sandbox
+from provisioning.models import DataTap, Host, HostPathPrefix, Job, Operation, Sandbox
 from provisioning.services.sandboxes import sandbox_create
 from tenants.models import Membership, Tenant, Token, User
 from tenants.services.tokens import token_create
@@ -61,7 +61,6 @@ class World:
     sandbox: Sandbox
     operation: Operation
     job: Job
-    notebook: Notebook
     build: ImageBuild
     token: Token  # alice's
     group_mapping: GroupMapping  # grants membership of acme
@@ -92,7 +91,6 @@ class World:
             "hosts": self.host.pk,
             "tokens": self.token.pk,
             "catalog-builds": self.build.pk,
-            "notebooks": self.notebook.pk,
             "users": self.member.pk,
             "group-mappings": self.group_mapping.pk,
         }
@@ -142,7 +140,6 @@ def world(db) -> World:
     job = Job.objects.create(
         sandbox=sandbox, command="true", target="all", master_port=29500, requested_by=alice
     )
-    notebook = Notebook.objects.create(sandbox=sandbox, user=alice, port=8888)
     build = ImageBuild.objects.create(
         slug="custom", version="1", manifest=MANIFEST, dockerfile="FROM x", requested_by=root
     )
@@ -162,7 +159,6 @@ def world(db) -> World:
         sandbox=sandbox,
         operation=sandbox.operations.get(),
         job=job,
-        notebook=notebook,
         build=build,
         token=token,
         group_mapping=GroupMapping.objects.create(

@@ -21,8 +21,8 @@ SERVER_OWNED = {
     "last_used",
     "user",
 }
-# Where one of those names is a real input: the notebook gateway names the Hub user it acts for.
-INPUTS = {("POST", "/api/v1/notebooks/"): {"user"}}
+# Where one of those names is a real input (none now).
+INPUTS: dict[tuple[str, str], set[str]] = {}
 
 
 def _request_properties(openapi, operation: dict) -> set[str]:

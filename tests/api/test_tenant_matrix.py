@@ -17,8 +17,8 @@ from tests.api.conftest import fill_path, operations
 
 # Collections whose objects belong to a tenant: a foreign one is a 404.
 TENANT_OWNED = {"tenants", "sandboxes", "operations", "datataps", "jobs"}
-# Collections only site admins (or the notebook gateway's account) reach at all.
-SITE_ADMIN_ONLY = {"hosts", "datatap-prefixes", "catalog-builds", "notebooks", "users", "group-mappings"}
+# Collections only site admins reach at all.
+SITE_ADMIN_ONLY = {"hosts", "datatap-prefixes", "catalog-builds", "users", "group-mappings"}
 # Site-wide collections everybody reads and only site admins change.
 CURATED = {"catalog", "flavors"}
 # Per-user collections: another user's object is a 404, whatever the role.
@@ -68,8 +68,6 @@ def expected(role: str, method: str, path: str) -> int | None:
     segments = path.strip("/").split("/")[2:]  # after api/v1
     collection = segments[0]
     on_object = len(segments) > 1 and segments[1].startswith("{")
-    if path == "/api/v1/notebooks/userinfo/":
-        return 401  # the notebook gateway's OAuth2 identity endpoint takes OAuth2 tokens only
     if collection in SITE_ADMIN_ONLY:
         return 403
     if collection in USER_OWNED and on_object:

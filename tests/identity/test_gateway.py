@@ -1,94 +1,58 @@
-"""The notebook gateway (JupyterHub, OAuth2 against the portal) for people who sign in through
-the OpenID provider or the directory: the Hub's authorize request goes through their sign-in
-and comes back to the Hub with a code; deactivating them stops the Hub's tokens."""
-
-import base64
-import hashlib
-from urllib.parse import parse_qs, urlencode, urlsplit
+"""The gateway for people who sign in through the OpenID provider or the directory: it asks the
+portal about each request with the browser's session, so their sign-in opens their sandboxes'
+services like anyone's, and deactivating them closes the gateway at once."""
 
 import pytest
 from django.test import Client
-from oauth2_provider.models import AccessToken, Application
-from rest_framework.test import APIClient
 
-from provisioning.services.notebook_gateway import CLIENT_ID, notebook_gateway_ensure
-from tenants.models import User
+from identity.services.users import user_set_active
+from provisioning.services.sandboxes import sandbox_create
+from tenants.models import Membership, User
+from tenants.tests.factories import UserFactory
+from tests.gateway.conftest import cluster_item, engine, fake_host, notebook_item, small, tenant  # noqa: F401
+from tests.gateway.test_gateway_auth import (
+    SECRET,
+    _gateway,  # noqa: F401 - its settings fixture
+)
 from tests.identity.test_ldap_login import login as ldap_login
 from tests.identity.test_oidc_login import callback, provider_sign_in
+from tests.notebooks.conftest import run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-HUB = "http://hub.example"
-VERIFIER = "a" * 64
+
+def _their_notebook(user: User, tenant):  # noqa: F811 - the fixture's value
+    Membership.objects.get_or_create(user=user, tenant=tenant)
+    sandbox = sandbox_create(owner=user, tenant=tenant, name="mine", catalog_item="notebook", flavor="small")
+    run(sandbox.operations.get())
+    return sandbox
 
 
-def authorize_url() -> str:
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(VERIFIER.encode()).digest()).rstrip(b"=").decode()
-    query = {
-        "response_type": "code",
-        "client_id": CLIENT_ID,
-        "redirect_uri": f"{HUB}/hub/oauth_callback",
-        "state": "hub-state",
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
-    }
-    return f"/o/authorize/?{urlencode(query)}"
+def _gateway_status(client: Client, sandbox) -> int:
+    head = sandbox.nodes.get(role="head")
+    answer = client.get(
+        "/gateway/auth",
+        HTTP_X_ORIGINAL_URI=f"{head.gateway_prefix}jupyter/lab",
+        HTTP_X_GATEWAY_SECRET=SECRET,
+    )
+    return int(answer.headers.get("X-Gateway-Status", answer.status_code))
 
 
-def hub_gets_a_code(client: Client) -> bool:
-    answer = client.get(authorize_url())
-    location = answer.get("Location", "")
-    return location.startswith(f"{HUB}/hub/oauth_callback") and "code" in parse_qs(urlsplit(location).query)
-
-
-def test_hub_login_through_the_openid_provider(oidc_settings):
-    notebook_gateway_ensure(hub_url=HUB)
+def test_an_openid_user_passes_the_gateway(oidc_settings, tenant, notebook_item, engine):  # noqa: F811
     client = Client()
-    to_login = client.get(authorize_url())
-    next_url = parse_qs(urlsplit(to_login["Location"]).query)["next"][0]
+    callback(client, provider_sign_in(client, "erin"))
+    erin = User.objects.get(username="erin")
+    sandbox = _their_notebook(erin, tenant)
 
-    back = callback(client, provider_sign_in(client, "erin", next_url=next_url))
-
-    assert back["Location"] == next_url, "after sign-in the browser goes on to the Hub's authorize request"
-    assert hub_gets_a_code(client)
+    assert _gateway_status(client, sandbox) == 200
 
 
-def test_hub_login_of_a_directory_user(ldap_settings):
-    notebook_gateway_ensure(hub_url=HUB)
+def test_a_directory_user_passes_until_deactivated(ldap_settings, tenant, notebook_item, engine):  # noqa: F811
     client, _ = ldap_login("alice")
-
-    assert hub_gets_a_code(client)
-
-
-def test_deactivation_stops_the_hubs_tokens(ldap_settings):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from identity.services.users import user_set_active
-    from tenants.tests.factories import UserFactory
-
-    notebook_gateway_ensure(hub_url=HUB)
-    ldap_login("alice")
     alice = User.objects.get(username="alice")
-    AccessToken.objects.create(
-        user=alice,
-        application=Application.objects.get(client_id=CLIENT_ID),
-        token="hub-token-of-alice",
-        scope="profile",
-        expires=timezone.now() + timedelta(minutes=5),
-    )
-    hub = APIClient()
-    assert (
-        hub.get("/api/v1/notebooks/userinfo/", HTTP_AUTHORIZATION="Bearer hub-token-of-alice").status_code
-        == 200
-    )
+    sandbox = _their_notebook(alice, tenant)
+    assert _gateway_status(client, sandbox) == 200
 
-    user_set_active(actor=UserFactory(username="boss", is_site_admin=True), user=alice, is_active=False)
+    user_set_active(actor=UserFactory(is_site_admin=True), user=alice, is_active=False)
 
-    assert hub.get(
-        "/api/v1/notebooks/userinfo/", HTTP_AUTHORIZATION="Bearer hub-token-of-alice"
-    ).status_code in (
-        401,
-        403,
-    )
+    assert _gateway_status(client, sandbox) == 401

@@ -1,7 +1,7 @@
 """Issue 21, item 9: killing one process of `make run` (the Celery worker, as the OOM killer
 would) stopped all of them: honcho ends everything when one process ends. Each process of a portal
 started the way `make run` starts it is killed in turn; it comes back alone, the others keep
-their process, and the portal and its notebook gateway answer again.
+their process, and the portal and its gateway answer again.
 
 Starts its own portal (its own port, site, Redis database and run folder, on the test
 database); it restarts no shared service."""
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.notebooks.conftest import CHP, free_port
+from tests.gateway.nginx import free_port
 from tests.resilience.conftest import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "deploy" / "supervisor" / "portal.conf"
 BIN = Path(sys.executable).parent
-PROCESSES = ("web", "worker", "beat", "hub", "proxy")
+PROCESSES = ("web", "worker", "beat", "gateway")
 
 
 class SupervisedPortal:
@@ -33,9 +33,8 @@ class SupervisedPortal:
 
     def __init__(self, run_dir: Path):
         run_dir.mkdir(parents=True, exist_ok=True)
-        api_host = os.environ.get("PORTAL_HUB_API_HOST", "172.17.0.1")
         self.bind = f"127.0.0.1:{free_port()}"
-        self.hub_url = f"http://127.0.0.1:{free_port()}"
+        self.gateway_bind = f"127.0.0.1:{free_port()}"
         inherited = {k: v for k, v in os.environ.items() if not k.startswith(("PORTAL_", "DJANGO_"))}
         self.env = {
             **inherited,
@@ -46,16 +45,9 @@ class SupervisedPortal:
             "PORTAL_REDIS_URL": settings.REDIS_URL,
             "PORTAL_CACHE_URL": settings.REDIS_URL,
             "PORTAL_SITE": settings.SITE,
-            "PORTAL_HUB_URL": self.hub_url,
-            "PORTAL_URL": f"http://{self.bind}",
-            "PORTAL_HUB_ENV_FILE": str(run_dir / "gateway.env"),
-            "PORTAL_HUB_STATE_DIR": str(run_dir / "hub"),
-            "PORTAL_HUB_PROXY_API_PORT": str(free_port()),
-            "PORTAL_HUB_API_HOST": api_host,
-            "PORTAL_HUB_API_PORT": str(free_port(api_host)),
-            "PORTAL_CHP_BIN": str(CHP),
+            "PORTAL_GATEWAY_BIND": self.gateway_bind,
+            "PORTAL_GATEWAY_SECRET": "the-gateway-secret-of-this-test",
         }
-        (run_dir / "hub").mkdir(exist_ok=True)
         self.log_path = run_dir / "make-run.log"
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
@@ -86,16 +78,21 @@ class SupervisedPortal:
         return running
 
     def answers(self) -> bool:
-        """The portal answers healthy (database, Redis, a worker) and the Hub answers through
-        its proxy."""
-        for url in (f"http://{self.bind}/healthz", f"{self.hub_url}/hub/health"):
-            try:
-                with urllib.request.urlopen(url, timeout=5) as answer:  # noqa: S310 - our own servers
-                    if answer.status != 200:
-                        return False
-            except (urllib.error.URLError, OSError):
-                return False
-        return True
+        """The portal answers healthy (database, Redis, a worker) and the gateway asks it: an
+        address of no node is a 404 of the portal's, not an error of the gateway's."""
+        try:
+            with urllib.request.urlopen(f"http://{self.bind}/healthz", timeout=5) as answer:  # noqa: S310
+                if answer.status != 200:
+                    return False
+        except (urllib.error.URLError, OSError):
+            return False
+        try:
+            urllib.request.urlopen(f"http://{self.gateway_bind}/gateway/none/jupyter/", timeout=5)  # noqa: S310
+        except urllib.error.HTTPError as refused:
+            return refused.code == 401  # nobody is logged in: the portal answered
+        except (urllib.error.URLError, OSError):
+            return False
+        return False
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -107,7 +107,7 @@ def test_every_page_sends_the_headers_and_needs_no_inline_script(world):
             assert not STYLE_ELEMENT.search(html), url
             assert not EVENT_HANDLER.search(html), (url, EVENT_HANDLER.search(html)[0])
             rendered += 1
-    assert rendered > 40
+    assert rendered > 30  # the pages of the site (the OAuth2 admin pages left with the Hub)
 
 
 def test_anonymous_pages_static_files_and_errors_carry_them_too(world, settings):

@@ -9,7 +9,6 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from provisioning.services.notebook_gateway import notebook_gateway_ensure
 from tenants.models import Token
 from tenants.tests.factories import PASSWORD, UserFactory
 from tests.tenants.conftest import api_client_for
@@ -81,11 +80,10 @@ def test_the_tokens_page_refuses_a_token_beyond_the_maximum(alice, settings):
     assert not Token.objects.exists()
 
 
-def test_login_tokens_and_the_gateway_token_expire_too(alice, settings):
+def test_login_tokens_expire_too(alice, settings):
     settings.TOKEN_MAX_DAYS = 1
     settings.API_LOGIN_TOKEN_HOURS = 72
     _client, login_token = _login_token_client()
-    notebook_gateway_ensure(hub_url="http://127.0.0.1:8001")
 
     for token in Token.objects.all():
         assert token.expires <= timezone.now() + timedelta(days=1)

@@ -1,10 +1,10 @@
-"""Issue 21, item 13: tenant admins could add anyone, the gateway's service account and site
-admins included, as tenant admin, and the refusal told which usernames exist. Service accounts
-never join a tenant, site admins only when a site admin adds them, unknown and refused names get
-one answer, and the last tenant admin cannot demote or remove themselves (409)."""
+"""Issue 21, item 13: tenant admins could add anyone, site admins included, as tenant admin, and
+the refusal told which usernames exist. Site admins join only when a site admin adds them,
+unknown and refused names get one answer, and the last tenant admin cannot demote or remove
+themselves (409). (The gateway's service account of those days is gone: the gateway asks the
+portal with a shared secret, as no user.)"""
 
 import pytest
-from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
@@ -15,31 +15,20 @@ from tests.tenants.conftest import api_client_for
 MEMBERS = "/api/v1/tenants/acme/members/"
 
 
-@pytest.fixture
-def gateway(db):
-    return UserFactory(username=settings.HUB_SERVICE_USERNAME)
-
-
 def _add(actor, username):
     return api_client_for(actor).post(MEMBERS, {"username": username, "role": "admin"}, format="json")
 
 
-def test_unknown_service_account_and_site_admin_get_one_answer(world, gateway):
+def test_unknown_and_site_admin_get_one_answer(world):
     unknown = _add(world.tenant_admin, "nobody-by-this-name")
-    service = _add(world.tenant_admin, gateway.username)
     site_admin = _add(world.tenant_admin, world.site_admin.username)
 
-    assert unknown.status_code == service.status_code == site_admin.status_code == 400
-    assert unknown.json() == service.json() == site_admin.json()
+    assert unknown.status_code == site_admin.status_code == 400
+    assert unknown.json() == site_admin.json()
     assert unknown.json()["code"] == "invalid"
     assert unknown.json()["username"] == ["There is no active user with that name who can join this tenant."]
-    assert not Membership.objects.filter(user__in=[gateway, world.site_admin]).exists()
+    assert not Membership.objects.filter(user=world.site_admin).exists()
     assert not AuditEvent.objects.filter(action="member.add").exists()
-
-
-def test_the_service_account_cannot_join_even_by_a_site_admin(world, gateway):
-    assert _add(world.site_admin, gateway.username).status_code == 400
-    assert not gateway.memberships.exists()
 
 
 def test_a_site_admin_may_add_a_site_admin(world):
@@ -47,17 +36,20 @@ def test_a_site_admin_may_add_a_site_admin(world):
     assert _add(world.site_admin, other.username).status_code == 201
 
 
-def test_the_member_page_gives_the_same_answer(world, gateway):
+def test_the_member_page_gives_the_same_answer(world):
     client = Client()
     client.force_login(world.tenant_admin)
     url = reverse("tenants:member-add", kwargs={"slug": "acme"})
 
-    pages = [client.post(url, {"username": name, "role": "admin"}) for name in ("nobody", gateway.username)]
+    pages = [
+        client.post(url, {"username": name, "role": "admin"})
+        for name in ("nobody", world.site_admin.username)
+    ]
 
     assert [page.status_code for page in pages] == [400, 400]
     for page in pages:
         assert "There is no active user with that name who can join this tenant." in page.content.decode()
-    assert not gateway.memberships.exists()
+    assert not world.site_admin.memberships.exists()
 
 
 @pytest.mark.parametrize(
