@@ -12,7 +12,7 @@ def fill_gateway_keys(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("provisioning", "0009_host_engine_id")]
+    dependencies = [("provisioning", "0011_sandbox_queue")]
 
     operations = [
         migrations.AddField(
