@@ -53,12 +53,24 @@ def _translate_errors(method):
 
 
 class DockerDriver(ContainerDriver):
-    def __init__(self, client: docker.DockerClient, *, name: str, site: str, gpu_probe=gpu_inventory):
+    def __init__(
+        self,
+        client: docker.DockerClient,
+        *,
+        name: str,
+        site: str,
+        gpu_probe=gpu_inventory,
+        local: bool = False,
+    ):
         self.client = client
         self.api = client.api
         self.name = name
         self.site = site
         self.gpu_probe = gpu_probe
+        # An engine on this machine's socket puts containers on bridges this machine routes to;
+        # an engine over TCP is another machine (or namespace) whose bridge addresses may even
+        # repeat ours, so a probe there could reach the wrong container.
+        self.reaches_node_addresses = local
 
     @classmethod
     def for_host(cls, host, *, site: str, timeout: float = 30) -> "DockerDriver":
@@ -70,7 +82,7 @@ class DockerDriver(ContainerDriver):
         # requests would otherwise let REQUESTS_CA_BUNDLE replace the host's own CA (so a
         # publicly signed impostor would pass) and send engine calls through an HTTP(S)_PROXY.
         client.api.trust_env = False
-        return cls(client, name=host.name, site=site)
+        return cls(client, name=host.name, site=site, local=host.url.startswith("unix://"))
 
     @_translate_errors
     def ping(self) -> None:
@@ -164,9 +176,12 @@ class DockerDriver(ContainerDriver):
         healthcheck = None
         if spec.healthcheck:
             hc = spec.healthcheck
+            # API 1.41 has no start interval: where the portal cannot probe the node itself, the
+            # engine's health is how readiness is learnt, so its check runs at the brisk pace.
+            interval = hc.interval_s if self.reaches_node_addresses else hc.start_interval_s
             healthcheck = {
                 "test": hc.test,
-                "interval": int(hc.interval_s * SECOND_NS),
+                "interval": int(interval * SECOND_NS),
                 "timeout": int(hc.timeout_s * SECOND_NS),
                 "retries": hc.retries,
                 "start_period": int(hc.start_period_s * SECOND_NS),

@@ -99,7 +99,7 @@ def host_reconcile(*, host: Host) -> dict:
             if state is None or not state.running:
                 state = driver.start(node_spec(node))
                 drift["restarted"] += 1
-            ready = state.ready or node_ready(driver=driver, spec=node_spec(node), state=state)
+            ready = state.ready or node_ready(node=node, driver=driver, state=state)
         except DriverError as exc:
             Node.objects.filter(pk=node.pk).update(status=NodeStatus.FAILED, explanation=str(exc))
             continue
