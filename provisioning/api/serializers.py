@@ -1,8 +1,13 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from provisioning.models import Host, Node, Operation, Sandbox
-from provisioning.selectors import sandbox_actions, sandbox_endpoints, sandbox_live_nodes
+from provisioning.models import Host, Node, Operation, OperationPhase, Sandbox
+from provisioning.selectors import (
+    operation_phases,
+    sandbox_actions,
+    sandbox_endpoints,
+    sandbox_live_nodes,
+)
 from provisioning.states import SandboxAction
 
 
@@ -112,10 +117,18 @@ class SandboxResizeInput(serializers.Serializer):
     nodes = serializers.DictField(child=serializers.IntegerField(min_value=0, max_value=1000))
 
 
+class OperationPhaseOutput(serializers.Serializer):
+    phase = serializers.ChoiceField(choices=OperationPhase.choices)
+    label = serializers.CharField()
+    at = serializers.DateTimeField()
+    took_s = serializers.FloatField(help_text="Seconds since the milestone before it")
+
+
 class OperationOutput(serializers.ModelSerializer):
     sandbox = serializers.PrimaryKeyRelatedField(read_only=True)
     requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     progress = serializers.SerializerMethodField()
+    phases = serializers.SerializerMethodField()
 
     class Meta:
         model = Operation
@@ -125,6 +138,7 @@ class OperationOutput(serializers.ModelSerializer):
             "kind",
             "status",
             "progress",
+            "phases",
             "explanation",
             "requested_by",
             "attempts",
@@ -133,6 +147,11 @@ class OperationOutput(serializers.ModelSerializer):
             "finished",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(OperationPhaseOutput(many=True))
+    def get_phases(self, operation) -> list[dict]:
+        """The milestones it passed (queued, placed, network, started, ready), in order."""
+        return OperationPhaseOutput(operation_phases(operation=operation), many=True).data
 
     def get_progress(self, operation) -> dict:
         return {
