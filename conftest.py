@@ -17,11 +17,11 @@ ROOT = Path(__file__).resolve().parent
 
 
 class Worker:
-    """A real Celery worker process on the test database and the test Redis database. One
-    process takes every queue (launch, readiness, long work and the rest): `make run` gives
-    each its own, but the tests run too few tasks at once for that to matter."""
+    """A real Celery worker process on the test database and the test Redis database. By
+    default one process takes every queue (launch, readiness, long work and the rest): `make
+    run` gives each its own, but the tests run too few tasks at once for that to matter."""
 
-    def __init__(self, name: str, **env: str):
+    def __init__(self, name: str, *, queues: tuple[str, ...] = (), concurrency: int = 8, **env: str):
         from portal.celery import QUEUES, app
 
         self.app = app
@@ -40,11 +40,11 @@ class Worker:
                 "--pool",
                 "threads",
                 "--concurrency",
-                "8",
+                str(concurrency),
                 "--hostname",
                 self.hostname,
                 "--queues",
-                ",".join(QUEUES),
+                ",".join(queues or QUEUES),
             ],
             cwd=ROOT,
             env={
