@@ -67,8 +67,11 @@ def _watch(*, deadline: float) -> None:
             .exclude(status=NodeStatus.RUNNING)
             .select_related("host", "sandbox__catalog_item")
         )
-        news = {op.pk for op in waiting.values() if _timed_out(op)}
         operation_of = {op.sandbox_id: op.pk for op in waiting.values()}
+        # Timed out, or every node already known ready (its last look ended before it closed).
+        news = {op.pk for op in waiting.values() if _timed_out(op)} | (
+            set(waiting) - {operation_of[node.sandbox_id] for node in nodes}
+        )
         for node in nodes:
             if operation_of[node.sandbox_id] not in news and _news_of(node, drivers, engine_looks):
                 news.add(operation_of[node.sandbox_id])

@@ -198,3 +198,17 @@ def test_the_watcher_finishes_every_waiting_launch(member, tenant, cluster_item,
         assert operation.attempts == 2  # the bring-up, then the look the watcher asked for
     assert not operations_waiting().exists()
     assert engine.execs == {}
+
+
+def test_the_watcher_closes_a_launch_whose_nodes_were_all_ready_already(
+    member, tenant, cluster_item, slow_engine, monkeypatch
+):
+    monkeypatch.setattr(readiness_watch, "HOLD_S", 10)
+    sandbox, operation = create(member, tenant)
+    assert operation_advance(operation_id=operation.pk).again_in is not None
+    sandbox.nodes.update(status=NodeStatus.RUNNING)  # a worker's last look, cut off before it closed
+
+    readiness_watch.readiness_watch()
+
+    operation.refresh_from_db()
+    assert operation.status == OperationStatus.SUCCEEDED
