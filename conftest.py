@@ -17,10 +17,12 @@ ROOT = Path(__file__).resolve().parent
 
 
 class Worker:
-    """A real Celery worker process on the test database and the test Redis database."""
+    """A real Celery worker process on the test database and the test Redis database. By
+    default one process takes every queue (launch, readiness, long work and the rest): `make
+    run` gives each its own, but the tests run too few tasks at once for that to matter."""
 
-    def __init__(self, name: str, **env: str):
-        from portal.celery import app
+    def __init__(self, name: str, *, queues: tuple[str, ...] = (), concurrency: int = 8, **env: str):
+        from portal.celery import QUEUES, app
 
         self.app = app
         self.hostname = f"{name}-{os.getpid()}@test"
@@ -38,9 +40,11 @@ class Worker:
                 "--pool",
                 "threads",
                 "--concurrency",
-                "8",
+                str(concurrency),
                 "--hostname",
                 self.hostname,
+                "--queues",
+                ",".join(queues or QUEUES),
             ],
             cwd=ROOT,
             env={
@@ -62,6 +66,14 @@ class Worker:
             if self.process.poll() is not None:
                 break
         raise RuntimeError(f"Celery worker {self.hostname} did not answer a ping; see {self.log.name}")
+
+    def consume(self, take: bool) -> None:
+        """Stop taking tasks from every queue (False), or take them again (True)."""
+        from portal.celery import QUEUES
+
+        control = self.app.control.add_consumer if take else self.app.control.cancel_consumer
+        for queue in QUEUES:
+            control(queue, destination=[self.hostname], reply=True)
 
     def kill(self) -> None:
         """SIGKILL: the worker gets no chance to finish or hand back what it holds."""

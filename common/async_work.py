@@ -27,9 +27,12 @@ class Transition:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a worker's step says: look again in `again_in` seconds, or (None) the work is over."""
+    """What a worker's step says: look again in `again_in` seconds, or (None) the work is over.
+    `on_nodes`: what is left is waiting for nodes to answer, which a watcher follows, rather
+    than a step to try again."""
 
     again_in: float | None = None
+    on_nodes: bool = False
 
 
 def enqueue_after_commit(task, object_id: int, *, what: str) -> None:

@@ -5,7 +5,7 @@ progress, so that templates compare no state by hand."""
 from decimal import Decimal
 
 from provisioning.models import Operation
-from provisioning.selectors import QuotaLine
+from provisioning.selectors import QuotaLine, operation_phases
 from provisioning.states import OPERATION_FINAL, OperationStatus
 from tenants.quota import DIMENSIONS, Resources
 
@@ -62,8 +62,14 @@ def usage_bars(*, quota: Resources, usage: Resources) -> list[dict]:
 
 
 def operation_rows(operations: list[Operation]) -> list[dict]:
-    """Each operation with what its progress bar shows: full once it is over, red if it failed."""
+    """Each operation with what its progress bar shows (full once it is over, red if it failed)
+    and the milestones it passed, so a slow launch shows where its time went."""
     return [
-        {"op": op, "over": op.status in OPERATION_FINAL, "failed": op.status == OperationStatus.FAILED}
+        {
+            "op": op,
+            "over": op.status in OPERATION_FINAL,
+            "failed": op.status == OperationStatus.FAILED,
+            "phases": operation_phases(operation=op),
+        }
         for op in operations
     ]

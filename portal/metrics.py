@@ -225,13 +225,14 @@ def operation_metrics():
 
 
 def broker_metrics():
-    """The Celery queue's length and the reconciler's counters, both in Redis. Redis down is
+    """The Celery queues' lengths and the reconciler's counters, both in Redis. Redis down is
     itself reported (portal_redis_up 0) rather than failing the whole scrape."""
     up = GaugeMetricFamily("portal_redis_up", "1 when the broker and counter store answered")
-    queue = celery_app.conf.task_default_queue
+    declared = (q.name for q in celery_app.conf.task_queues or ())
+    queues = sorted({celery_app.conf.task_default_queue, *declared})
     client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=2, socket_connect_timeout=2)
     try:
-        length = client.llen(queue)
+        lengths = {queue: client.llen(queue) for queue in queues}
         totals = drift_totals()
     except redis.RedisError as exc:
         log.warning("metrics: Redis did not answer: %s", exc)
@@ -245,7 +246,8 @@ def broker_metrics():
     queue_length = GaugeMetricFamily(
         "portal_celery_queue_length", "Tasks waiting in the broker for a worker", labels=["queue"]
     )
-    queue_length.add_metric([queue], length)
+    for queue, length in lengths.items():
+        queue_length.add_metric([queue], length)
     yield queue_length
     drift = CounterMetricFamily(
         "portal_reconciler_drift",

@@ -21,6 +21,11 @@ MASTER_PORT = 29500
 LABEL_PREFIX = "org.sandbox-portal"
 #: Processes one node may run: enough for a data loader's workers, not for a fork bomb.
 PIDS_LIMIT = 1024
+#: How often an engine runs the healthcheck of a node whose services the worker probes once it
+#: is up. Readiness is then learnt by probing (provisioning.services.readiness) and this check
+#: only tells the reconciler, so it runs calmly instead of spawning a Python process in every
+#: node every few seconds.
+HEALTHCHECK_CALM_INTERVAL_S = 30
 
 
 def node_spec(node: Node, *, tap_sources: Mapping[int, str]) -> NodeSpec:
@@ -94,12 +99,15 @@ def node_healthcheck(role: Role) -> HealthCheck | None:
     check = role.healthcheck
     if check is None:
         return None
+    # A role with no service to probe is ready when the engine says so: keep its pace.
+    calm = HEALTHCHECK_CALM_INTERVAL_S if role.services else check.interval_s
     return HealthCheck(
         test=list(check.test),
-        interval_s=check.interval_s,
+        interval_s=max(check.interval_s, calm),
         timeout_s=check.timeout_s,
         retries=check.retries,
         start_period_s=check.start_period_s,
+        start_interval_s=check.interval_s,  # the manifest's pace, while the node starts
     )
 
 

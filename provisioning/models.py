@@ -288,9 +288,21 @@ class OperationQuerySet(TenantScopedQuerySet):
         return self.filter(status__in=OPERATION_FINAL)
 
 
+class OperationPhase(models.TextChoices):
+    """Milestones an operation passes, each recorded once with its time (`Operation.phases`), so
+    that a slow launch says where its time went. Stop and delete pass only `queued`."""
+
+    QUEUED = "queued", "Recorded, waiting for a worker"
+    PLACED = "placed", "A worker took it, every node on a host"
+    NETWORK = "network", "Network and volumes ready"
+    STARTED = "started", "Containers started"
+    READY = "ready", "Every node answers"
+
+
 class Operation(models.Model):
     #: An operation carries out the sandbox action of the same name.
     Kind = SandboxAction
+    Phase = OperationPhase
 
     sandbox = models.ForeignKey(Sandbox, on_delete=models.CASCADE, related_name="operations")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -304,6 +316,9 @@ class Operation(models.Model):
     explanation = models.TextField(blank=True, help_text="Why it failed, in plain language")
     params = models.JSONField(default=dict, blank=True, help_text="e.g. the nodes a resize removes")
     attempts = models.PositiveIntegerField(default=0)
+    phases = models.JSONField(
+        default=list, blank=True, help_text='Milestones passed, in order: [{"phase": ..., "at": ISO time}]'
+    )
     created = models.DateTimeField(auto_now_add=True)
     started = models.DateTimeField(null=True, blank=True)
     updated = models.DateTimeField(auto_now=True)

@@ -1,6 +1,7 @@
 """Reads of provisioning data for the UI and the API."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -9,7 +10,17 @@ from django.db.models.functions import Coalesce
 
 from catalog.models import Flavor
 from provisioning.drivers import DriverError, driver_for_host
-from provisioning.models import DataTap, Host, HostPathPrefix, Job, JobNode, Node, Operation, Sandbox
+from provisioning.models import (
+    DataTap,
+    Host,
+    HostPathPrefix,
+    Job,
+    JobNode,
+    Node,
+    Operation,
+    OperationPhase,
+    Sandbox,
+)
 from provisioning.sizing import launch_resources
 from provisioning.states import NODE_FINAL, NODE_RELEASED, NodeStatus, SandboxStatus, sandbox_actions_allowed
 from tenants.models import Membership, Tenant
@@ -85,6 +96,26 @@ def hostpath_prefix_list() -> QuerySet[HostPathPrefix]:
 def sandbox_operations(*, sandbox: Sandbox, limit: int = 10) -> list[Operation]:
     """The sandbox's latest operations, newest first."""
     return list(sandbox.operations.select_related("requested_by").order_by("-created")[:limit])
+
+
+@dataclass(frozen=True)
+class PhaseMark:
+    """A milestone an operation passed: when, and how long after the one before it."""
+
+    phase: str
+    label: str
+    at: datetime
+    took_s: float
+
+
+def operation_phases(*, operation: Operation) -> list[PhaseMark]:
+    marks, previous = [], None
+    for entry in operation.phases:
+        at = datetime.fromisoformat(entry["at"])
+        took = (at - previous).total_seconds() if previous else 0.0
+        marks.append(PhaseMark(entry["phase"], OperationPhase(entry["phase"]).label, at, round(took, 3)))
+        previous = at
+    return marks
 
 
 def node_logs(*, node: Node, tail: int = 200) -> str:

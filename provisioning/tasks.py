@@ -1,4 +1,4 @@
-"""Celery tasks: ids in, services do the work."""
+"""Celery tasks: ids in, services do the work. Which queue each goes to: portal.celery."""
 
 from celery import shared_task
 
@@ -7,16 +7,25 @@ from provisioning.services.hosts import host_inventory_take as inventory_take
 from provisioning.services.jobs import job_advance
 from provisioning.services.notebooks import notebooks_idle_stop as idle_notebooks_stop
 from provisioning.services.operations import operation_advance
+from provisioning.services.readiness_watch import readiness_watch as watch_readiness
 from provisioning.services.reconciler import reconcile_all
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def operation_run(operation_id: int) -> None:
     outcome = operation_advance(operation_id=operation_id)
-    if outcome.again_in is not None:
+    if outcome.on_nodes:  # waiting for nodes to answer: the readiness watcher's, not a countdown
+        readiness_watch.delay()
+    elif outcome.again_in is not None:  # another worker held the sandbox: try again soon
         operation_run.apply_async((operation_id,), countdown=outcome.again_in)
     else:  # an operation that ends may have freed room (stop, delete, resize down, failed create)
         queue_admit_soon()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def readiness_watch() -> None:
+    if watch_readiness().again_in is not None:
+        readiness_watch.delay()
 
 
 @shared_task(ignore_result=True)

@@ -1,6 +1,7 @@
 """The sandbox pages against the fake engine: launch form errors where they belong, the
 live check, actions and who may take them, htmx fragments, logs."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -304,3 +305,20 @@ def test_the_page_offers_the_actions_the_api_lists(client, member, tenant, clust
         "resize": [">Resize<"],
     }
     assert {action for action, labels in buttons.items() if any(b in page for b in labels)} == set(actions)
+
+
+def test_the_operations_panel_shows_each_phase(client, member, tenant, cluster_item, fake_host):
+    sandbox = launched(member, tenant)
+    client.force_login(member)
+
+    page = client.get(reverse("sandbox-detail", args=[sandbox.pk])).content.decode()
+
+    phases = page.split('aria-label="Phases of create"', 1)[1].split("</ol>", 1)[0]
+    assert re.findall(r'<li [^>]*title="[^"]*">(\w+)', phases) == [
+        "queued",
+        "placed",
+        "network",
+        "started",
+        "ready",
+    ]
+    assert 'title="Every node answers at ' in phases

@@ -1,9 +1,14 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from provisioning.models import Host, Node, Operation, Sandbox
+from provisioning.models import Host, Node, Operation, OperationPhase, Sandbox
 from provisioning.queue_selectors import queue_standing_of, queue_standings
-from provisioning.selectors import sandbox_actions, sandbox_endpoints, sandbox_live_nodes
+from provisioning.selectors import (
+    operation_phases,
+    sandbox_actions,
+    sandbox_endpoints,
+    sandbox_live_nodes,
+)
 from provisioning.states import SandboxAction, SandboxStatus
 
 
@@ -145,10 +150,18 @@ class SandboxResizeInput(serializers.Serializer):
     )
 
 
+class OperationPhaseOutput(serializers.Serializer):
+    phase = serializers.ChoiceField(choices=OperationPhase.choices)
+    label = serializers.CharField()
+    at = serializers.DateTimeField()
+    took_s = serializers.FloatField(help_text="Seconds since the milestone before it")
+
+
 class OperationOutput(serializers.ModelSerializer):
     sandbox = serializers.PrimaryKeyRelatedField(read_only=True)
     requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     progress = serializers.SerializerMethodField()
+    phases = serializers.SerializerMethodField()
 
     class Meta:
         model = Operation
@@ -158,6 +171,7 @@ class OperationOutput(serializers.ModelSerializer):
             "kind",
             "status",
             "progress",
+            "phases",
             "explanation",
             "requested_by",
             "attempts",
@@ -166,6 +180,11 @@ class OperationOutput(serializers.ModelSerializer):
             "finished",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(OperationPhaseOutput(many=True))
+    def get_phases(self, operation) -> list[dict]:
+        """The milestones it passed (queued, placed, network, started, ready), in order."""
+        return OperationPhaseOutput(operation_phases(operation=operation), many=True).data
 
     def get_progress(self, operation) -> dict:
         return {

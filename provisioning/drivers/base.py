@@ -35,11 +35,17 @@ class Mount:
 
 @dataclass(frozen=True)
 class HealthCheck:
+    """The engine's own check of a node, as Docker 25+ runs it: every `start_interval_s` during
+    `start_period_s`, every `interval_s` after. The portal learns readiness by probing the node
+    itself where it can (ContainerDriver.reaches_node_addresses), so `interval_s` is calm: the
+    engine's check then only serves the reconciler."""
+
     test: list[str]
-    interval_s: float = 2
+    interval_s: float = 30
     timeout_s: float = 5
     retries: int = 30
     start_period_s: float = 60
+    start_interval_s: float = 2
 
 
 #: Where put_secret_files writes, in every node; the catalog images read their secrets there.
@@ -105,6 +111,11 @@ class ExecState:
 
 
 class ContainerDriver(ABC):
+    #: Whether the worker reaches the addresses this engine gives containers (a local engine's
+    #: bridges), so that readiness is learnt by connecting to a node's services. Where it does
+    #: not, readiness is the engine's health status, read with `poll`.
+    reaches_node_addresses: bool = False
+
     @abstractmethod
     def ping(self) -> None:
         """Return when the engine answers; raise HostUnreachable otherwise."""

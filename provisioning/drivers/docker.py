@@ -68,6 +68,7 @@ class DockerDriver(ContainerDriver):
         site: str,
         gpu_probe=gpu_inventory,
         workspace_dir: str | None = None,
+        local: bool = False,
     ):
         """`workspace_dir`: where sized volumes keep their file system images and mount points,
         on the engine's own machine; None for an engine whose files this process cannot reach
@@ -78,6 +79,10 @@ class DockerDriver(ContainerDriver):
         self.site = site
         self.gpu_probe = gpu_probe
         self.workspace_dir = Path(workspace_dir) / _safe_name(name) if workspace_dir else None
+        # An engine on this machine's socket puts containers on bridges this machine routes to;
+        # an engine over TCP is another machine (or namespace) whose bridge addresses may even
+        # repeat ours, so a probe there could reach the wrong container.
+        self.reaches_node_addresses = local
 
     @classmethod
     def for_host(
@@ -91,7 +96,13 @@ class DockerDriver(ContainerDriver):
         # requests would otherwise let REQUESTS_CA_BUNDLE replace the host's own CA (so a
         # publicly signed impostor would pass) and send engine calls through an HTTP(S)_PROXY.
         client.api.trust_env = False
-        return cls(client, name=host.name, site=site, workspace_dir=workspace_dir)
+        return cls(
+            client,
+            name=host.name,
+            site=site,
+            workspace_dir=workspace_dir,
+            local=host.url.startswith("unix://"),
+        )
 
     @_translate_errors
     def ping(self) -> None:
@@ -262,9 +273,12 @@ class DockerDriver(ContainerDriver):
         healthcheck = None
         if spec.healthcheck:
             hc = spec.healthcheck
+            # API 1.41 has no start interval: where the portal cannot probe the node itself, the
+            # engine's health is how readiness is learnt, so its check runs at the brisk pace.
+            interval = hc.interval_s if self.reaches_node_addresses else hc.start_interval_s
             healthcheck = {
                 "test": hc.test,
-                "interval": int(hc.interval_s * SECOND_NS),
+                "interval": int(interval * SECOND_NS),
                 "timeout": int(hc.timeout_s * SECOND_NS),
                 "retries": hc.retries,
                 "start_period": int(hc.start_period_s * SECOND_NS),

@@ -1,6 +1,10 @@
 """The worker side of operations: each call of operation_advance does what can be done now and
 says whether to look again later. Every step is idempotent (objects are found by name), so a
-retry after a crash adopts what the interrupted attempt made."""
+retry after a crash adopts what the interrupted attempt made.
+
+A bring-up (create, start, resize) makes the network, volumes and containers once; its later
+looks only learn readiness, which the readiness watcher (provisioning.services.readiness_watch)
+asks for when it sees a node answer. Each milestone is recorded in `Operation.phases`."""
 
 import logging
 
@@ -11,7 +15,7 @@ from django.utils import timezone
 from common.async_work import Outcome, close_unless_final
 from provisioning.containers import node_spec, sandbox_labels, sandbox_tap_volumes
 from provisioning.drivers import DriverError, driver_for_host
-from provisioning.models import Host, Node, Operation, Sandbox
+from provisioning.models import Host, Node, Operation, OperationPhase, Sandbox
 from provisioning.services import worker_locks
 from provisioning.services.datataps import (
     DataTapRefused,
@@ -36,10 +40,12 @@ from tenants.services.quota import quota_release
 
 log = logging.getLogger(__name__)
 
-# Nodes usually turn healthy within seconds of starting: look again soon at first, then back off
-# to once a second, so a ready sandbox is reported promptly without polling hosts hard.
-POLL_FIRST_S = 0.2
-POLL_MAX_S = 1.0
+#: What a bring-up waiting for its nodes says: look again about then. The readiness watcher
+#: looks sooner when it sees a node answer; the worker never counts down to it.
+READY_LOOK_AGAIN_S = 1.0
+#: A step that found another worker on its sandbox (the step of an operation a delete
+#: supersedes, or a duplicate message) tries again about then.
+LOCK_BUSY_RETRY_S = 1.0
 
 
 class OperationFailed(Exception):
@@ -54,15 +60,16 @@ def operation_advance(*, operation_id: int) -> Outcome:
         if not acquired:
             # Another worker is on this sandbox: the step of an operation this one supersedes,
             # or a duplicate of this one. Look again once that step is likely over.
-            return Outcome(again_in=POLL_MAX_S)
+            return Outcome(again_in=LOCK_BUSY_RETRY_S)
         operation.refresh_from_db()
         if operation.status in OPERATION_FINAL:
             return Outcome()
         if operation.status == OperationStatus.PENDING or operation.started is None:
             operation.status = OPERATION_TRANSITIONS["run"].through
             operation.started = timezone.now()
+            _mark(operation, OperationPhase.QUEUED, at=operation.created)
         operation.attempts += 1
-        operation.save(update_fields=["status", "started", "attempts", "updated"])
+        operation.save(update_fields=["status", "started", "attempts", "phases", "updated"])
         try:
             finished = HANDLERS[operation.kind](operation)
         except (DriverError, OperationFailed) as exc:
@@ -71,7 +78,24 @@ def operation_advance(*, operation_id: int) -> Outcome:
         if finished:
             _finish(operation)
             return Outcome()
-        return Outcome(again_in=min(POLL_MAX_S, POLL_FIRST_S * 1.5 ** (operation.attempts - 1)))
+        return Outcome(again_in=READY_LOOK_AGAIN_S, on_nodes=True)
+
+
+def operation_passed(operation: Operation, phase: OperationPhase) -> bool:
+    return any(entry["phase"] == phase for entry in operation.phases)
+
+
+def _mark(operation: Operation, phase: OperationPhase, *, at=None) -> None:
+    """Record a milestone once, in memory; the caller saves `phases`."""
+    if not operation_passed(operation, phase):
+        at = (at or timezone.now()).isoformat()
+        operation.phases = [*operation.phases, {"phase": phase.value, "at": at}]
+
+
+def _phase(operation: Operation, phase: OperationPhase) -> None:
+    if not operation_passed(operation, phase):
+        _mark(operation, phase)
+        operation.save(update_fields=["phases", "updated"])
 
 
 def _progress(operation: Operation, done: int, total: int, message: str) -> None:
@@ -162,7 +186,7 @@ def _swarm_manager(sandbox: Sandbox):
 
 
 def _bring_up(operation: Operation) -> bool:
-    """Create or start every live node and report how many pass their healthcheck."""
+    """Make every live node run, once; then, at each look, learn how many are ready."""
     sandbox = Sandbox.objects.select_related("catalog_item", "tenant").get(pk=operation.sandbox_id)
     # Conditional: a delete accepted meanwhile has moved the sandbox on, and stays.
     Sandbox.objects.filter(pk=sandbox.pk, status=SandboxStatus.PENDING).update(
@@ -170,6 +194,16 @@ def _bring_up(operation: Operation) -> bool:
     )
     nodes = _live_nodes(sandbox)
     drivers = _drivers(nodes)
+    states = {}
+    if not operation_passed(operation, OperationPhase.STARTED):
+        states = _start_nodes(operation, sandbox, nodes, drivers)
+    return _nodes_ready(operation, nodes, drivers, states)
+
+
+def _start_nodes(operation: Operation, sandbox: Sandbox, nodes: list[Node], drivers) -> dict:
+    """Network, volumes and one container per node, adopted by name where a previous attempt
+    made them. Returns what the engine said of each node's container as it started it."""
+    _phase(operation, OperationPhase.PLACED)
     tap_volumes = sandbox_tap_volumes(sandbox)
     if sandbox.swarm:
         _swarm_manager(sandbox).ensure_network(
@@ -180,24 +214,46 @@ def _bring_up(operation: Operation) -> bool:
             driver.ensure_network(name=sandbox.network_name, labels=sandbox_labels(sandbox))
         for name, driver_opts in tap_volumes.items():
             driver.ensure_volume(name=name, labels=sandbox_labels(sandbox), driver_opts=driver_opts)
-    ready = 0
+    _phase(operation, OperationPhase.NETWORK)
+    states = {}
     for node in nodes:
         driver = drivers[node.host_id][1]
-        spec, state = _node_start(sandbox, node, driver)
-        if state.exists and not state.running:
+        # DataTaps checked right before, the workspace its own size-limited file system.
+        _spec, state = _node_start(sandbox, node, driver)
+        states[node.pk] = state
+        if not (node.status == NodeStatus.RUNNING and state.running):  # a resize keeps the others
+            node.status = NodeStatus.STARTING
+        node.ip = state.ip
+        Node.objects.filter(pk=node.pk).update(status=node.status, ip=state.ip, explanation="")
+    _phase(operation, OperationPhase.STARTED)
+    return states
+
+
+def _nodes_ready(operation: Operation, nodes: list[Node], drivers, states: dict) -> bool:
+    """One look at the nodes not known ready yet: one inspect each (or what starting them just
+    said) and a probe of their services; never a command run inside them."""
+    for node in nodes:
+        if node.status == NodeStatus.RUNNING:
+            continue
+        driver = drivers[node.host_id][1]
+        state = states.get(node.pk) or driver.poll(name=node.container_name)
+        if not state.exists:  # removed under us: make it again, as a retry would
+            _spec, state = _node_start(node.sandbox, node, driver)
+        if not state.running:
             raise OperationFailed(_exited_explanation(node, state, driver))
         if state.health == "unhealthy":
             logs = driver.logs(name=node.container_name, tail=20)
             raise OperationFailed(
                 f"Node {node.hostname} failed its healthcheck. Last lines of its log:\n{logs}"
             )
-        is_ready = node_ready(driver=driver, spec=spec, state=state)
-        status = NodeStatus.RUNNING if is_ready else NodeStatus.STARTING
-        ready += is_ready
-        Node.objects.filter(pk=node.pk).update(status=status, ip=state.ip, explanation="")
+        if node_ready(node=node, driver=driver, state=state):
+            node.status = NodeStatus.RUNNING
+            Node.objects.filter(pk=node.pk).update(status=node.status, ip=state.ip, explanation="")
     total = len(nodes)
+    ready = sum(node.status == NodeStatus.RUNNING for node in nodes)
     _progress(operation, ready, total, f"{ready} of {total} nodes running")
     if ready == total:
+        _phase(operation, OperationPhase.READY)
         return True
     if (timezone.now() - operation.started).total_seconds() > settings.NODE_READY_TIMEOUT_S:
         raise OperationFailed(

@@ -1,23 +1,85 @@
-"""When a node counts as ready: its healthcheck passed. One definition, for the operations
-that bring nodes up and for the reconciler that watches them."""
+"""When a node counts as ready, learnt without running anything inside it. One definition, for
+the operations that bring nodes up, the watcher that waits for them and the reconciler.
 
-from provisioning.drivers import ContainerState, DriverError, NodeSpec
+A node is ready when every service its role declares answers (Jupyter's HTTP server, sshd's
+port), probed from the worker where the worker reaches the node's address; elsewhere, or for a
+role that declares no service, when the engine says its healthcheck passed. Nothing is ever
+run inside a node to find out: on a small machine those processes compete with the very
+notebooks they wait for."""
+
+import socket
+
+from catalog.manifest import Service
+from provisioning.drivers import ContainerDriver, ContainerState
+from provisioning.models import Node
+
+#: A node's address is on this machine's bridge: a connection is refused or accepted at once,
+#: and a first answer takes milliseconds. Longer means the address is not reachable from here.
+CONNECT_TIMEOUT_S = 0.5
+ANSWER_TIMEOUT_S = 1.0
 
 
-def node_ready(*, driver, spec: NodeSpec, state: ContainerState) -> bool:
-    """The engine runs a node's healthcheck only every interval (2 s, say), so a node that is
-    up early waits for the engine's next tick. While the engine still says "starting", running
-    the same check ourselves reports a ready node as soon as it is, which is most of what
-    separates a click from a usable notebook."""
-    if state.ready:
-        return True
-    if not (state.running and state.health == "starting" and spec.healthcheck):
-        return False
-    kind, *args = spec.healthcheck.test
-    command = {"CMD": args, "CMD-SHELL": ["/bin/sh", "-c", " ".join(args)]}.get(kind)
-    if not command:
-        return False
+def service_answers(*, ip: str, port: int, protocol: str, path: str = "") -> bool | None:
+    """Whether the service at ip:port answers: an HTTP service with any HTTP response (a
+    redirect to a login page is an answer), a TCP service by accepting the connection. False:
+    not yet (nothing listens, or no answer); None: this machine does not reach the address."""
     try:
-        return driver.exec_start(name=spec.name, command=command, user=spec.user).exit_code == 0
-    except DriverError:
-        return False  # not up enough to run it yet: the next look, or the engine, decides
+        connection = socket.create_connection((ip, port), timeout=CONNECT_TIMEOUT_S)
+    except ConnectionRefusedError:
+        return False
+    except OSError:  # timed out, no route: someone else's network
+        return None
+    with connection:
+        if protocol != "http":
+            return True
+        connection.settimeout(ANSWER_TIMEOUT_S)
+        request = f"GET {path or '/'} HTTP/1.0\r\nHost: {ip}:{port}\r\nUser-Agent: portal-readiness\r\n\r\n"
+        try:
+            connection.sendall(request.encode())
+            head = b""
+            while len(head) < 5:
+                chunk = connection.recv(5 - len(head))
+                if not chunk:
+                    break
+                head += chunk
+        except OSError:
+            return False
+        return head == b"HTTP/"
+
+
+def services_answer(*, ip: str, services: tuple[Service, ...]) -> bool | None:
+    """Every service answers (True), one does not yet (False), or the address cannot be probed
+    from here (None)."""
+    for service in services:
+        answer = service_answers(ip=ip, port=service.port, protocol=service.protocol, path=service.path)
+        if answer is not True:
+            return answer
+    return True
+
+
+def node_services(node: Node) -> tuple[Service, ...]:
+    return node.sandbox.catalog_item.spec.roles[node.role].services
+
+
+def node_answers(*, node: Node, driver: ContainerDriver, ip: str | None = None) -> bool | None:
+    """The direct probe of a running node's services; None where it cannot decide (the worker
+    does not reach this engine's addresses, a swarm overlay, no service, no address yet)."""
+    ip = ip or node.ip
+    services = node_services(node)
+    if not (driver.reaches_node_addresses and services and ip) or node.sandbox.swarm:
+        return None
+    return services_answer(ip=ip, services=services)
+
+
+def node_ready(*, node: Node, driver: ContainerDriver, state: ContainerState) -> bool:
+    """Whether the node is ready, from one look at the engine (`state`) and, where it can, a
+    direct probe: the engine runs the healthcheck only every interval (calmly, once the node is
+    up), so a node that answers early is not kept waiting for its next tick."""
+    if not state.running or state.health == "unhealthy":
+        return False
+    if state.health == "healthy":
+        return True
+    answers = node_answers(node=node, driver=driver, ip=state.ip)
+    if answers is not None:
+        return answers
+    return state.health == "none"  # no healthcheck and no probe: running is all there is to know

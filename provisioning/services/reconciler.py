@@ -10,7 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from catalog.services.builds import image_builds_resume
-from provisioning.containers import LABEL_PREFIX, node_spec
+from provisioning.containers import LABEL_PREFIX
 from provisioning.drivers import DriverError, HostUnreachable, driver_for_host
 from provisioning.models import Host, Node, Operation, Sandbox
 from provisioning.naming import sandbox_id_from_name
@@ -99,11 +99,11 @@ def host_reconcile(*, host: Host) -> dict:
                     drift["stopped"] += 1
                 continue
             if state is None or not state.running:
-                spec, state = node_start_checked(sandbox, node, driver)
+                _spec, state = node_start_checked(sandbox, node, driver)
                 drift["restarted"] += 1
-                ready = node_ready(driver=driver, spec=spec, state=state)
+                ready = node_ready(node=node, driver=driver, state=state)
             else:
-                ready = state.ready or node_ready(driver=driver, spec=_spec_for_polling(node), state=state)
+                ready = state.ready or node_ready(node=node, driver=driver, state=state)
         except (DriverError, DataTapRefused) as exc:
             Node.objects.filter(pk=node.pk).update(status=NodeStatus.FAILED, explanation=str(exc))
             continue
@@ -119,13 +119,6 @@ def host_reconcile(*, host: Host) -> dict:
 
     drift["orphans_removed"] = _remove_orphans(host, driver, containers, busy)
     return drift
-
-
-def _spec_for_polling(node: Node):
-    """The spec of a running node, only to run its healthcheck: nothing is mounted with it, so
-    its DataTaps need no fresh check."""
-    sandbox = node.sandbox
-    return node_spec(node, tap_sources={tap.pk: tap.path for tap in sandbox.datataps.all()})
 
 
 def _mark_unknown(host: Host, reason: str) -> int:

@@ -1,5 +1,6 @@
-"""One worker at a time on a sandbox's operations, or on a job: a PostgreSQL session advisory
-lock, which the server releases by itself when the worker holding it dies."""
+"""One worker at a time on a sandbox's operations, on a job, or watching readiness: a
+PostgreSQL session advisory lock, which the server releases by itself when the worker holding
+it dies."""
 
 import contextlib
 
@@ -8,6 +9,8 @@ from django.db import connection
 #: Lock namespaces: the first key of the two-key advisory lock.
 SANDBOX = 71_001
 JOB = 71_002
+#: The readiness watcher: one at a time, for every waiting operation (the second key is 0).
+READINESS = 71_003
 
 
 @contextlib.contextmanager

@@ -18,9 +18,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_killed_worker_mid_create_is_adopted(team, published, celery_worker_process, docker_client):
     _tenant, _user, client = team
     published("pytorch-ddp")
-    app = celery_worker_process.app
     # The shared worker stops taking tasks, so that the one we kill is the one doing the create.
-    app.control.cancel_consumer("celery", destination=[celery_worker_process.hostname], reply=True)
+    celery_worker_process.consume(False)
     doomed = Worker("doomed").wait_ready()
     successor = None
     try:
@@ -62,7 +61,7 @@ def test_killed_worker_mid_create_is_adopted(team, published, celery_worker_proc
         doomed.kill()
         if successor:
             successor.stop()
-        app.control.add_consumer("celery", destination=[celery_worker_process.hostname], reply=True)
+        celery_worker_process.consume(True)
     client.delete(f"/api/v1/sandboxes/{sandbox_id}/")
     wait_for_status(client, sandbox_id, {"deleted"})
     assert leftovers(docker_client, sandbox_id) == {"containers": [], "networks": [], "volumes": []}

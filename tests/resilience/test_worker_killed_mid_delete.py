@@ -34,9 +34,8 @@ def test_killed_worker_mid_delete_is_finished_by_the_next(
     wait_for_status(client, sandbox_id, {"running"})
     assert len(leftovers(docker_client, sandbox_id)["containers"]) == 3
 
-    app = celery_worker_process.app
     # The shared worker stops taking tasks, so that the one we kill is the one doing the delete.
-    app.control.cancel_consumer("celery", destination=[celery_worker_process.hostname], reply=True)
+    celery_worker_process.consume(False)
     doomed = Worker("doomed-delete").wait_ready()
     successor = None
     try:
@@ -65,4 +64,4 @@ def test_killed_worker_mid_delete_is_finished_by_the_next(
         doomed.kill()
         if successor:
             successor.stop()
-        app.control.add_consumer("celery", destination=[celery_worker_process.hostname], reply=True)
+        celery_worker_process.consume(True)
