@@ -2,6 +2,7 @@
 large enough for 16 notebooks at once, the portal's notebook gateway for *Open Jupyter*, and
 the peer JupyterHub + DockerSpawner in the bench's own virtualenv."""
 
+import logging
 import os
 from decimal import Decimal
 
@@ -17,6 +18,10 @@ ITEM = "jupyter-pytorch"
 FLAVOR = "small"
 PASSWORD = "bench-portal-password"  # noqa: S105 - a bench user
 MOST_AT_ONCE = 16
+# The live server logs every login (django-axes) and every 404 (a favicon): the table is what
+# a reader of the run wants, so these stay quiet.
+logging.getLogger("axes").setLevel(logging.WARNING)
+logging.getLogger("django.request").setLevel(logging.ERROR)
 # The Celery worker of the run reads its settings from the environment it inherits.
 os.environ.setdefault("PORTAL_CPU_OVERCOMMIT", str(MOST_AT_ONCE))
 

@@ -45,7 +45,9 @@ class Portal:
         started = time.monotonic()
         deadline = started + TIMEOUT_S
 
-        def one(i: int) -> tuple[int, float]:
+        created: list[int] = []
+
+        def one(i: int) -> float:
             answer = self.api.post(
                 f"{self.url}/api/v1/sandboxes/",
                 json={
@@ -59,18 +61,16 @@ class Portal:
             if answer.status_code != 202:
                 raise RuntimeError(f"create {i}: {answer.status_code} {answer.text}")
             sandbox_id = answer.json()["id"]
-            try:
-                url = self._jupyter_url(sandbox_id, deadline=deadline)
-                return sandbox_id, wait_until_answers(self._probe_session(), url, deadline=deadline)
-            except Exception:
-                self.delete([sandbox_id])
-                raise
+            created.append(sandbox_id)
+            url = self._jupyter_url(sandbox_id, deadline=deadline)
+            return wait_until_answers(self._probe_session(), url, deadline=deadline)
 
-        with ThreadPoolExecutor(max_workers=count) as pool:
-            results = list(pool.map(one, range(count)))
-        elapsed = max(answered for _id, answered in results) - started
-        self.delete([sandbox_id for sandbox_id, _answered in results])
-        return elapsed
+        try:
+            with ThreadPoolExecutor(max_workers=count) as pool:
+                answered = list(pool.map(one, range(count)))
+            return max(answered) - started
+        finally:
+            self.delete(created)
 
     def _jupyter_url(self, sandbox_id: int, *, deadline: float) -> str:
         """Jupyter's API beside the sandbox's Jupyter endpoint, once the API lists one; looked
@@ -89,6 +89,12 @@ class Portal:
         session = direct_session()
         session.cookies.update(self.browser.cookies)
         return session
+
+    def sandbox_ids(self, *, name: str) -> list[int]:
+        """The user's live sandboxes of that name (a launch from the browser answers no id)."""
+        answer = self.api.get(f"{self.url}/api/v1/sandboxes/", params={"name": name}, timeout=30).json()
+        rows = answer["results"] if isinstance(answer, dict) else answer
+        return [row["id"] for row in rows if row["name"] == name and row["status"] != DELETED]
 
     def delete(self, ids: list[int]) -> None:
         for sandbox_id in ids:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "var" / "bench" / "launch_path.json"
+TABLE = ROOT / "var" / "bench" / "launch_path.md"
 RAW = "raw docker run"
 HUB = "JupyterHub + DockerSpawner"
 
@@ -52,6 +53,18 @@ class Report:
     machine: dict = field(default_factory=machine)
     samples: dict = field(default_factory=dict)  # (path, case) -> [seconds]
     notes: list = field(default_factory=list)
+    failures: list = field(default_factory=list)
+
+    def measure(self, path: str, case: str, run) -> None:
+        """Runs one case and records its seconds; a case that breaks is recorded as broken and
+        the others still run, so one failure does not cost the whole run's figures."""
+        try:
+            seconds = run()
+        except Exception as error:  # noqa: BLE001 - any failure of the case is reported as it is
+            self.failures.append(f"{path} / {case}: {type(error).__name__}: {error}")
+            print(f"  {path:<40} {case:<28} FAILED: {error}", flush=True)
+            return
+        self.add(path, case, seconds)
 
     def add(self, path: str, case: str, seconds: float) -> None:
         self.samples.setdefault((path, case), []).append(round(seconds, 2))
@@ -92,7 +105,8 @@ class Report:
             )
         return "\n".join(lines)
 
-    def write(self) -> Path:
+    def write(self) -> tuple[Path, Path]:
+        """The figures as JSON, and the table with its machine as Markdown for BENCHMARKS.md."""
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         body = {
             "image": self.image,
@@ -100,9 +114,20 @@ class Report:
             "machine": self.machine,
             "rows": self.rows(),
             "notes": self.notes,
+            "failures": self.failures,
         }
         RESULTS.write_text(json.dumps(body, indent=2) + "\n")
-        return RESULTS
+        m = self.machine
+        lines = [
+            f"Image `{self.image}`, flavor `{self.flavor}`. Machine: {m['nproc']} CPUs ({m['cpu']}), "
+            f"{m['memory_gib']} GiB, Docker {m['docker']}, kernel {m['kernel']}; load average at the "
+            f"start {m['load_average_at_start']}.",
+            "",
+            self.table(),
+            *(f"\n- {note}" for note in self.notes + self.failures),
+        ]
+        TABLE.write_text("\n".join(lines) + "\n")
+        return RESULTS, TABLE
 
 
 def _ratio(value: float | None, base: float | None) -> float | None:
