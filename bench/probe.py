@@ -6,7 +6,10 @@ through this same function, at the same interval, so no side gains from how it i
 import time
 
 import requests
+from requests.adapters import HTTPAdapter
 
+#: Sessions are shared by the threads of a burst (16 at once): one connection each.
+POOL_SIZE = 32
 #: The portal's own readiness probe (branch `launch`, PROBE_EVERY_S) looks this often too.
 PROBE_EVERY_S = 0.1
 ANSWER_TIMEOUT_S = 1.0
@@ -38,8 +41,11 @@ def wait_until_answers(session: requests.Session, api_url: str, *, deadline: flo
 
 
 def direct_session() -> requests.Session:
-    """A session that never goes through an HTTP proxy of the environment: the probe talks to
-    container addresses on this host."""
+    """A session that never goes through an HTTP proxy of the environment (the probe talks to
+    container addresses on this host), with a connection for each thread of a burst."""
     session = requests.Session()
     session.trust_env = False
+    adapter = HTTPAdapter(pool_maxsize=POOL_SIZE)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
     return session

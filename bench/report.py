@@ -108,6 +108,7 @@ class Report:
     def write(self) -> tuple[Path, Path]:
         """The figures as JSON, and the table with its machine as Markdown for BENCHMARKS.md."""
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        self.machine["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
         body = {
             "image": self.image,
             "flavor": self.flavor,
@@ -120,8 +121,8 @@ class Report:
         m = self.machine
         lines = [
             f"Image `{self.image}`, flavor `{self.flavor}`. Machine: {m['nproc']} CPUs ({m['cpu']}), "
-            f"{m['memory_gib']} GiB, Docker {m['docker']}, kernel {m['kernel']}; load average at the "
-            f"start {m['load_average_at_start']}.",
+            f"{m['memory_gib']} GiB, Docker {m['docker']}, kernel {m['kernel']}; load average (1, 5, 15 "
+            f"min) at the start {m['load_average_at_start']}, at the end {m['load_average_at_end']}.",
             "",
             self.table(),
             *(f"\n- {note}" for note in self.notes + self.failures),
