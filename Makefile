@@ -52,7 +52,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt 2> >(grep -v "is ignored: it is neither" >&2)
 	@touch $@
 
-# Measures, side by side with raw `docker run`; prints ratios and writes var/bench/.
+# Issue 16's launch path side by side in one run (bench/test_launch_path.py): raw `docker run`,
+# JupyterHub + DockerSpawner (in its own virtualenv, var/bench-venv, made on the first run) and
+# the portal, 1, 8 and 16 at once and in Chromium; prints the table, writes var/bench/. About
+# 15 minutes on 2 cores; BENCH_ROUNDS, BENCH_ROUNDS_16 and BENCH_COUNTS make it shorter.
 bench: setup
 	$(VENV)/bin/pytest bench -s -q
 

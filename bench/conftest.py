@@ -1,23 +1,84 @@
-# The benchmarks use the same real-service fixtures as the provisioning tests.
+"""The launch benchmark's set-up: the real-service fixtures of the provisioning tests, a tenant
+large enough for 16 notebooks at once, the portal's notebook gateway for *Open Jupyter*, and
+the peer JupyterHub + DockerSpawner in the bench's own virtualenv."""
+
+import logging
+import os
+from decimal import Decimal
+
 import pytest
 
-from bench.launch import production_workers
-from conftest import Worker
-from tests.provisioning.conftest import docker_client, published, team  # noqa: F401
+from bench.peer_hub import PREFIX, PeerHub
+from catalog.models import CatalogItem
+from tenants.models import Membership, Tenant, User
+from tests.gateway.test_gateway_browser import gateway  # noqa: F401 - the portal's gateway (nginx)
+from tests.provisioning.conftest import docker_client, published  # noqa: F401
+
+ITEM = "jupyter-pytorch"
+FLAVOR = "small"
+PASSWORD = "bench-portal-password"  # noqa: S105 - a bench user
+MOST_AT_ONCE = 16
+# The live server logs every login (django-axes) and every 404 (a favicon): the table is what
+# a reader of the run wants, so these stay quiet.
+logging.getLogger("axes").setLevel(logging.WARNING)
+logging.getLogger("django.request").setLevel(logging.ERROR)
+# The Celery worker of the run reads its settings from the environment it inherits.
+os.environ.setdefault("PORTAL_CPU_OVERCOMMIT", str(MOST_AT_ONCE))
 
 
-@pytest.fixture(scope="session")
-def bench_workers(django_db_setup, django_db_blocker):
-    """The Celery workers `make run` starts, one per kind of work, on the test database."""
-    from portal.celery import app
+@pytest.fixture
+def notebook_gateway(gateway):  # noqa: F811 - a fixture, imported above
+    """What *Open Jupyter* goes through: the nginx gateway in front of the live portal."""
+    return gateway
 
-    app.control.purge()
-    workers = [
-        Worker(f"bench-{w['name']}", queues=w["queues"], concurrency=w["concurrency"])
-        for w in production_workers()
-    ]
+
+@pytest.fixture
+def image(published, docker_client):  # noqa: F811
+    """The catalog image, built and on the host before anything is timed."""
+    published(ITEM)
+    name = CatalogItem.objects.get(slug=ITEM).image
+    docker_client.images.get(name)
+    return name
+
+
+@pytest.fixture
+def bench_user(transactional_db, local_host, settings):
+    """grace, member of tenant `lab`, whose quota and host take MOST_AT_ONCE notebooks: the
+    floor (raw docker run) reserves nothing, and the benchmark measures speed, not refusals."""
+    # A 1-CPU flavor sixteen times on this machine's cores, in the web process (placement);
+    # the worker's comes from the environment (above).
+    settings.CPU_OVERCOMMIT = str(MOST_AT_ONCE)
+    small_mib = 2048
+    local_host.memory_mib = max(local_host.memory_mib, (MOST_AT_ONCE + 2) * small_mib)
+    local_host.save(update_fields=["memory_mib"])
+    tenant = Tenant.objects.create(
+        slug="lab",
+        name="Lab",
+        quota_cpus=Decimal(MOST_AT_ONCE * 2),
+        quota_memory_mib=MOST_AT_ONCE * 2 * small_mib,
+        quota_storage_gib=MOST_AT_ONCE * 20,
+        quota_sandboxes=MOST_AT_ONCE * 2,
+    )
+    user = User.objects.create_user(username="grace", password=PASSWORD)
+    Membership.objects.create(user=user, tenant=tenant, role=Membership.Role.MEMBER)
+    return user
+
+
+@pytest.fixture
+def peer_hub(image, tmp_path, docker_client):  # noqa: F811
+    state = tmp_path / "peer-hub"
+    state.mkdir()
+    _remove_bench_containers(docker_client)
+    running = PeerHub(image=image, state_dir=state)
     try:
-        yield [worker.wait_ready() for worker in workers]
+        yield running.start()
     finally:
-        for worker in workers:
-            worker.stop()
+        running.stop()
+        _remove_bench_containers(docker_client)
+
+
+def _remove_bench_containers(client) -> None:
+    """What an interrupted earlier run left: the floor's and the peer's containers."""
+    for prefix in ("bench-raw-", f"{PREFIX}-"):
+        for container in client.api.containers(all=True, filters={"name": prefix}):
+            client.api.remove_container(container["Id"], force=True)

@@ -1,0 +1,114 @@
+"""Issue 16's launch path, measured side by side in one run on the same image and flavor
+(jupyter-pytorch, small), every side observed by the same probe (bench/probe.py):
+
+- create until Jupyter answers, for 1, 8 and 16 at once: raw `docker run` (the floor),
+  JupyterHub + DockerSpawner (the peer) and the portal cold;
+- in Chromium: the portal's *Launch* until JupyterLab's launcher shows (through *Open
+  Jupyter*), and the Hub's log-in until the launcher shows.
+
+Prints every figure and ratio and writes var/bench/launch_path.json; BENCHMARKS.md shows the
+table. A case is one entry of `api_cases`: the portal warm (pool) is one more when the pool
+exists. It measures and asserts nothing about speed.
+
+BENCH_ROUNDS (default 3) rounds for 1 and 8 at once, BENCH_ROUNDS_16 (default 1) for 16, and
+BENCH_COUNTS (default 1,8,16) bound the run; each round alternates which case goes first."""
+
+import os
+import re
+import time
+
+import pytest
+
+from bench.conftest import FLAVOR, ITEM, PASSWORD
+from bench.peer_hub import PASSWORD as HUB_PASSWORD
+from bench.portal import Portal
+from bench.raw import raw_docker_run
+from bench.report import HUB, RAW, Report
+from tests.browser.fixtures import login
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+ROUNDS_16 = int(os.environ.get("BENCH_ROUNDS_16", "1"))
+COUNTS = tuple(int(c) for c in os.environ.get("BENCH_COUNTS", "1,8,16").split(","))
+PORTAL_COLD = "portal cold"
+LAB_TIMEOUT_MS = 300_000
+LAUNCHER = ".jp-LauncherCard"
+
+
+def test_launch_path(
+    image, bench_user, live_server, celery_worker_process, peer_hub, notebook_gateway, new_page, docker_client
+):
+    report = Report(image=image, flavor=FLAVOR)
+    portal = Portal(url=live_server.url, username=bench_user.username, password=PASSWORD, tenant="lab")
+    api_cases = {
+        RAW: lambda count, tag: raw_docker_run(docker_client, image=image, count=count, tag=tag),
+        HUB: lambda count, tag: peer_hub.spawn(count=count, tag=tag),
+        PORTAL_COLD: lambda count, tag: portal.create(item=ITEM, flavor=FLAVOR, count=count, tag=tag),
+    }
+    try:
+        for count in COUNTS:
+            path = f"create until Jupyter answers, {count} at once"
+            rounds = ROUNDS_16 if count >= 16 else ROUNDS
+            for round_no in range(rounds):
+                names = list(api_cases)
+                shift = round_no % len(names)
+                for case in names[shift:] + names[:shift]:
+                    tag = f"c{count}r{round_no}"
+                    report.measure(path, case, lambda c=case, n=count, t=tag: api_cases[c](n, t))
+            if rounds == 1:
+                report.notes.append(f"{count} at once: one round only, not a median")
+
+        path = "Chromium: Launch (JupyterHub: log in) until JupyterLab's launcher"
+        for round_no in range(ROUNDS):
+            browser_cases = [
+                (HUB, lambda r=round_no: _hub_login_to_launcher(new_page(), peer_hub, f"web{r}")),
+                (PORTAL_COLD, lambda r=round_no: _portal_launch_to_launcher(new_page(), portal, f"web{r}")),
+            ]
+            if round_no % 2:
+                browser_cases.reverse()
+            for case, measure in browser_cases:
+                report.measure(path, case, measure)
+    finally:
+        print("\n" + report.table())
+        print(f"\nmachine: {report.machine}\nwritten: {', '.join(map(str, report.write()))}")
+    # A case that broke is reported above with the rest, and fails the run: its figure is missing.
+    if report.failures:
+        pytest.fail("cases that did not finish:\n" + "\n".join(report.failures))
+
+
+def _hub_login_to_launcher(page, hub, username: str) -> float:
+    try:
+        page.goto(f"{hub.url}/hub/login")
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill(HUB_PASSWORD)
+        pressed = time.monotonic()
+        page.get_by_role("button", name="Sign in").click()
+        page.locator(LAUNCHER).first.wait_for(timeout=LAB_TIMEOUT_MS)
+        return time.monotonic() - pressed
+    finally:
+        page.context.close()
+        hub.stop_servers([username])
+
+
+def _portal_launch_to_launcher(page, portal, name: str) -> float:
+    """The launch form's submit, the sandbox page until it offers *Open Jupyter*, its tab until
+    JupyterLab's launcher shows: what a user does and waits for."""
+    login(page, username=portal.username, password=PASSWORD)
+    page.goto(f"/sandboxes/new/?app={ITEM}")
+    page.get_by_label("Name").fill(name)
+    page.get_by_label("Size (flavor)").select_option(FLAVOR)
+    page.locator("#quota-check").filter(has_text="Fits within the quota").wait_for()
+    pressed = time.monotonic()
+    page.get_by_role("button", name="Launch", exact=True).click()
+    try:
+        page.wait_for_url(re.compile(r".*/sandboxes/\d+/$"))
+        link = page.get_by_role("link", name="Open Jupyter", exact=True)
+        link.wait_for(timeout=LAB_TIMEOUT_MS)
+        with page.context.expect_page() as opened:
+            link.click()
+        opened.value.locator(LAUNCHER).first.wait_for(timeout=LAB_TIMEOUT_MS)
+        return time.monotonic() - pressed
+    finally:
+        page.context.close()
+        portal.delete(portal.sandbox_ids(name=name))
