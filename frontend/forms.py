@@ -3,7 +3,7 @@
 from django import forms
 
 from catalog.models import CatalogItem
-from catalog.selectors import catalog_items_launchable, flavors_list
+from catalog.selectors import catalog_item_list_launchable, flavor_list
 from frontend.presenters import plain
 from provisioning.models import Host
 from tenants.models import SLUG_VALIDATOR
@@ -49,9 +49,9 @@ class SandboxLaunchForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.item = item
         self.fields["catalog_item"].choices = [
-            (i.slug, f"{i.name} {i.version}") for i in catalog_items_launchable()
+            (i.slug, f"{i.name} {i.version}") for i in catalog_item_list_launchable()
         ]
-        self.fields["flavor"].choices = [(f.name, _flavor_label(f)) for f in flavors_list()]
+        self.fields["flavor"].choices = [(f.name, _flavor_label(f)) for f in flavor_list()]
         if item is None:
             return
         self.fields["catalog_item"].initial = item.slug

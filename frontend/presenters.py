@@ -7,7 +7,7 @@ from decimal import Decimal
 from provisioning.models import Operation
 from provisioning.selectors import QuotaLine, operation_phases
 from provisioning.states import OPERATION_FINAL, OperationStatus
-from tenants.quota import DIMENSIONS, Resources
+from tenants.resources import DIMENSIONS, Resources
 
 LABELS = {
     "cpus": "CPUs (cores)",

@@ -4,7 +4,7 @@ from django import forms
 
 from frontend.presenters import LABELS
 from tenants.models import SLUG_VALIDATOR, Membership, Tenant
-from tenants.quota import DIMENSIONS
+from tenants.resources import DIMENSIONS
 
 
 class TenantForm(forms.Form):

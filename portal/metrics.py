@@ -36,7 +36,7 @@ from provisioning.selectors import host_utilisation_list
 from provisioning.services.drift import drift_totals
 from provisioning.states import SandboxStatus
 from tenants.models import Allocation, AuditEvent, Tenant
-from tenants.quota import DIMENSIONS
+from tenants.resources import DIMENSIONS
 from tenants.selectors.usage import tenant_quota, tenant_usage
 
 log = logging.getLogger(__name__)

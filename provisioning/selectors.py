@@ -21,10 +21,10 @@ from provisioning.models import (
     OperationPhase,
     Sandbox,
 )
-from provisioning.sizing import launch_resources
+from provisioning.quota_charges import launch_resources
 from provisioning.states import NODE_FINAL, NODE_RELEASED, NodeStatus, SandboxStatus, sandbox_actions_allowed
 from tenants.models import Membership, Tenant
-from tenants.quota import DIMENSIONS
+from tenants.resources import DIMENSIONS
 from tenants.selectors.memberships import user_can_admin_tenant
 from tenants.selectors.usage import tenant_quota, tenant_usage
 
@@ -147,7 +147,7 @@ def sandbox_launch_check(
     *, tenant: Tenant, flavor: Flavor, nodes: dict[str, int], gpus_per_node: int = 0
 ) -> list[QuotaLine]:
     """What a launch would hold against the tenant's quota, dimension by dimension (counted by
-    provisioning.sizing, as sandbox_create reserves it). Advice for the form only: quota_reserve
+    provisioning.quota_charges, as sandbox_create reserves it). Advice for the form only: quota_reserve
     decides, under lock, when the launch is made."""
     asked = launch_resources(flavor=flavor, node_count=sum(nodes.values()), gpus_per_node=gpus_per_node)
     quota, usage = tenant_quota(tenant=tenant), tenant_usage(tenant=tenant)

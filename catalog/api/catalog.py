@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from catalog.api.serializers import CatalogItemOutputSerializer, ImageBuildOutputSerializer
 from catalog.filtersets import CatalogItemFilterSet
 from catalog.registry import RegistryClient
-from catalog.selectors import catalog_items_visible_to, image_builds_list
+from catalog.selectors import catalog_item_list, image_build_list
 from catalog.services.builds import image_build_request
 from catalog.services.catalog_items import catalog_item_register, catalog_item_set_enabled
 from common.api.idempotency import api_create
@@ -32,7 +32,7 @@ class CatalogListApi(ListAPIView):
         icon = serializers.CharField(required=False, allow_blank=True, default="", help_text="SVG markup")
 
     def get_queryset(self):
-        return catalog_items_visible_to(user=self.request.user)
+        return catalog_item_list(user=self.request.user)
 
     def get_permissions(self):
         if self.request.method == "POST":
@@ -67,12 +67,12 @@ class CatalogDetailApi(APIView):
 
     @extend_schema(responses=CatalogItemOutputSerializer)
     def get(self, request, slug):
-        item = get_object_or_404(catalog_items_visible_to(user=request.user), slug=slug)
+        item = get_object_or_404(catalog_item_list(user=request.user), slug=slug)
         return Response(CatalogItemOutputSerializer(item).data)
 
     @extend_schema(request=CatalogItemPatchInputSerializer, responses=CatalogItemOutputSerializer)
     def patch(self, request, slug):
-        item = get_object_or_404(catalog_items_visible_to(user=request.user), slug=slug)
+        item = get_object_or_404(catalog_item_list(user=request.user), slug=slug)
         serializer = self.CatalogItemPatchInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         item = catalog_item_set_enabled(
@@ -95,7 +95,7 @@ class ImageBuildListApi(ListAPIView):
         icon = serializers.CharField(required=False, allow_blank=True, default="", help_text="SVG markup")
 
     def get_queryset(self):
-        return image_builds_list()
+        return image_build_list()
 
     @extend_schema(request=ImageBuildInputSerializer, responses={202: ImageBuildOutputSerializer})
     @api_create
@@ -118,4 +118,4 @@ class ImageBuildDetailApi(APIView):
 
     @extend_schema(responses=ImageBuildOutputSerializer)
     def get(self, request, pk):
-        return Response(ImageBuildOutputSerializer(get_object_or_404(image_builds_list(), pk=pk)).data)
+        return Response(ImageBuildOutputSerializer(get_object_or_404(image_build_list(), pk=pk)).data)

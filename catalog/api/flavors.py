@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from catalog.api.serializers import FlavorSerializer
 from catalog.models import Flavor
-from catalog.selectors import flavors_list
+from catalog.selectors import flavor_list
 from catalog.services.flavors import flavor_create, flavor_delete, flavor_update
 from common.api.idempotency import api_create
 from common.client_ip import client_ip
@@ -30,7 +30,7 @@ class FlavorListApi(ListAPIView):
     filter_backends: list = []
 
     def get_queryset(self):
-        return flavors_list()
+        return flavor_list()
 
     def get_permissions(self):
         if self.request.method == "POST":
@@ -56,11 +56,11 @@ class FlavorDetailApi(APIView):
 
     @extend_schema(responses=FlavorSerializer)
     def get(self, request, name):
-        return Response(FlavorSerializer(get_object_or_404(flavors_list(), name=name)).data)
+        return Response(FlavorSerializer(get_object_or_404(flavor_list(), name=name)).data)
 
     @extend_schema(request=FlavorInputSerializer, responses=FlavorSerializer)
     def patch(self, request, name):
-        flavor = get_object_or_404(flavors_list(), name=name)
+        flavor = get_object_or_404(flavor_list(), name=name)
         serializer = FlavorInputSerializer(flavor, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         changes = dict(serializer.validated_data)
@@ -71,6 +71,6 @@ class FlavorDetailApi(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request, name):
-        flavor = get_object_or_404(flavors_list(), name=name)
+        flavor = get_object_or_404(flavor_list(), name=name)
         flavor_delete(flavor=flavor, actor=request.user, ip=client_ip(request))
         return Response(status=status.HTTP_204_NO_CONTENT)

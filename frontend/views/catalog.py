@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from catalog.filtersets import CatalogItemFilterSet
 from catalog.manifest import ManifestError
 from catalog.registry import RegistryClient, RegistryUnavailable
-from catalog.selectors import catalog_items_visible_to, image_builds_list
+from catalog.selectors import catalog_item_list, image_build_list
 from catalog.services.builds import image_build_request
 from catalog.services.catalog_items import catalog_item_register, catalog_item_set_enabled
 from catalog.states import IMAGE_BUILD_ACTIVE
@@ -27,9 +27,7 @@ PER_PAGE = 12
 
 @login_required
 def catalog_list_page(request):
-    filterset = CatalogItemFilterSet(
-        request.GET or None, queryset=catalog_items_visible_to(user=request.user)
-    )
+    filterset = CatalogItemFilterSet(request.GET or None, queryset=catalog_item_list(user=request.user))
     page = paginate(request, filterset.qs, per_page=PER_PAGE)
     return render(
         request,
@@ -40,7 +38,7 @@ def catalog_list_page(request):
 
 @login_required
 def catalog_detail_page(request, slug):
-    item = get_object_or_404(catalog_items_visible_to(user=request.user), slug=slug)
+    item = get_object_or_404(catalog_item_list(user=request.user), slug=slug)
     return render(request, "frontend/catalog/detail.html", {"item": item})
 
 
@@ -48,7 +46,7 @@ def catalog_detail_page(request, slug):
 @require_POST
 def catalog_set_enabled_page(request, slug, enabled: bool):
     require_site_admin(request, SITE_ADMINS)
-    item = get_object_or_404(catalog_items_visible_to(user=request.user), slug=slug)
+    item = get_object_or_404(catalog_item_list(user=request.user), slug=slug)
     catalog_item_set_enabled(item=item, enabled=enabled, actor=request.user, ip=client_ip(request))
     messages.success(request, f"{item.name} {'enabled' if enabled else 'disabled'}.")
     return redirect("catalog:detail", slug=item.slug)
@@ -88,7 +86,7 @@ def catalog_add_page(request):
 @login_required
 def image_build_page(request, pk):
     require_site_admin(request, SITE_ADMINS)
-    build = get_object_or_404(image_builds_list(), pk=pk)
+    build = get_object_or_404(image_build_list(), pk=pk)
     return render(
         request,
         "frontend/catalog/build.html",

@@ -5,7 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from catalog.selectors import flavors_list
+from catalog.selectors import flavor_list
 from catalog.services.flavors import FlavorInUse, flavor_create, flavor_delete, flavor_update
 from common.client_ip import client_ip
 from frontend.catalog_forms import FlavorForm
@@ -16,7 +16,7 @@ SITE_ADMINS = "Only site admins curate the catalog."
 
 @login_required
 def flavor_list_page(request):
-    return render(request, "frontend/flavors/list.html", {"flavors": flavors_list()})
+    return render(request, "frontend/flavors/list.html", {"flavors": flavor_list()})
 
 
 @login_required
@@ -33,7 +33,7 @@ def flavor_create_page(request):
 @login_required
 def flavor_edit_page(request, name):
     require_site_admin(request, SITE_ADMINS)
-    flavor = get_object_or_404(flavors_list(), name=name)
+    flavor = get_object_or_404(flavor_list(), name=name)
     form = FlavorForm(request.POST or None, instance=flavor)
     if request.method == "POST" and form.is_valid():
         changes = {field: form.cleaned_data[field] for field in form.changed_data if field != "name"}
@@ -47,7 +47,7 @@ def flavor_edit_page(request, name):
 @require_POST
 def flavor_delete_page(request, name):
     require_site_admin(request, SITE_ADMINS)
-    flavor = get_object_or_404(flavors_list(), name=name)
+    flavor = get_object_or_404(flavor_list(), name=name)
     try:
         flavor_delete(flavor=flavor, actor=request.user, ip=client_ip(request))
     except FlavorInUse as exc:

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 from common.client_ip import client_ip
 from provisioning.errors import NoCapacity, NotFound, StateConflict
 from provisioning.services.notebooks import NotebookForbidden, SandboxStopped, notebook_open
-from tenants.quota import QuotaExceeded
+from tenants.resources import QuotaExceeded
 
 
 @login_required

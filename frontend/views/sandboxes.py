@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from catalog.selectors import catalog_items_launchable, flavors_list
+from catalog.selectors import catalog_item_list_launchable, flavor_list
 from common.client_ip import client_ip
 from common.forms import add_service_error
 from frontend.forms import SandboxLaunchForm, SandboxResizeForm
@@ -29,7 +29,7 @@ from provisioning.selectors import (
 )
 from provisioning.services import sandboxes as sandbox_services
 from provisioning.states import OPERATION_ACTIVE, SANDBOX_BUSY, SANDBOX_FINAL, SANDBOX_TROUBLED, SandboxStatus
-from tenants.quota import QuotaExceeded
+from tenants.resources import QuotaExceeded
 from tenants.selectors.tenants import tenant_current
 
 #: Where a quota error belongs in the launch form: the field whose value asked for too much.
@@ -75,7 +75,7 @@ def _launch_form(request, data=None):
     tenant = tenant_current(request)
     source = data if data is not None else request.GET
     slug = source.get("catalog_item") or request.GET.get("app")
-    items = catalog_items_launchable()
+    items = catalog_item_list_launchable()
     item = items.filter(slug=slug).first() if slug else None
     item = item or items.first()
     taps = datatap_list(user=request.user).filter(tenant=tenant) if tenant else []
@@ -140,7 +140,7 @@ def sandbox_launch_check_page(request):
     """The quota panel of the launch form: what this launch would hold against the quota."""
     tenant, form = _launch_form(request, request.GET)
     context = {"tenant": tenant, "rows": None}
-    flavor = flavors_list().filter(name=request.GET.get("flavor", "")).first()
+    flavor = flavor_list().filter(name=request.GET.get("flavor", "")).first()
     if tenant is not None and form.item is not None and flavor is not None:
         # Fields typed wrong so far count at their defaults; the form says what is wrong on submit.
         form.is_valid()

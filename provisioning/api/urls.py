@@ -1,15 +1,17 @@
 from django.urls import path
 
-from provisioning.api import datataps, hosts, jobs, views
+from provisioning.api import datataps, hosts, jobs, sandboxes
 
 urlpatterns = [
-    path("sandboxes/", views.SandboxListCreate.as_view(), name="api-sandbox-list"),
-    path("sandboxes/<int:pk>/", views.SandboxDetail.as_view(), name="api-sandbox-detail"),
-    path("sandboxes/<int:pk>/start/", views.SandboxStart.as_view(), name="api-sandbox-start"),
-    path("sandboxes/<int:pk>/stop/", views.SandboxStop.as_view(), name="api-sandbox-stop"),
-    path("sandboxes/<int:pk>/resize/", views.SandboxResize.as_view(), name="api-sandbox-resize"),
-    path("sandboxes/<int:pk>/operations/", views.SandboxOperations.as_view(), name="api-sandbox-operations"),
-    path("operations/<int:pk>/", views.OperationDetail.as_view(), name="api-operation-detail"),
+    path("sandboxes/", sandboxes.SandboxListCreate.as_view(), name="api-sandbox-list"),
+    path("sandboxes/<int:pk>/", sandboxes.SandboxDetail.as_view(), name="api-sandbox-detail"),
+    path("sandboxes/<int:pk>/start/", sandboxes.SandboxStart.as_view(), name="api-sandbox-start"),
+    path("sandboxes/<int:pk>/stop/", sandboxes.SandboxStop.as_view(), name="api-sandbox-stop"),
+    path("sandboxes/<int:pk>/resize/", sandboxes.SandboxResize.as_view(), name="api-sandbox-resize"),
+    path(
+        "sandboxes/<int:pk>/operations/", sandboxes.SandboxOperations.as_view(), name="api-sandbox-operations"
+    ),
+    path("operations/<int:pk>/", sandboxes.OperationDetail.as_view(), name="api-operation-detail"),
     path("sandboxes/<int:pk>/jobs/", jobs.SandboxJobs.as_view(), name="api-sandbox-jobs"),
     path(
         "sandboxes/<int:pk>/jobs/validation/",

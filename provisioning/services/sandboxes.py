@@ -9,12 +9,12 @@ from catalog.models import CatalogItem, Flavor
 from provisioning.errors import InvalidRequest, NoCapacity, OperationUnderWay, StateConflict
 from provisioning.models import Job, Node, Operation, Sandbox
 from provisioning.placement import PlacementError
+from provisioning.quota_charges import node_resources, slot_resources
 from provisioning.services.admission import launch_never_fits, sandbox_cancel_queued, sandbox_queue
 from provisioning.services.capacity import nodes_place
 from provisioning.services.datataps import datataps_for_sandbox
 from provisioning.services.dispatch import operation_enqueue
 from provisioning.services.jobs import job_cancel
-from provisioning.sizing import node_resources, slot_resources
 from provisioning.states import (
     JOB_ACTIVE,
     OPERATION_FINAL,
@@ -28,7 +28,7 @@ from provisioning.states import (
     sandbox_action_allowed,
 )
 from tenants.models import Tenant, User
-from tenants.quota import AllocationRequest
+from tenants.resources import AllocationRequest
 from tenants.services.audit import audit_record
 from tenants.services.quota import quota_reserve
 

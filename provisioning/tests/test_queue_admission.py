@@ -15,7 +15,7 @@ from provisioning.services.admission import queue_admit_pass
 from provisioning.services.operations import operation_advance
 from provisioning.services.sandboxes import sandbox_create, sandbox_delete
 from tenants.models import Allocation, AuditEvent, Membership, Tenant, User
-from tenants.quota import QuotaExceeded
+from tenants.resources import QuotaExceeded
 from tenants.selectors.usage import tenant_usage
 
 

@@ -19,7 +19,7 @@ from provisioning.services.operations import operation_advance
 from provisioning.services.sandboxes import sandbox_create, sandbox_delete
 from provisioning.tests.conftest import cluster_manifest
 from tenants.models import Membership, Tenant, User
-from tenants.quota import DIMENSIONS
+from tenants.resources import DIMENSIONS
 from tenants.selectors.usage import tenant_quota, tenant_usage
 
 pytestmark = pytest.mark.django_db(transaction=True)

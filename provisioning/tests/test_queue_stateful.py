@@ -35,7 +35,7 @@ from provisioning.services.operations import operation_advance
 from provisioning.services.sandboxes import sandbox_create, sandbox_delete, sandbox_stop
 from provisioning.tests.doubles import fake_engine
 from tenants.models import Membership, Tenant, User
-from tenants.quota import DIMENSIONS, QuotaExceeded
+from tenants.resources import DIMENSIONS, QuotaExceeded
 from tenants.selectors.usage import tenant_quota, tenant_usage
 
 S = SandboxStatus

@@ -4,7 +4,7 @@ from django.db.models import Sum
 from django.db.models.functions import Coalesce
 
 from tenants.models import Allocation, Tenant
-from tenants.quota import DIMENSIONS, Resources
+from tenants.resources import DIMENSIONS, Resources
 
 
 def tenant_usage(*, tenant: Tenant) -> Resources:

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tenants.models import Allocation, Tenant, User
-from tenants.quota import DIMENSIONS, AllocationRequest, QuotaExceeded, Resources
+from tenants.resources import DIMENSIONS, AllocationRequest, QuotaExceeded, Resources
 from tenants.selectors.usage import tenant_quota, tenant_usage
 
 

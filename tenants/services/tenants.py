@@ -3,7 +3,7 @@ from django.db import transaction
 
 from common.errors import Invalid
 from tenants.models import Tenant, User
-from tenants.quota import DIMENSIONS, Resources
+from tenants.resources import DIMENSIONS, Resources
 from tenants.selectors.tenants import SESSION_KEY
 from tenants.selectors.usage import tenant_quota
 from tenants.services.audit import audit_record

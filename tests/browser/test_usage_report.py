@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from provisioning.models import Host
-from tenants.quota import Resources
+from tenants.resources import Resources
 from tenants.tests.factories import PASSWORD
 from tests.browser.fixtures import login, screenshot
 from tests.tenants.ledger import at, hold

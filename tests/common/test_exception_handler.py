@@ -10,7 +10,7 @@ from catalog.services.flavors import FlavorInUse
 from common.api.errors import exception_handler
 from common.errors import Conflict, Invalid, ServiceError
 from provisioning.errors import InUse, InvalidRequest, NoCapacity, NotFound, StateConflict
-from tenants.quota import QuotaExceeded
+from tenants.resources import QuotaExceeded
 
 
 def _answer(error: Exception) -> tuple[int, dict]:

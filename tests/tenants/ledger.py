@@ -7,7 +7,7 @@ import pytest
 from django.db import transaction
 
 from tenants.models import Tenant
-from tenants.quota import AllocationRequest, Resources
+from tenants.resources import AllocationRequest, Resources
 from tenants.services.quota import quota_release, quota_reserve
 
 

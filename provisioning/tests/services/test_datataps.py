@@ -19,7 +19,7 @@ from provisioning.tests.doubles import fake_engine
 from provisioning.tests.factories import HostFactory
 from provisioning.tests.lifecycle import run
 from tenants.models import AuditEvent, Membership
-from tenants.quota import QuotaExceeded
+from tenants.resources import QuotaExceeded
 from tenants.selectors.usage import tenant_usage
 from tenants.tests.factories import MembershipFactory, TenantFactory, UserFactory
 

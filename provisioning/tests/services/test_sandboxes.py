@@ -16,7 +16,7 @@ from provisioning.services.sandboxes import (
     sandbox_stop,
 )
 from provisioning.tests.lifecycle import create, run
-from tenants.quota import QuotaExceeded
+from tenants.resources import QuotaExceeded
 from tenants.selectors.usage import tenant_usage
 
 

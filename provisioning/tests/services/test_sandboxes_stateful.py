@@ -48,7 +48,7 @@ from provisioning.services.sandboxes import (
 from provisioning.tests.doubles import fake_engine
 from provisioning.tests.factories import HostFactory
 from tenants.models import Allocation, Membership
-from tenants.quota import DIMENSIONS, QuotaExceeded
+from tenants.resources import DIMENSIONS, QuotaExceeded
 from tenants.selectors.usage import tenant_quota, tenant_usage
 from tenants.services.tenants import tenant_update_quota
 from tenants.tests.factories import MembershipFactory, TenantFactory, UserFactory

@@ -66,15 +66,15 @@ def test_register_adds_an_item_for_a_pushed_image(site_admin, registry, tiny_ima
 
 @pytest.mark.django_db
 def test_disabling_is_audited_once_and_hides_the_item_from_launch(site_admin):
-    from catalog.selectors import catalog_items_launchable
+    from catalog.selectors import catalog_item_list_launchable
 
     item = CatalogItemFactory()
 
     catalog_item_set_enabled(item=item, enabled=False, actor=site_admin, ip="10.0.0.1")
     catalog_item_set_enabled(item=item, enabled=False, actor=site_admin)
 
-    assert list(catalog_items_launchable()) == []
+    assert list(catalog_item_list_launchable()) == []
     event = AuditEvent.objects.get(action="catalog.disable")
     assert (event.actor, event.ip) == (site_admin, "10.0.0.1")
     catalog_item_set_enabled(item=item, enabled=True, actor=site_admin)
-    assert list(catalog_items_launchable()) == [item]
+    assert list(catalog_item_list_launchable()) == [item]

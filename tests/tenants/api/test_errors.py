@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework.test import APIClient
 
 from common.api.errors import exception_handler
-from tenants.quota import QuotaExceeded
+from tenants.resources import QuotaExceeded
 from tests.tenants.conftest import api_client_for
 
 

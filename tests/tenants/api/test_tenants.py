@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 
-from tenants.quota import AllocationRequest, Resources
+from tenants.resources import AllocationRequest, Resources
 from tenants.services.quota import quota_reserve
 from tests.tenants.conftest import api_client_for
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from tenants.models import Tenant
-from tenants.quota import Resources
+from tenants.resources import Resources
 from tenants.selectors.accounting import Usage, usage_report
 from tests.tenants.ledger import NOW, at, hold, ledger_fixture  # noqa: F401 - fixture
 

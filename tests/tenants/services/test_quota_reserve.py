@@ -8,7 +8,7 @@ import pytest
 from django.db import connection, transaction
 
 from tenants.models import Allocation
-from tenants.quota import AllocationRequest, QuotaExceeded, Resources
+from tenants.resources import AllocationRequest, QuotaExceeded, Resources
 from tenants.selectors.usage import tenant_usage
 from tenants.services.quota import quota_release, quota_reserve
 from tenants.services.tenants import tenant_update_quota

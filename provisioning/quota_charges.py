@@ -2,7 +2,7 @@
 this, and the launch form's live check adds it up before the launch is made."""
 
 from catalog.models import Flavor
-from tenants.quota import Resources
+from tenants.resources import Resources
 
 
 def slot_resources(*, flavor: Flavor) -> Resources:
