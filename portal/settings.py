@@ -141,6 +141,8 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     *IDENTITY_BACKENDS,  # noqa: F405
 ]
+# Checks each app adds to the API's password login (tenants' token_obtain calls them in turn).
+PORTAL_API_LOGIN_CHECKS = ["identity.services.users.api_login_check"]
 # Lockout after repeated failed logins (django-axes): per username and client address, and per
 # username whatever the address, so that guesses spread over many addresses (a botnet, or a
 # forged X-Forwarded-For) are limited too. The price: anyone can lock an account for the

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from common.errors import Conflict, Invalid
+from common.errors import Conflict, Forbidden, Invalid
 from identity.models import Account
 from tenants.models import User
 from tenants.services.audit import audit_record
@@ -122,6 +122,19 @@ def user_set_temporary_password(*, actor: User, user: User, password: str, ip: s
 
 
 @transaction.atomic
+class PasswordChangeRequired(Forbidden):
+    code = "password_change_required"
+
+
+def api_login_check(*, user: User) -> None:
+    """A temporary password opens the password page only: no API token until it is changed
+    (tenants' token login calls this through settings.PORTAL_API_LOGIN_CHECKS)."""
+    if Account.objects.filter(user=user, must_change_password=True).exists():
+        raise PasswordChangeRequired(
+            "Your password is temporary: sign in to the portal and change it before asking for a token."
+        )
+
+
 def password_change(*, user: User, old_password: str, new_password: str, ip: str | None = None) -> User:
     """A user's change of their own password."""
     if not user.has_usable_password():

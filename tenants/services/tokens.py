@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from common.client_ip import client_ip
 from common.errors import Invalid, ServiceError
@@ -115,6 +116,10 @@ def token_obtain(*, request, username: str, password: str) -> tuple[Token, str]:
         if getattr(request, "axes_locked_out", False):
             raise LockedOut("Too many failed logins for this account or from this address: try again later.")
         raise InvalidCredentials("Wrong username or password.")
+    # Rules of other apps about who may sign in this way (e.g. identity: a temporary password
+    # must be changed first), named in settings so that tenants imports none of them.
+    for check in settings.PORTAL_API_LOGIN_CHECKS:
+        import_string(check)(user=user)
     ip = client_ip(request)
     expires = min(
         timezone.now() + timedelta(hours=settings.API_LOGIN_TOKEN_HOURS),

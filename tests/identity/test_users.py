@@ -85,6 +85,28 @@ def test_temporary_password_must_be_changed_at_next_login(api):
     assert not Account.objects.get(user__username="grace").must_change_password
 
 
+def test_a_temporary_password_gets_no_api_token_until_changed(api):
+    api.post("/api/v1/users/", {"username": "grace", "password": "Temporary pass 7"}, format="json")
+    script = APIClient()
+
+    refused = script.post("/api/v1/auth/token/", {"username": "grace", "password": "Temporary pass 7"})
+
+    assert refused.status_code == 403 and refused.json()["code"] == "password_change_required"
+    browser = Client()
+    browser.post("/login/", {"username": "grace", "password": "Temporary pass 7"})
+    browser.post(
+        "/password/",
+        {
+            "old_password": "Temporary pass 7",
+            "new_password": NEW_PASSWORD,
+            "new_password_again": NEW_PASSWORD,
+        },
+    )
+    assert (
+        script.post("/api/v1/auth/token/", {"username": "grace", "password": NEW_PASSWORD}).status_code == 200
+    )
+
+
 def test_every_user_changes_their_own_password(db):
     user = UserFactory(username="heidi")
     browser = Client()
