@@ -141,6 +141,8 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     *IDENTITY_BACKENDS,  # noqa: F405
 ]
+# Database sessions whose keys are checked before any query (common/sessions.py).
+SESSION_ENGINE = "common.sessions"
 # Checks each app adds to the API's password login (tenants' token_obtain calls them in turn).
 PORTAL_API_LOGIN_CHECKS = ["identity.services.users.api_login_check"]
 # Lockout after repeated failed logins (django-axes): per username and client address, and per
