@@ -4,7 +4,9 @@ portal running beside the tests (`make run`) never takes their tasks."""
 import os
 
 # Debug is off by default, and then a secret key is required: the test run has one of its own.
-os.environ.setdefault("PORTAL_SECRET_KEY", "test-run-key-not-a-secret")
+# (`make test` exports the variable empty in a checkout that never ran `make run`.)
+if not os.environ.get("PORTAL_SECRET_KEY"):
+    os.environ["PORTAL_SECRET_KEY"] = "test-run-key-not-a-secret"  # noqa: S105 - tests only
 
 from portal.env import env_str  # noqa: E402
 from portal.settings import *  # noqa: E402, F403
