@@ -8,7 +8,7 @@ export PORTAL_BIND
 # environment gives, or one generated once into var/secret_key. Read each time a recipe runs, so
 # the first run sees the file it made.
 export PORTAL_SECRET_KEY ?= $(shell cat var/secret_key 2>/dev/null)
-# supervisord's socket and logs (`$(VENV)/bin/supervisorctl -c deploy/supervisor/portal.conf status`).
+# supervisord's socket and logs (`PORTAL_RUN_DIR=$$PWD/var/run $(VENV)/bin/supervisorctl -c deploy/supervisor/portal.conf status`).
 export PORTAL_RUN_DIR ?= $(CURDIR)/var/run
 export PORTAL_GATEWAY_SECRET ?= $(shell cat var/gateway_secret 2>/dev/null)
 
