@@ -35,4 +35,15 @@ conf=$run_dir/nginx.conf
 (umask 077 && sed -e "s|@RUN_DIR@|$run_dir|g" -e "s|@BIND@|$bind|g" -e "s|@PORTAL_ADDR@|$portal|g" -e "s|@PORTAL_HOST@|$portal_host|g" \
     -e "s|@SECRET@|$secret|g" -e "s|@USER@|$user_line|g" "$here/nginx.conf.template" > "$conf.new")
 mv "$conf.new" "$conf"
+# A master killed outright (the OOM killer, SIGKILL) leaves its workers holding the port, and a
+# new master could not listen: end the old one's process group first (supervisord starts each
+# program in a group of its own, led by the master).
+if [ -s "$run_dir/nginx.pid" ]; then
+    old=$(cat "$run_dir/nginx.pid")
+    if [[ $old =~ ^[0-9]+$ ]] && ! kill -0 "$old" 2>/dev/null; then
+        pkill -KILL -g "$old" 2>/dev/null || true
+        for _ in $(seq 1 50); do pgrep -g "$old" >/dev/null || break; sleep 0.1; done
+    fi
+    rm -f "$run_dir/nginx.pid"
+fi
 exec "$nginx" -p "$run_dir" -c "$conf" -e stderr

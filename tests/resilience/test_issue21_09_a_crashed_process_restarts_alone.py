@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "deploy" / "supervisor" / "portal.conf"
 BIN = Path(sys.executable).parent
-PROCESSES = ("web", "worker", "beat", "gateway")
+PROCESSES = ("web", "worker", "worker-launch", "worker-readiness", "worker-long", "beat", "gateway")
 
 
 class SupervisedPortal:
@@ -87,12 +87,14 @@ class SupervisedPortal:
         except (urllib.error.URLError, OSError):
             return False
         try:
-            urllib.request.urlopen(f"http://{self.gateway_bind}/gateway/none/jupyter/", timeout=5)  # noqa: S310
+            url = f"http://{self.gateway_bind}/gateway/none/jupyter/"
+            with urllib.request.urlopen(url, timeout=5) as answer:  # noqa: S310
+                # Nobody is logged in: the portal answered, and the gateway sent us to log in.
+                return "/login/" in answer.geturl()
         except urllib.error.HTTPError as refused:
-            return refused.code == 401  # nobody is logged in: the portal answered
+            return refused.code == 401
         except (urllib.error.URLError, OSError):
             return False
-        return False
 
     def stop(self) -> None:
         if self.process.poll() is None:
