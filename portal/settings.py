@@ -125,6 +125,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "provisioning.tasks.queue_admit",
         "schedule": env_int("PORTAL_QUEUE_ADMIT_EVERY_S", 30),
     },
+    # Old catalog image versions no sandbox uses leave the registry and the engines; also run
+    # after every publish (IMAGE_PUBLISHED_TASKS). This catches sandboxes deleted since.
+    "images-prune": {
+        "task": "provisioning.tasks.images_prune",
+        "schedule": env_int("PORTAL_IMAGE_PRUNE_EVERY_S", 3600),
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -238,6 +244,8 @@ DOCKER_DATA_ROOTS = env_list("PORTAL_DOCKER_DATA_ROOTS", ["/var/lib/docker"])
 # Sandbox workspaces on engines of this machine: one size-limited file system image each.
 WORKSPACE_DIR = env_str("PORTAL_WORKSPACE_DIR", str(BASE_DIR / "var" / "workspaces"))
 IMAGE_REGISTRY = env_str("PORTAL_REGISTRY", "127.0.0.1:5000")
+# Tasks sent by name after a catalog build pushed a new image (catalog imports no other app).
+IMAGE_PUBLISHED_TASKS = ["provisioning.tasks.images_prune"]
 BASE_IMAGE = env_str("PORTAL_BASE_IMAGE", "portal/base:bookworm")
 # Allocatable CPUs of a host = its cores x this ratio; memory and GPUs are never overcommitted.
 CPU_OVERCOMMIT = env_str("PORTAL_CPU_OVERCOMMIT", "4")

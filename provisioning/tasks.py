@@ -4,6 +4,7 @@ from celery import shared_task
 
 from provisioning.services.admission import queue_admit_pass, queue_admit_soon
 from provisioning.services.hosts import host_inventory_take as inventory_take
+from provisioning.services.image_prune import images_prune as prune_images
 from provisioning.services.jobs import job_advance
 from provisioning.services.notebooks import notebooks_idle_stop as idle_notebooks_stop
 from provisioning.services.operations import operation_advance
@@ -53,3 +54,8 @@ def host_inventory_take(host_id: int) -> None:
 @shared_task(ignore_result=True)
 def queue_admit() -> dict:
     return queue_admit_pass()
+
+
+@shared_task(ignore_result=True)
+def images_prune() -> dict:
+    return prune_images().as_json()

@@ -94,6 +94,8 @@ class ContainerState:
     error: str = ""
     #: Host paths bound into the container, by target, as the engine reports them (inspect only).
     binds: dict[str, str] = field(default_factory=dict)
+    #: The image reference the container was made from (`<registry>/<slug>:<version>`).
+    image: str = ""
 
     @property
     def ready(self) -> bool:
@@ -187,6 +189,16 @@ class ContainerDriver(ABC):
     @abstractmethod
     def list_managed_volumes(self) -> list[str]:
         """Names of the volumes the platform made on this engine."""
+
+    @abstractmethod
+    def image_tags(self, *, repository: str) -> list[str]:
+        """The tags of `repository` (`<registry>/<slug>`) this engine holds, sorted."""
+
+    @abstractmethod
+    def remove_image(self, *, ref: str) -> bool:
+        """Remove the image tag `ref` from this engine, unless a container uses it (any, running
+        or stopped, the platform's or not: never forced). Absent is fine. Says whether it is
+        gone."""
 
     @abstractmethod
     def logs(self, *, name: str, tail: int = 200) -> str:

@@ -356,6 +356,27 @@ class DockerDriver(ContainerDriver):
         return [v["Name"] for v in volumes]
 
     @_translate_errors
+    def image_tags(self, *, repository: str) -> list[str]:
+        return sorted(
+            tag.rpartition(":")[2]
+            for image in self.api.images(name=repository)
+            for tag in image.get("RepoTags") or []
+            if tag.rpartition(":")[0] == repository
+        )
+
+    @_translate_errors
+    def remove_image(self, *, ref: str) -> bool:
+        try:
+            self.api.remove_image(ref)
+        except docker.errors.ImageNotFound:
+            return True
+        except docker.errors.APIError as exc:
+            if exc.status_code == 409:  # a container uses it: the engine refuses, as it should
+                return False
+            raise
+        return True
+
+    @_translate_errors
     def logs(self, *, name: str, tail: int = 200) -> str:
         try:
             return self.api.logs(name, tail=tail, timestamps=False).decode("utf-8", "replace")
@@ -450,6 +471,7 @@ def _state_from_attrs(attrs: dict) -> ContainerState:
         labels=attrs["Config"].get("Labels") or {},
         error=state.get("Error", ""),
         binds=_binds(attrs),
+        image=attrs["Config"].get("Image", ""),
     )
 
 
@@ -473,6 +495,7 @@ def _state_from_summary(summary: dict) -> ContainerState:
         running=summary.get("State") == "running",
         health=health,
         labels=summary.get("Labels") or {},
+        image=summary.get("Image", ""),
     )
 
 

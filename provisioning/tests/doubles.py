@@ -37,6 +37,7 @@ class FakeEngine(ContainerDriver):
         self.containers: dict[str, dict] = {}
         self.networks: set[str] = set()
         self.volumes: dict[str, dict] = {}
+        self.images: set[str] = set()  # references, `<registry>/<slug>:<version>`; start adds its own
         self.reachable = True
         self.health = "healthy"  # what started containers report
         # Every command run in a container: container name, command, environment, user, detach.
@@ -79,6 +80,7 @@ class FakeEngine(ContainerDriver):
         self._check()
         if spec.network not in self.networks:
             raise DriverError(f"network {spec.network} not found")
+        self.images.add(spec.image)
         container = self.containers.setdefault(spec.name, {"spec": spec, "running": False})
         if not container["running"]:  # as the contract says of bind mounts, made again
             container["spec"] = spec
@@ -120,6 +122,7 @@ class FakeEngine(ContainerDriver):
             ip="10.0.0.2" if running else None,
             labels=container["spec"].labels,
             binds={m.target: m.source for m in container["spec"].mounts if m.kind == "bind"},
+            image=container["spec"].image,
         )
 
     def list_managed(self) -> list[ContainerState]:
@@ -133,6 +136,17 @@ class FakeEngine(ContainerDriver):
     def list_managed_volumes(self) -> list[str]:
         self._check()
         return sorted(self.volumes)
+
+    def image_tags(self, *, repository) -> list[str]:
+        self._check()
+        return sorted(ref.rpartition(":")[2] for ref in self.images if ref.rpartition(":")[0] == repository)
+
+    def remove_image(self, *, ref) -> bool:
+        self._check()
+        if any(container["spec"].image == ref for container in self.containers.values()):
+            return False
+        self.images.discard(ref)
+        return True
 
     def logs(self, *, name, tail=200) -> str:
         self._check()
