@@ -55,7 +55,7 @@ def test_one_build_per_shipped_image_with_none_under_way(folders, django_capture
     }
     assert all(build.shipped for build in first)
     assert builds[good].manifest["name"] == "Good" and builds[good].version == "1.0.0"
-    assert "manifest.yaml" in builds[bad].explanation and "line 1" in builds[bad].explanation
+    assert "manifest.yaml" in builds[bad].explanation and "expected ',' or ']'" in builds[bad].explanation
     # Only the oldest is handed to a worker: it hands on the next when it ends.
     assert len(sent) == 1
     assert [b.slug for b in again] == [bad]  # a failed one is asked for again, the others wait
