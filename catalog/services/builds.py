@@ -226,6 +226,11 @@ def _shipped_build_run(build: ImageBuild) -> ImageBuild:
         return _finish(build, status=run.fails, explanation=str(exc), log=tail.text() or exc.log)
     except (ManifestError, RegistryUnavailable) as exc:
         return _finish(build, status=run.fails, explanation=str(exc), log=tail.text())
+    except Exception as exc:
+        # Left running, the build would be resumed, and fail, at every reconciler pass, and the
+        # shipped builds after it would wait forever: it is closed, and the next one goes on.
+        log.exception("shipped build %s of %s failed unexpectedly", build.pk, build.slug)
+        return _finish(build, status=run.fails, explanation=f"unexpected error: {exc}", log=tail.text())
     publish = result.publish
     summary = f"{publish.action} {publish.image} in {publish.seconds:.0f}s"
     return _finish(
