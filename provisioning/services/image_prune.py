@@ -1,11 +1,13 @@
 """Old versions of catalog images leave the registry and every engine once no sandbox uses them.
 
-An item's versions are the tags of its repository (`<registry>/<slug>`). Kept: the item's
-current version (what every new or re-made node runs) and each version a container of the
-platform's (running or stopped, on any host) was made from. The rest is deleted from the
-registry (its manifest, by digest; the layers go at the registry's next garbage collection,
-deploy/registry.sh) and untagged on every engine, through the driver, which never forces: an
-engine refuses to remove an image a container uses, whoever made that container.
+An item's versions are the tags of its repository (`<registry>/<slug>`). Only versions older
+than the item's current one (what every new or re-made node runs) may go: a newer tag was pushed
+ahead of the catalog (a build not synced yet, another checkout's `make run`) and is not ours to
+judge. Of the older ones, each that a container of the platform's (running or stopped, on any
+host) was made from is kept. The rest is deleted from the registry (its manifest, by digest;
+the layers go at the registry's next garbage collection, deploy/registry.sh) and untagged on
+every engine, through the driver, which never forces: an engine refuses to remove an image a
+container uses, whoever made that container.
 
 What the pass cannot see, it keeps: nothing of an item is deleted from the registry while a
 host with nodes of its sandboxes does not answer, nor while one of its sandboxes is being
@@ -14,6 +16,7 @@ Run after each publish (settings.IMAGE_PUBLISHED_TASKS) and periodically (beat).
 """
 
 import logging
+import re
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -59,8 +62,9 @@ def images_prune(*, slugs: list[str] | None = None) -> ImagePruneReport:
     registry = RegistryClient(address=settings.IMAGE_REGISTRY)
     for slug, version in sorted(current.items()):
         repository = f"{registry.address}/{slug}"
-        keep = {version} | {ref.rpartition(":")[2] for ref in in_use if ref.rpartition(":")[0] == repository}
-        report.in_use += sorted(f"{repository}:{tag}" for tag in keep - {version})
+        used = {ref.rpartition(":")[2] for ref in in_use if ref.rpartition(":")[0] == repository}
+        report.in_use += sorted(f"{repository}:{tag}" for tag in used if _older(tag, than=version))
+        keep = KeepRule(current=version, used=used)
         if slug in held:
             report.held[slug] = held[slug]
         else:
@@ -68,6 +72,28 @@ def images_prune(*, slugs: list[str] | None = None) -> ImagePruneReport:
         for host_name, (driver, _) in drivers.items():
             _engine_prune(driver, host_name=host_name, repository=repository, keep=keep, report=report)
     return report
+
+
+@dataclass(frozen=True)
+class KeepRule:
+    """The tags of one item that stay: its current version, any newer one, and those in use."""
+
+    current: str
+    used: set[str]
+
+    def __contains__(self, tag: str) -> bool:
+        return tag in self.used or not _older(tag, than=self.current)
+
+
+def _older(version: str, *, than: str) -> bool:
+    """Compared number by number, as people read versions: 1.9.0 < 1.10.0 < 2."""
+    return _version_key(version) < _version_key(than)
+
+
+def _version_key(version: str) -> tuple:
+    return tuple(
+        (0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", version)
+    )
 
 
 def _listed_hosts() -> tuple[dict[str, tuple[ContainerDriver, list]], set[int]]:
@@ -96,7 +122,7 @@ def _held(*, slugs: list[str], silent: set[int]) -> dict[str, str]:
     return held
 
 
-def _registry_prune(registry: RegistryClient, *, slug: str, keep: set[str], report: ImagePruneReport) -> None:
+def _registry_prune(registry: RegistryClient, *, slug: str, keep: KeepRule, report: ImagePruneReport) -> None:
     try:
         tags = registry.tags(slug=slug)
         # A manifest that a kept tag names too (an unchanged rebuild under a new version) stays:
@@ -113,7 +139,7 @@ def _registry_prune(registry: RegistryClient, *, slug: str, keep: set[str], repo
 
 
 def _engine_prune(
-    driver: ContainerDriver, *, host_name: str, repository: str, keep: set[str], report: ImagePruneReport
+    driver: ContainerDriver, *, host_name: str, repository: str, keep: KeepRule, report: ImagePruneReport
 ) -> None:
     try:
         for tag in driver.image_tags(repository=repository):

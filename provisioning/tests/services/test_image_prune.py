@@ -39,17 +39,18 @@ def repository(settings):
     return f"{settings.IMAGE_REGISTRY}/{SLUG}"
 
 
-def test_engines_keep_the_current_version_and_what_a_container_uses(item, repository):
+def test_engines_keep_the_current_version_a_newer_one_and_what_a_container_uses(item, repository):
     host = HostFactory(name="answering")
     engine = fake_engine(host.url)
-    engine.images |= {f"{repository}:1", f"{repository}:2", f"{repository}:3", "elsewhere/other:1"}
+    # 10 is newer than 3 (versions compare number by number): pushed ahead of the catalog.
+    engine.images |= {f"{repository}:{tag}" for tag in ("1", "2", "3", "10")} | {"elsewhere/other:1"}
     engine.containers["stopped-node"] = container_of(f"{repository}:2")
 
     report = images_prune(slugs=[SLUG])
 
     assert report.engine_removed == {"answering": [f"{repository}:1"]}
     assert report.in_use == [f"{repository}:2"]
-    assert engine.images == {f"{repository}:2", f"{repository}:3", "elsewhere/other:1"}
+    assert engine.images == {f"{repository}:2", f"{repository}:3", f"{repository}:10", "elsewhere/other:1"}
     assert report.held == {}
 
 
