@@ -78,8 +78,11 @@ S, N, Op, J = SandboxStatus, NodeStatus, OperationStatus, JobStatus
 #: on, or `queued` when no host has room, until the admission pass places it (then `pending`).
 SANDBOX_TRANSITIONS: dict[str, Transition] = {
     SandboxAction.CREATE: _t({S.PENDING, S.QUEUED}, S.PROVISIONING, S.RUNNING, S.ERROR),
+    # A start with no host free now waits in the queue like a create (its operation waits too).
     SandboxAction.START: _t({S.STOPPED}, S.STARTING, S.RUNNING, S.ERROR),
-    SandboxAction.STOP: _t({S.RUNNING, S.UNKNOWN}, S.STOPPING, S.STOPPED, S.ERROR),
+    # Stopping a queued sandbox takes it out of the queue at once: it ends stopped, its cpus and
+    # memory released, to be started again later.
+    SandboxAction.STOP: _t({S.RUNNING, S.UNKNOWN, S.QUEUED}, S.STOPPING, S.STOPPED, S.ERROR),
     SandboxAction.RESIZE: _t({S.RUNNING}, S.PROVISIONING, S.RUNNING, S.ERROR),
     # Accepted whatever is under way (a script deletes right after it creates): the operation in
     # flight is cancelled and the delete removes whatever it had made by then. A queued launch

@@ -64,6 +64,9 @@ def operation_advance(*, operation_id: int) -> Outcome:
         operation.refresh_from_db()
         if operation.status in OPERATION_FINAL:
             return Outcome()
+        if Sandbox.objects.filter(pk=operation.sandbox_id, status=SandboxStatus.QUEUED).exists():
+            # A start waiting in the queue: the admission pass places its nodes, then enqueues it.
+            return Outcome()
         if operation.status == OperationStatus.PENDING or operation.started is None:
             operation.status = OPERATION_TRANSITIONS["run"].through
             operation.started = timezone.now()
