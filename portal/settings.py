@@ -121,6 +121,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Capacity that frees triggers a pass at once; this catches hosts that come back by
     # themselves and expires launches queued too long.
+    # Replaces lost pooled nodes and refills pools a claim did not ask to refill (a host back).
+    "pools-maintain": {
+        "task": "provisioning.tasks.pools_maintain",
+        "schedule": env_int("PORTAL_POOL_EVERY_S", 15),
+    },
     "queue-admit": {
         "task": "provisioning.tasks.queue_admit",
         "schedule": env_int("PORTAL_QUEUE_ADMIT_EVERY_S", 30),

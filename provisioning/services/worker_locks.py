@@ -11,6 +11,8 @@ SANDBOX = 71_001
 JOB = 71_002
 #: The readiness watcher: one at a time, for every waiting operation (the second key is 0).
 READINESS = 71_003
+#: The warm pool's pass over one host (the second key is the host's id).
+POOL = 71_005
 
 
 @contextlib.contextmanager
