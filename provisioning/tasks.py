@@ -9,6 +9,7 @@ from provisioning.services.jobs import job_advance
 from provisioning.services.notebooks import notebooks_idle_stop as idle_notebooks_stop
 from provisioning.services.operations import operation_advance
 from provisioning.services.pools import POOL_LOOK_AGAIN_S
+from provisioning.services.pools import pool_default_ensure as ensure_default_pool
 from provisioning.services.pools import pool_maintain as maintain_pool
 from provisioning.services.readiness_watch import readiness_watch as watch_readiness
 from provisioning.services.reconciler import reconcile_all
@@ -66,5 +67,6 @@ def pool_maintain(host_id: int) -> None:
 
 @shared_task(ignore_result=True)
 def pools_maintain() -> None:
+    ensure_default_pool()
     for host_id in Host.objects.values_list("pk", flat=True):
         pool_maintain.delay(host_id)

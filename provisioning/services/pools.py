@@ -100,6 +100,17 @@ def pool_set(*, actor, catalog_item: str, flavor: str, size: int, ip: str | None
     return setting
 
 
+def pool_default_ensure() -> PoolSetting | None:
+    """The site's first pool (settings.DEFAULT_POOL, e.g. "jupyter-pytorch=1": that many nodes of
+    the item's default flavor on each host), once the item is in the catalog and unless a pool
+    of it was ever set: a newcomer sees a warm launch, a site admin's choice stays."""
+    slug, _, size = settings.DEFAULT_POOL.partition("=")
+    item = CatalogItem.objects.filter(slug=slug, enabled=True).select_related("default_flavor").first()
+    if item is None or PoolSetting.objects.filter(catalog_item=item, flavor=item.default_flavor).exists():
+        return None
+    return pool_set(actor=None, catalog_item=slug, flavor=item.default_flavor.name, size=int(size or 1))
+
+
 def pool_claim(*, sandbox: Sandbox, nodes: list[Node]) -> bool:
     """Give the launch's only node a ready pooled node of its item and flavor on a host its
     labels allow (True), or leave it to placement (False). Call inside the create's transaction,

@@ -11,7 +11,7 @@ from provisioning.containers import LABEL_PREFIX
 from provisioning.errors import InvalidRequest
 from provisioning.models import Node, PoolNode, PoolSetting, Sandbox
 from provisioning.services.capacity import hosts_snapshot
-from provisioning.services.pools import pool_maintain, pool_set
+from provisioning.services.pools import pool_default_ensure, pool_maintain, pool_set
 from provisioning.services.reconciler import host_reconcile
 from provisioning.services.sandboxes import sandbox_create, sandbox_delete
 from provisioning.states import NodeStatus, PoolNodeStatus, SandboxStatus
@@ -246,3 +246,61 @@ def test_a_full_host_keeps_no_more_pooled_nodes_than_fit(site_admin, notebook, f
     pool_set(actor=site_admin, catalog_item="notebook", flavor="small", size=6)
     fill(fake_host)
     assert PoolNode.objects.filter(status=P.READY).count() == 4
+
+
+def test_site_admins_set_and_read_pools_through_the_api(site_admin, member, notebook, fake_host, engine):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(member)
+    assert client.get("/api/v1/pools/").status_code == 403
+    assert (
+        client.post("/api/v1/pools/", {"catalog_item": "notebook", "flavor": "small", "size": 1}).status_code
+        == 403
+    )
+    client.force_authenticate(site_admin)
+    answer = client.post(
+        "/api/v1/pools/", {"catalog_item": "notebook", "flavor": "small", "size": 1}, format="json"
+    )
+    assert answer.status_code == 200 and answer.json()["size"] == 1
+    assert (
+        client.post("/api/v1/pools/", {"catalog_item": "notebook", "flavor": "small", "size": -1}).status_code
+        == 400
+    )
+    fill(fake_host)
+    (body,) = client.get("/api/v1/pools/").json()
+    assert body == {
+        "id": PoolSetting.objects.get().pk,
+        "catalog_item": "notebook",
+        "flavor": "small",
+        "size": 1,
+        "ready": 1,
+        "starting": 0,
+        "hits": 0,
+        "misses": 0,
+        "hosts": {"fake-1": {"ready": 1}},
+    }
+
+
+def test_the_hosts_page_and_metrics_show_the_pool(pool, site_admin, member, tenant, client):
+    launch(member, tenant)
+    client.force_login(site_admin)
+    page = client.get("/hosts/").content.decode()
+    assert "Warm pool" in page and "fake-1: 1 ready" in page
+    answer = client.post("/hosts/pools/", {"catalog_item": "notebook", "flavor": "small", "size": "3"})
+    assert answer.status_code == 302 and PoolSetting.objects.get().size == 3
+    metrics = client.get("/metrics", REMOTE_ADDR="127.0.0.1").content.decode()
+    assert 'portal_pool_hits_total{catalog_item="notebook",flavor="small"} 1.0' in metrics
+    assert (
+        'portal_pool_nodes{catalog_item="notebook",flavor="small",host="fake-1",status="ready"} 1.0'
+        in metrics
+    )
+    assert 'portal_pool_size{catalog_item="notebook",flavor="small"} 3.0' in metrics
+
+
+def test_a_new_site_keeps_its_default_pool_unless_an_admin_chose(site_admin, notebook, settings):
+    settings.DEFAULT_POOL = "notebook=1"
+    setting = pool_default_ensure()
+    assert (setting.catalog_item, setting.flavor, setting.size) == (notebook, notebook.default_flavor, 1)
+    pool_set(actor=site_admin, catalog_item="notebook", flavor="small", size=0)
+    assert pool_default_ensure() is None and PoolSetting.objects.get().size == 0
