@@ -457,7 +457,8 @@ class PoolNode(models.Model):
     Status = PoolNodeStatus
 
     setting = models.ForeignKey(PoolSetting, on_delete=models.PROTECT, related_name="nodes")
-    host = models.ForeignKey(Host, on_delete=models.PROTECT, related_name="pool_nodes")
+    # A host is deleted once drained (the pool pass removes its pooled nodes then): these rows go.
+    host = models.ForeignKey(Host, on_delete=models.CASCADE, related_name="pool_nodes")
     role = models.CharField(max_length=50)
     cpus = models.DecimalField(max_digits=6, decimal_places=2)
     memory_mib = models.PositiveIntegerField()

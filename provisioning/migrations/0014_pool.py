@@ -47,7 +47,7 @@ class Migration(migrations.Migration):
                 ('created', models.DateTimeField(auto_now_add=True)),
                 ('ready_at', models.DateTimeField(blank=True, null=True)),
                 ('claimed_at', models.DateTimeField(blank=True, null=True)),
-                ('host', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='pool_nodes', to='provisioning.host')),
+                ('host', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='pool_nodes', to='provisioning.host')),
                 ('node', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='pooled_from', to='provisioning.node')),
                 ('setting', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='nodes', to='provisioning.poolsetting')),
             ],

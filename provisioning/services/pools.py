@@ -21,7 +21,7 @@ are its own (pool_node_spec), its workspace is empty and made for it, and its ne
 own, so pooled nodes never reach one another. What a claimed node does not get (the image reads
 them at start only): SANDBOX_ID and SANDBOX_NAME in its environment and the sandbox's SSH key
 in ~/.ssh (the key is in its secrets folder). Pools yield to the launch queue: no refill while
-launches wait for room, and no claim either (a claim would overtake them)."""
+launches wait for room (their pooled nodes are removed to make it), and no claim either."""
 
 import logging
 from datetime import timedelta
@@ -41,6 +41,7 @@ from provisioning.models import Host, Node, PoolNode, PoolSetting, Sandbox
 from provisioning.placement import NodeRequest, PlacementError, place
 from provisioning.pool_selectors import pool_role
 from provisioning.services import worker_locks
+from provisioning.services.admission import queue_admit_soon
 from provisioning.services.capacity import hosts_snapshot
 from provisioning.services.readiness import services_answer
 from provisioning.services.worker_locks import worker_lock
@@ -301,13 +302,14 @@ def _pool_claims_abandoned_remove(host: Host, driver: ContainerDriver) -> None:
 
 def _pools_resize(host: Host, driver: ContainerDriver) -> None:
     """Each pool to its size on this host: the newest (starting first) go when it is too big; new
-    ones start when it is too small and the host has room, unless launches wait in the queue."""
+    ones start when it is too small and the host has room. While launches wait in the queue, the
+    pools give their room back to them: a pooled node idles, a queued launch is someone's work."""
     queued = Sandbox.objects.filter(status=SandboxStatus.QUEUED).exists()
+    freed = False
     for setting in PoolSetting.objects.select_related("catalog_item", "flavor"):
         role = pool_role(setting.catalog_item)
-        wanted = (
-            setting.size if host.state == HostState.READY and setting.catalog_item.enabled and role else 0
-        )
+        in_service = host.state == HostState.READY and setting.catalog_item.enabled and role
+        wanted = setting.size if in_service and not queued else 0
         if wanted and any(host.labels.get(k) != v for k, v in setting.catalog_item.spec.host_labels.items()):
             wanted = 0
         live = list(
@@ -318,8 +320,7 @@ def _pools_resize(host: Host, driver: ContainerDriver) -> None:
         for pool_node in live[wanted:]:
             if _pool_node_move(pool_node, "remove", explanation="The pool was made smaller."):
                 _pool_node_objects_remove(pool_node, driver)
-        if queued:
-            continue
+                freed = True
         for _ in range(wanted - len(live)):
             pool_node = _pool_node_add(host, setting, role)
             if pool_node is None:
@@ -330,6 +331,8 @@ def _pools_resize(host: Host, driver: ContainerDriver) -> None:
                 _pool_node_move(pool_node, "lose", explanation=str(exc))  # a retry starts a new one
                 _pool_node_objects_remove(pool_node, driver)
                 raise
+    if freed and queued:
+        queue_admit_soon()
 
 
 def _pool_node_add(host: Host, setting: PoolSetting, role: str) -> PoolNode | None:

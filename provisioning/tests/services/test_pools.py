@@ -304,3 +304,29 @@ def test_a_new_site_keeps_its_default_pool_unless_an_admin_chose(site_admin, not
     assert (setting.catalog_item, setting.flavor, setting.size) == (notebook, notebook.default_flavor, 1)
     pool_set(actor=site_admin, catalog_item="notebook", flavor="small", size=0)
     assert pool_default_ensure() is None and PoolSetting.objects.get().size == 0
+
+
+def test_an_adoption_cut_short_is_completed_by_the_retry(pool, member, tenant, engine):
+    """A worker killed right after renaming the container: the retry adopts it by its new name
+    and finishes (leaves the pool's network, writes the secrets)."""
+    sandbox, operation = launch(member, tenant)
+    claimed = PoolNode.objects.get(status=P.CLAIMED)
+    name = node_container(sandbox, "head-0")
+    engine.ensure_network(name=sandbox.network_name, labels={})
+    engine.network_join(name=claimed.container_name, network=sandbox.network_name, alias="head-0")
+    engine.rename(name=claimed.container_name, new_name=name)
+
+    assert run(operation).status == "succeeded"
+    claimed.refresh_from_db()
+    assert claimed.status == P.ADOPTED
+    assert engine.containers[name]["networks"] == {sandbox.network_name: "head-0"}
+    assert claimed.network_name not in engine.networks
+    assert "ssh_private_key" in engine.containers[name]["secret_files"]
+
+
+def test_pools_give_their_room_to_queued_launches(pool, member, tenant, engine, fake_host):
+    Sandbox.objects.filter(pk=launch(member, tenant)[0].pk).update(status=SandboxStatus.QUEUED)
+    fill(fake_host)
+    assert not PoolNode.objects.filter(status__in=[P.READY, P.STARTING]).exists()
+    (snapshot,) = hosts_snapshot(lock=False, host_ids=[fake_host.pk])
+    assert snapshot.used_cpus == Decimal("1")  # the claimed node alone
