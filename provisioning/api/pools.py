@@ -6,6 +6,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.api.idempotency import api_create
 from common.client_ip import client_ip
 from provisioning.pool_selectors import PoolView, pool_list
 from provisioning.services.pools import pool_set
@@ -44,6 +45,7 @@ class PoolListSet(APIView):
         return Response(PoolOutput(pool_list(), many=True).data)
 
     @extend_schema(request=PoolInput, responses={200: PoolOutput})
+    @api_create
     def post(self, request):
         data = PoolInput(data=request.data)
         data.is_valid(raise_exception=True)
