@@ -60,6 +60,9 @@ log = logging.getLogger(__name__)
 POOL_MAX_SIZE = 64
 #: While a pooled node starts, the pool's task looks at it about this often.
 POOL_LOOK_AGAIN_S = 0.5
+#: A claim's refill waits this long: on a small host, starting the next pooled node at once
+#: would compete with the engine calls that hand the claimed one over (a burst claims many).
+POOL_REFILL_AFTER_S = 3.0
 
 P = PoolNodeStatus
 
@@ -150,7 +153,7 @@ def pool_claim(*, sandbox: Sandbox, nodes: list[Node]) -> bool:
     sandbox.secret = pool_node.secret
     sandbox.pooled_workspace = pool_node.workspace_volume
     sandbox.save(update_fields=["secret", "pooled_workspace", "updated"])
-    pools_maintain_soon(host_id=pool_node.host_id)  # refill in the background
+    pools_maintain_soon(host_id=pool_node.host_id, after_s=POOL_REFILL_AFTER_S)  # refill in the background
     return True
 
 
@@ -209,8 +212,9 @@ def pool_maintain(*, host_id: int) -> bool:
         return PoolNode.objects.filter(host=host, status=P.STARTING).exists()
 
 
-def pools_maintain_soon(*, host_id: int | None = None) -> None:
-    """Ask a worker for a pool pass on one host (or every host) once the transaction commits."""
+def pools_maintain_soon(*, host_id: int | None = None, after_s: float = 0) -> None:
+    """Ask a worker for a pool pass on one host (or every host) once the transaction commits,
+    `after_s` seconds later."""
 
     def send() -> None:
         from provisioning.tasks import pool_maintain as task
@@ -218,7 +222,7 @@ def pools_maintain_soon(*, host_id: int | None = None) -> None:
         host_ids = [host_id] if host_id else list(Host.objects.values_list("pk", flat=True))
         try:
             for pk in host_ids:
-                task.delay(pk)
+                task.apply_async((pk,), countdown=after_s or None)
         except OperationalError as exc:
             log.warning("broker down, the pools wait for beat's next pass: %s", exc)
 

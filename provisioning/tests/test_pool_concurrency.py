@@ -28,8 +28,9 @@ P = PoolNodeStatus
 def site(monkeypatch):
     from provisioning import tasks
 
-    for task in (tasks.operation_run, tasks.queue_admit, tasks.pool_maintain):
+    for task in (tasks.operation_run, tasks.queue_admit):
         monkeypatch.setattr(task, "delay", lambda *args: None)
+    monkeypatch.setattr(tasks.pool_maintain, "apply_async", lambda *args, **kwargs: None)
     small = Flavor.objects.update_or_create(
         name="small", defaults={"cpus": Decimal("1"), "memory_mib": 1024, "gpus": 0, "disk_gib": 1}
     )[0]
