@@ -78,6 +78,12 @@ def test_a_launch_claims_a_warm_jupyter_and_the_pool_refills(
         head = sandbox.nodes.get()
         assert warm.status == P.ADOPTED and warm.node == head
         assert sandbox.workspace_volume == warm.workspace_volume
+        operation = sandbox.operations.get()
+        print(
+            "\nwarm launch phases:",
+            [(m["phase"], m["at"][11:23]) for m in operation.phases],
+            operation.finished,
+        )
 
         # The very container that was warm, now the node: its name, its network and alias.
         container = docker_client.api.inspect_container(head.container_name)
