@@ -162,6 +162,17 @@ class ContainerDriver(ABC):
         files are put (put_secret_files) before it starts."""
 
     @abstractmethod
+    def network_join(self, *, name: str, network: str, alias: str, leave: str = "") -> None:
+        """Connect the running container `name` to `network`, reachable there as `alias`, and
+        disconnect it from `leave` (a network it no longer belongs on); each step is skipped
+        where already done, so a retry completes what an interrupted call began."""
+
+    @abstractmethod
+    def rename(self, *, name: str, new_name: str) -> None:
+        """Give the container `name` the name `new_name` (running or not); done when no
+        container `name` exists and one named `new_name` does."""
+
+    @abstractmethod
     def put_secret_files(self, *, name: str, files: dict[str, str], owner: str) -> None:
         """Write each file into SECRETS_DIR of the container (created or running), owned by
         `owner` ("uid:gid") with mode 0600 in a 0700 directory, replacing what is there."""

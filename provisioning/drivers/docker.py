@@ -228,6 +228,22 @@ class DockerDriver(ContainerDriver):
         return self.poll(name=spec.name)
 
     @_translate_errors
+    def network_join(self, *, name: str, network: str, alias: str, leave: str = "") -> None:
+        joined = (self.api.inspect_container(name).get("NetworkSettings") or {}).get("Networks") or {}
+        if network not in joined:
+            self.api.connect_container_to_network(name, network, aliases=[alias])
+        if leave and leave in joined:
+            _ignore_missing(lambda: self.api.disconnect_container_from_network(name, leave))
+
+    @_translate_errors
+    def rename(self, *, name: str, new_name: str) -> None:
+        try:
+            self.api.rename(name, new_name)
+        except docker.errors.NotFound:
+            if not self.poll(name=new_name).exists:
+                raise
+
+    @_translate_errors
     def put_secret_files(self, *, name: str, files: dict[str, str], owner: str) -> None:
         # The engine unpacks the archive into the container's own file system with the owner
         # and modes it names: nothing shows in `docker inspect`, nothing lands on this machine.

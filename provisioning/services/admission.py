@@ -30,8 +30,9 @@ from tenants.services.quota import quota_admit, quota_mark_queued, quota_release
 
 log = logging.getLogger(__name__)
 
-#: Advisory lock namespace of the admission pass (see worker_locks for the others).
-QUEUE_LOCK = 71_003
+#: Advisory lock namespace of the admission pass; worker_locks holds the others, none repeated
+#: (a shared one would make the pass and the readiness watcher wait for each other).
+QUEUE_LOCK = 71_004
 
 
 def sandbox_queue(*, sandbox: Sandbox, ip: str | None = None) -> None:

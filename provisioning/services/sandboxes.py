@@ -20,6 +20,7 @@ from provisioning.services.capacity import nodes_place
 from provisioning.services.datataps import datataps_for_sandbox
 from provisioning.services.dispatch import operation_enqueue
 from provisioning.services.jobs import job_cancel
+from provisioning.services.pools import pool_claim
 from provisioning.states import (
     JOB_ACTIVE,
     OPERATION_FINAL,
@@ -87,7 +88,7 @@ def sandbox_create(
                 group=sandbox.ledger_group,
                 requests=[_sandbox_allocation(sandbox), *[_node_allocation(n) for n in new_nodes]],
             )
-            if _place_or_queue(new_nodes, sandbox=sandbox):
+            if pool_claim(sandbox=sandbox, nodes=new_nodes) or _place_or_queue(new_nodes, sandbox=sandbox):
                 operation = Operation.objects.create(
                     sandbox=sandbox, kind=SandboxAction.CREATE, requested_by=owner
                 )

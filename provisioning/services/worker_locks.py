@@ -4,10 +4,12 @@ the worker holding it dies."""
 
 from common.worker_locks import worker_lock
 
-__all__ = ["JOB", "READINESS", "SANDBOX", "worker_lock"]
+__all__ = ["JOB", "POOL", "READINESS", "SANDBOX", "worker_lock"]
 
 #: Lock namespaces: the first key of the two-key advisory lock.
 SANDBOX = 71_001
 JOB = 71_002
 #: The readiness watcher: one at a time, for every waiting operation (the second key is 0).
 READINESS = 71_003
+#: The warm pool's pass over one host (the second key is the host's id).
+POOL = 71_005

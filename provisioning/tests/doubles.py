@@ -88,6 +88,24 @@ class FakeEngine(ContainerDriver):
         container["running"] = True
         return self.poll(name=spec.name)
 
+    def network_join(self, *, name, network, alias, leave="") -> None:
+        """Recorded per container as its networks: {network: alias}."""
+        self._check()
+        if name not in self.containers or not self.containers[name]["running"]:
+            raise DriverError(f"container {name} is not running")
+        if network not in self.networks:
+            raise DriverError(f"network {network} not found")
+        joined = self.containers[name].setdefault("networks", {self.containers[name]["spec"].network: None})
+        joined[network] = alias
+        joined.pop(leave, None)
+
+    def rename(self, *, name, new_name) -> None:
+        self._check()
+        if name in self.containers:
+            self.containers[new_name] = self.containers.pop(name)
+        elif new_name not in self.containers:
+            raise DriverError(f"container {name} does not exist")
+
     def put_secret_files(self, *, name, files, owner) -> None:
         """Recorded per container as {file name: (content, owner)}."""
         self._check()
