@@ -75,7 +75,7 @@ TOP_LEVEL_FIELDS = (
     "roles",
 )
 ROLE_FIELDS = ("min_nodes", "max_nodes", "default_nodes", "services", "healthcheck")
-SERVICE_FIELDS = ("name", "port", "protocol", "path", "main")
+SERVICE_FIELDS = ("name", "port", "protocol", "path", "main", "strip_prefix")
 HEALTHCHECK_DEFAULTS = {"interval_s": 2, "timeout_s": 5, "retries": 30, "start_period_s": 60}
 USER_FIELDS = ("name", "uid", "gid")
 
@@ -194,6 +194,9 @@ class Service:
     protocol: str = "http"
     path: str = ""
     main: bool = False
+    # The gateway passes on only what follows /gateway/<node key>/<name>: for a server that
+    # cannot serve under a base path (code-server). Others get the whole path.
+    strip_prefix: bool = False
 
 
 @dataclass(frozen=True)
@@ -295,7 +298,15 @@ def _role_as_json(role: Role) -> dict:
         "max_nodes": role.max_nodes,
         "default_nodes": role.default_nodes,
         "services": [
-            {"name": s.name, "port": s.port, "protocol": s.protocol, "path": s.path, "main": s.main}
+            {
+                "name": s.name,
+                "port": s.port,
+                "protocol": s.protocol,
+                "path": s.path,
+                "main": s.main,
+                # Only where set: manifests stored before the field stay equal to their JSON.
+                **({"strip_prefix": True} if s.strip_prefix else {}),
+            }
             for s in role.services
         ],
         "healthcheck": None
@@ -555,6 +566,7 @@ def _services(check: _Checker, path: str, value: Any) -> list[dict]:
         protocol = _choice(check, f"{item_path}.protocol", service.get("protocol", "http"), PROTOCOLS)
         url_path = check.string(f"{item_path}.path", service.get("path", ""))
         main = check.boolean(f"{item_path}.main", service.get("main", False))
+        strip_prefix = check.boolean(f"{item_path}.strip_prefix", service.get("strip_prefix", False))
         if name is not None and name in names:
             check.add(f"{item_path}.name", f"duplicate service name {name!r}")
         if port is not None and port in ports:
@@ -563,11 +575,20 @@ def _services(check: _Checker, path: str, value: Any) -> list[dict]:
             check.add(f"{item_path}.path", f"{url_path!r} must start with /")
         if url_path and protocol == "tcp":
             check.add(f"{item_path}.path", "must be empty for a tcp service")
+        if strip_prefix and protocol == "tcp":
+            check.add(f"{item_path}.strip_prefix", "only an http service is reached through the gateway")
         names.add(name)
         ports.add(port)
         mains += bool(main)
         result.append(
-            {"name": name, "port": port, "protocol": protocol, "path": url_path or "", "main": main}
+            {
+                "name": name,
+                "port": port,
+                "protocol": protocol,
+                "path": url_path or "",
+                "main": main,
+                **({"strip_prefix": True} if strip_prefix else {}),
+            }
         )
     if mains > 1:
         check.add(path, f"at most one service may be main, not {mains}")

@@ -200,7 +200,7 @@ def test_every_mistake_is_reported_at_once():
         "max_nodes": 1,
         "services": [
             {"name": "ssh", "port": 2222, "protocol": "tcp", "main": True},
-            {"name": "ssh", "port": 2222, "protocol": "tcp", "main": True},
+            {"name": "ssh", "port": 2222, "protocol": "tcp", "main": True, "strip_prefix": True},
         ],
         "healthcheck": {"test": ["CMD", "true"]},
     }
@@ -211,6 +211,7 @@ def test_every_mistake_is_reported_at_once():
         "roles.worker.max_nodes: must be >= min_nodes (2)",
         "roles.worker.services[1].name: duplicate service name 'ssh'",
         "roles.worker.services[1].port: port 2222 is already used by another service of this role",
+        "roles.worker.services[1].strip_prefix: only an http service is reached through the gateway",
         "roles.worker.services: at most one service may be main, not 2",
     ]
 

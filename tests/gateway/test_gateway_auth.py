@@ -109,3 +109,20 @@ def test_activity_is_recorded_at_most_once_a_minute_and_feeds_the_idle_stop(note
     assert Sandbox.objects.get(pk=notebook.pk).status == SandboxStatus.STOPPING
     assert AuditEvent.objects.filter(action=IDLE_STOP_ACTION, object_id=str(notebook.pk)).exists()
     assert Node.objects.get(pk=head.pk).gateway_activity is None
+
+
+def test_a_service_that_cannot_serve_under_its_gateway_path_has_it_stripped(notebook, notebook_item, member):
+    manifest = notebook_item.manifest
+    manifest["roles"]["head"]["services"].append(
+        {"name": "vscode", "port": 8443, "protocol": "http", "path": "/", "strip_prefix": True}
+    )
+    notebook_item.manifest = manifest
+    notebook_item.save(update_fields=["manifest"])
+    head = notebook.nodes.get(role="head")
+
+    vscode = ask(member, f"{head.gateway_prefix}vscode/static/x.js")
+    jupyter = ask(member, lab(notebook))
+
+    assert vscode.status_code == 200 and vscode["X-Gateway-Upstream"] == f"{head.ip}:8443"
+    assert vscode["X-Gateway-Strip-Prefix"] == "1" and vscode["X-Gateway-Authorization"] == ""
+    assert jupyter["X-Gateway-Strip-Prefix"] == "0"
