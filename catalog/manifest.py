@@ -25,6 +25,11 @@ ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 ICON_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\.svg$")
 
 CATEGORIES = ("notebook", "training", "batch")
+# The distributed frameworks whose environment the portal sets in a job from the sandbox's
+# nodes (provisioning.frameworks). A manifest from before the field gets torch's: what every
+# job got then.
+FRAMEWORKS = ("torch", "tensorflow", "mpi", "spark", "dask")
+DEFAULT_FRAMEWORKS = ("torch",)
 PROTOCOLS = ("http", "tcp")
 HEALTHCHECK_KINDS = ("CMD", "CMD-SHELL")
 HEAD_ROLE = "head"
@@ -72,10 +77,11 @@ TOP_LEVEL_FIELDS = (
     "capabilities",
     "environment",
     "host_labels",
+    "frameworks",
     "roles",
 )
 ROLE_FIELDS = ("min_nodes", "max_nodes", "default_nodes", "services", "healthcheck")
-SERVICE_FIELDS = ("name", "port", "protocol", "path", "main")
+SERVICE_FIELDS = ("name", "port", "protocol", "path", "main", "strip_prefix")
 HEALTHCHECK_DEFAULTS = {"interval_s": 2, "timeout_s": 5, "retries": 30, "start_period_s": 60}
 USER_FIELDS = ("name", "uid", "gid")
 
@@ -194,6 +200,9 @@ class Service:
     protocol: str = "http"
     path: str = ""
     main: bool = False
+    # The service serves at "/" and only writes links under its gateway path (Spark's UI behind
+    # spark.ui.reverseProxyUrl): the gateway takes the path prefix off before passing a request.
+    strip_prefix: bool = False
 
 
 @dataclass(frozen=True)
@@ -224,6 +233,7 @@ class Manifest:
     capabilities: tuple[str, ...] = ()
     environment: Mapping[str, str] = field(default_factory=dict)
     host_labels: Mapping[str, str] = field(default_factory=dict)
+    frameworks: tuple[str, ...] = DEFAULT_FRAMEWORKS
 
     @property
     def head(self) -> Role:
@@ -252,6 +262,7 @@ class Manifest:
             capabilities=tuple(data.get("capabilities", ())),
             environment=dict(data.get("environment", {})),
             host_labels=dict(data.get("host_labels", {})),
+            frameworks=tuple(data.get("frameworks", DEFAULT_FRAMEWORKS)),
         )
 
     def as_json(self) -> dict:
@@ -270,6 +281,7 @@ class Manifest:
             "capabilities": list(self.capabilities),
             "environment": dict(self.environment),
             "host_labels": dict(self.host_labels),
+            "frameworks": list(self.frameworks),
             "roles": {name: _role_as_json(role) for name, role in self.roles.items()},
         }
 
@@ -295,7 +307,14 @@ def _role_as_json(role: Role) -> dict:
         "max_nodes": role.max_nodes,
         "default_nodes": role.default_nodes,
         "services": [
-            {"name": s.name, "port": s.port, "protocol": s.protocol, "path": s.path, "main": s.main}
+            {
+                "name": s.name,
+                "port": s.port,
+                "protocol": s.protocol,
+                "path": s.path,
+                "main": s.main,
+                "strip_prefix": s.strip_prefix,
+            }
             for s in role.services
         ],
         "healthcheck": None
@@ -355,6 +374,7 @@ def manifest_validate(
         "capabilities": _capabilities(check, data.get("capabilities", [])),
         "environment": _environment(check, data.get("environment", {})),
         "host_labels": _host_labels(check, data.get("host_labels", {})),
+        "frameworks": _frameworks(check, data.get("frameworks", list(DEFAULT_FRAMEWORKS))),
         "roles": _roles(check, data.get("roles", _MISSING)),
     }
     slug, version = result["slug"], result["version"]
@@ -478,6 +498,18 @@ def _environment(check: _Checker, value: Any) -> dict[str, str]:
     return result
 
 
+def _frameworks(check: _Checker, value: Any) -> list[str]:
+    items = check.sequence("frameworks", value)
+    if items is None:
+        return []
+    result = []
+    for index, item in enumerate(items):
+        name = _choice(check, f"frameworks[{index}]", item, FRAMEWORKS)
+        if name is not None and name not in result:
+            result.append(name)
+    return result
+
+
 def host_labels_problems(labels: Any) -> list[str]:
     """Host labels (on a host, asked for by an item or a user): short lowercase keys and plain
     values, so they are safe in Docker labels, URLs and log lines."""
@@ -555,6 +587,9 @@ def _services(check: _Checker, path: str, value: Any) -> list[dict]:
         protocol = _choice(check, f"{item_path}.protocol", service.get("protocol", "http"), PROTOCOLS)
         url_path = check.string(f"{item_path}.path", service.get("path", ""))
         main = check.boolean(f"{item_path}.main", service.get("main", False))
+        strip_prefix = check.boolean(f"{item_path}.strip_prefix", service.get("strip_prefix", False))
+        if strip_prefix and protocol == "tcp":
+            check.add(f"{item_path}.strip_prefix", "is for http services only")
         if name is not None and name in names:
             check.add(f"{item_path}.name", f"duplicate service name {name!r}")
         if port is not None and port in ports:
@@ -567,7 +602,14 @@ def _services(check: _Checker, path: str, value: Any) -> list[dict]:
         ports.add(port)
         mains += bool(main)
         result.append(
-            {"name": name, "port": port, "protocol": protocol, "path": url_path or "", "main": main}
+            {
+                "name": name,
+                "port": port,
+                "protocol": protocol,
+                "path": url_path or "",
+                "main": main,
+                "strip_prefix": bool(strip_prefix),
+            }
         )
     if mains > 1:
         check.add(path, f"at most one service may be main, not {mains}")

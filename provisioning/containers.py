@@ -12,11 +12,10 @@ from decimal import Decimal
 
 from catalog.manifest import Manifest, Role
 from provisioning.drivers import HealthCheck, Mount, NodeSpec
+from provisioning.frameworks import node_framework_environment
 from provisioning.models import DataTap, Node, Sandbox
 from provisioning.sshkeys import ssh_public_key
 
-#: The torch.distributed rendezvous port of the head node; each job takes one above it.
-MASTER_PORT = 29500
 #: Labels of every object the platform makes carry this prefix; the reconciler finds them by it.
 LABEL_PREFIX = "org.sandbox-portal"
 #: Processes one node may run: enough for a data loader's workers, not for a fork bomb.
@@ -70,8 +69,7 @@ def _ordered_nodes(sandbox: Sandbox) -> list[tuple[str, int]]:
 def node_environment(node: Node, manifest: Manifest) -> dict[str, str]:
     """The image's variables, then the platform's: who the node is and how to reach the others."""
     sandbox = node.sandbox
-    world = _ordered_nodes(sandbox)
-    rank = world.index((node.role, node.index))
+    world = [f"{role}-{index}" for role, index in _ordered_nodes(sandbox)]
     return {
         **manifest.environment,
         "SANDBOX_ID": str(sandbox.pk),
@@ -82,11 +80,9 @@ def node_environment(node: Node, manifest: Manifest) -> dict[str, str]:
         # the only way a browser reaches them; Jupyter is started once, with this base_url.
         "SANDBOX_GATEWAY_PREFIX": node.gateway_prefix,
         "JUPYTER_BASE_URL": f"{node.gateway_prefix}jupyter/",
-        "MASTER_ADDR": "head-0",
-        "MASTER_PORT": str(MASTER_PORT),
-        "WORLD_SIZE": str(len(world)),
-        "NODE_RANK": str(rank),
-        "RANK": str(rank),  # one process per node
+        **node_framework_environment(
+            frameworks=manifest.frameworks, head=world[0], hostname=node.hostname, world=world
+        ),
         # sandbox-entrypoint installs it and the private key (a secret file) in the user's
         # ~/.ssh: passwordless SSH among nodes.
         "SANDBOX_SSH_AUTHORIZED_KEY": ssh_public_key(

@@ -20,12 +20,22 @@ MANIFEST = {
     "capabilities": [],
     "environment": {},
     "host_labels": {},
+    "frameworks": ["torch"],
     "roles": {
         "head": {
             "min_nodes": 1,
             "max_nodes": 1,
             "default_nodes": 1,
-            "services": [{"name": "jupyter", "port": 8888, "protocol": "http", "path": "/lab", "main": True}],
+            "services": [
+                {
+                    "name": "jupyter",
+                    "port": 8888,
+                    "protocol": "http",
+                    "path": "/lab",
+                    "main": True,
+                    "strip_prefix": False,
+                }
+            ],
             "healthcheck": {
                 "test": ["CMD", "/usr/local/bin/sandbox-healthcheck"],
                 "interval_s": 2,

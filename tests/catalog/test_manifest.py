@@ -255,3 +255,37 @@ def test_a_catalog_item_reads_its_stored_manifest_as_a_manifest():
 
     item.manifest = {**copy.deepcopy(MANIFEST), "workspace": "/home/scientist"}
     assert item.spec.workspace == "/home/scientist"
+
+
+def test_frameworks_name_what_jobs_get_and_default_to_torch():
+    assert manifest_validate(changed("frameworks", ["spark", "dask", "spark"])).frameworks == (
+        "spark",
+        "dask",
+    )
+    assert manifest_validate(changed("frameworks", [])).frameworks == ()
+    assert manifest_validate(changed("frameworks", ...)).frameworks == ("torch",)
+    # A manifest stored before the field existed reads as what every job got then.
+    stored = copy.deepcopy(MANIFEST)
+    del stored["frameworks"]
+    assert Manifest.from_json(stored).frameworks == ("torch",)
+    assert errors_of(changed("frameworks", ["ray", "mpi"])) == [
+        "frameworks[0]: 'ray' is not one of torch, tensorflow, mpi, spark, dask"
+    ]
+    assert errors_of(changed("frameworks", "mpi")) == ["frameworks: must be a list, not a string"]
+
+
+def test_only_an_http_service_may_have_its_prefix_stripped():
+    def with_ui(**changes):
+        data = copy.deepcopy(MANIFEST)
+        ui = {"name": "spark", "port": 8080, "protocol": "http", "strip_prefix": True}
+        data["roles"]["head"]["services"].append({**ui, **changes})
+        return data
+
+    assert manifest_validate(with_ui()).head.services[1].strip_prefix is True
+    assert manifest_validate(copy.deepcopy(MANIFEST)).head.services[0].strip_prefix is False
+    assert errors_of(with_ui(protocol="tcp")) == [
+        "roles.head.services[1].strip_prefix: is for http services only"
+    ]
+    assert errors_of(with_ui(strip_prefix="yes")) == [
+        "roles.head.services[1].strip_prefix: must be true or false, not a string"
+    ]
