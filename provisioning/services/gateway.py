@@ -43,6 +43,9 @@ class GatewayNotReady(Unavailable):
 class GatewayPass:
     upstream: str  # host:port as the gateway reaches the service
     authorization: str  # the Authorization header the service expects, or ""
+    # The service serves at "/" (manifest `strip_prefix`): the gateway passes the request's
+    # path without /gateway/<node key>/<service>.
+    strip_prefix: bool = False
 
 
 def gateway_pass(*, user, uri: str) -> GatewayPass:
@@ -78,7 +81,9 @@ def gateway_pass(*, user, uri: str) -> GatewayPass:
     # Jupyter takes the sandbox's token (the one the node's server was started with) in a header
     # the gateway adds: the browser never holds it.
     authorization = f"token {sandbox.secret}" if service.name == "jupyter" else ""
-    return GatewayPass(upstream=f"{node.ip}:{service.port}", authorization=authorization)
+    return GatewayPass(
+        upstream=f"{node.ip}:{service.port}", authorization=authorization, strip_prefix=service.strip_prefix
+    )
 
 
 def _record_activity(node: Node) -> None:

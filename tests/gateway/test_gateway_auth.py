@@ -109,3 +109,21 @@ def test_activity_is_recorded_at_most_once_a_minute_and_feeds_the_idle_stop(note
     assert Sandbox.objects.get(pk=notebook.pk).status == SandboxStatus.STOPPING
     assert AuditEvent.objects.filter(action=IDLE_STOP_ACTION, object_id=str(notebook.pk)).exists()
     assert Node.objects.get(pk=head.pk).gateway_activity is None
+
+
+def test_a_service_that_serves_at_the_root_has_its_prefix_stripped_by_the_gateway(notebook, member):
+    head = notebook.nodes.get(role="head")
+    item = notebook.catalog_item
+    item.manifest["roles"]["head"]["services"].append(
+        {"name": "ui", "port": 8080, "protocol": "http", "strip_prefix": True}
+    )
+    item.save(update_fields=["manifest"])
+
+    ui = ask(member, f"{head.gateway_prefix}ui/jobs/?id=1")
+    assert (ui.status_code, ui["X-Gateway-Upstream"], ui["X-Gateway-Strip-Prefix"]) == (
+        200,
+        f"{head.ip}:8080",
+        "1",
+    )
+    assert ui["X-Gateway-Authorization"] == ""  # Jupyter's token is for Jupyter only
+    assert ask(member, lab(notebook))["X-Gateway-Strip-Prefix"] == ""
