@@ -41,3 +41,10 @@ def test_multi_worker_training_across_two_nodes(team, published, celery_worker_p
             2,
         )
         assert result["loss_last"] < result["loss_first"]
+        # One model: the all-reduced loss is the same on both workers at every epoch.
+        worker_losses = [
+            float(line.rsplit(" ", 1)[1])
+            for line in nodes["worker-0"]["log"].splitlines()
+            if " epoch " in line
+        ]
+        assert worker_losses == result["losses"]

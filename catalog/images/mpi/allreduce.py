@@ -27,7 +27,12 @@ def main() -> int:
         print(f"rank {rank}: all-reduce gave {total[0]}, not {expected}", file=sys.stderr, flush=True)
         return 1
     if rank == 0:
-        result = {"size": size, "sum": total[0], "hosts": hosts, "mpi": MPI.Get_library_version().strip()}
+        result = {
+            "size": size,
+            "sum": total[0],
+            "hosts": hosts,
+            "mpi": MPI.Get_library_version().strip("\x00 \n"),
+        }
         print(f"{RESULT_MARK} {json.dumps(result)}", flush=True)
     return 0
 
