@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from bench.peer_hub import PREFIX, PeerHub
+from bench.peer_hub import PREFIX, PeerHub, peer_image
 from catalog.models import CatalogItem
 from tenants.models import Membership, Tenant, User
 from tests.gateway.test_gateway_browser import gateway  # noqa: F401 - the portal's gateway (nginx)
@@ -69,7 +69,7 @@ def peer_hub(image, tmp_path, docker_client):  # noqa: F811
     state = tmp_path / "peer-hub"
     state.mkdir()
     _remove_bench_containers(docker_client)
-    running = PeerHub(image=image, state_dir=state)
+    running = PeerHub(image=peer_image(docker_client, image=image), state_dir=state)
     try:
         yield running.start()
     finally:

@@ -1,11 +1,14 @@
 """The peer: JupyterHub + DockerSpawner, as its documentation sets it up, starting the same
-image on the local engine. Installed into the bench's own virtualenv (var/bench-venv, made on
-demand), never into the portal's; its proxy is the configurable-http-proxy the portal installs.
+image on the local engine, with jupyterhub-singleuser added on top (`peer_image`: the catalog
+images no longer ship it, since the portal has no Hub). The Hub is installed into the bench's
+own virtualenv (var/bench-venv, made on demand), never into the portal's; its proxy is the
+configurable-http-proxy the portal installs.
 
 A cold create is the spawn API call (`POST /hub/api/users/<u>/server` with an admin token) until
 the single-user server answers through the Hub's proxy, probed by bench/probe.py."""
 
 import contextlib
+import io
 import os
 import secrets
 import signal
@@ -28,6 +31,10 @@ CHP = Path(os.environ.get("PORTAL_CHP_BIN", "/opt/portal/chp/node_modules/.bin/c
 HUB_CONNECT_IP = os.environ.get("PORTAL_HUB_API_HOST", "172.17.0.1")
 PASSWORD = "bench-hub-password"  # noqa: S105 - the dummy authenticator's test password
 PREFIX = "bench-hub"
+PEER_IMAGE_DOCKERFILE = """\
+FROM {image}
+RUN pip install --no-cache-dir {hub}
+"""
 TIMEOUT_S = 600
 
 CONFIG = """\
@@ -82,6 +89,14 @@ def ensure_venv() -> Path:
                 stderr=subprocess.STDOUT,
             )
     return hub
+
+
+def peer_image(docker_client, *, image: str) -> str:
+    """`image` plus the Hub's single-user server, built once (then cached) as bench/peer-hub."""
+    tag = f"bench/peer-hub:{image.rpartition('/')[2].replace(':', '-')}"
+    dockerfile = PEER_IMAGE_DOCKERFILE.format(image=image, hub=PACKAGES[0]).encode()
+    docker_client.images.build(fileobj=io.BytesIO(dockerfile), tag=tag, rm=True, pull=False)
+    return tag
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -200,8 +200,8 @@ class Service:
     protocol: str = "http"
     path: str = ""
     main: bool = False
-    # The service serves at "/" and only writes links under its gateway path (Spark's UI behind
-    # spark.ui.reverseProxyUrl): the gateway takes the path prefix off before passing a request.
+    # The gateway passes on only what follows /gateway/<node key>/<name>: for a server that
+    # cannot serve under a base path (code-server). Others get the whole path.
     strip_prefix: bool = False
 
 
@@ -313,7 +313,8 @@ def _role_as_json(role: Role) -> dict:
                 "protocol": s.protocol,
                 "path": s.path,
                 "main": s.main,
-                "strip_prefix": s.strip_prefix,
+                # Only where set: manifests stored before the field stay equal to their JSON.
+                **({"strip_prefix": True} if s.strip_prefix else {}),
             }
             for s in role.services
         ],
@@ -588,8 +589,6 @@ def _services(check: _Checker, path: str, value: Any) -> list[dict]:
         url_path = check.string(f"{item_path}.path", service.get("path", ""))
         main = check.boolean(f"{item_path}.main", service.get("main", False))
         strip_prefix = check.boolean(f"{item_path}.strip_prefix", service.get("strip_prefix", False))
-        if strip_prefix and protocol == "tcp":
-            check.add(f"{item_path}.strip_prefix", "is for http services only")
         if name is not None and name in names:
             check.add(f"{item_path}.name", f"duplicate service name {name!r}")
         if port is not None and port in ports:
@@ -598,6 +597,8 @@ def _services(check: _Checker, path: str, value: Any) -> list[dict]:
             check.add(f"{item_path}.path", f"{url_path!r} must start with /")
         if url_path and protocol == "tcp":
             check.add(f"{item_path}.path", "must be empty for a tcp service")
+        if strip_prefix and protocol == "tcp":
+            check.add(f"{item_path}.strip_prefix", "only an http service is reached through the gateway")
         names.add(name)
         ports.add(port)
         mains += bool(main)
@@ -608,7 +609,7 @@ def _services(check: _Checker, path: str, value: Any) -> list[dict]:
                 "protocol": protocol,
                 "path": url_path or "",
                 "main": main,
-                "strip_prefix": bool(strip_prefix),
+                **({"strip_prefix": True} if strip_prefix else {}),
             }
         )
     if mains > 1:

@@ -1,8 +1,9 @@
-"""The build context of a catalog image: its folder plus what every build needs from the host.
+"""The build context of a catalog image or layer: its folder plus what every build needs from
+the host.
 
 Images are built without a public registry, so the context carries the host's CA bundle (TLS to
-the package mirrors), the shared files of catalog/images/_common, and, for images that install
-PyTorch, the CPU wheel from $PIP_FIND_LINKS.
+the package mirrors) and, for images that install PyTorch, the CPU wheel from $PIP_FIND_LINKS.
+Files every image shares live in the layers (catalog/layers), which images are built FROM.
 """
 
 import hashlib
@@ -13,9 +14,12 @@ from pathlib import Path
 
 from catalog.manifest import ManifestError
 
+CONTEXT_HASH_LABEL = "org.sandbox-portal.context-hash"
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 CA_BUNDLE_NAME = "ca-certificates.crt"
-COMMON_DIR_NAME = "_common"
+# An image's Dockerfile names the layer it is built on by declaring its build argument:
+# `ARG RUNTIME_IMAGE` for catalog/layers/runtime, `ARG PYTHON_ML_IMAGE` for python-ml.
+ARG_RE = re.compile(r"^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE | re.MULTILINE)
 WHEEL_PATTERN = "torch-*.whl"
 # The rule for "this image needs the torch wheel": its Dockerfile COPYs a torch-* file.
 NEEDS_WHEEL_RE = re.compile(r"^\s*COPY\s.*\btorch-", re.IGNORECASE | re.MULTILINE)
@@ -26,20 +30,31 @@ def images_root() -> Path:
     return Path(__file__).resolve().parent.parent / "images"
 
 
+def layers_root() -> Path:
+    return Path(__file__).resolve().parent.parent / "layers"
+
+
+def layer_build_arg(name: str) -> str:
+    """The build argument that carries layer `name`'s image: python-ml -> PYTHON_ML_IMAGE."""
+    return f"{name.upper().replace('-', '_')}_IMAGE"
+
+
+def layers_used(*, dockerfile: str, layers: list[str]) -> list[str]:
+    """Which of `layers` a Dockerfile builds on: those whose build argument it declares."""
+    declared = {match.upper() for match in ARG_RE.findall(dockerfile)}
+    return [name for name in layers if layer_build_arg(name) in declared]
+
+
 def wheels_dir() -> Path:
     return Path(os.environ.get("PIP_FIND_LINKS", "/opt/wheels"))
 
 
 def build_context_assemble(*, source: Path, destination: Path) -> None:
-    """Fill the empty folder `destination` with `source`, the _common files, the CA bundle and,
-    when the Dockerfile asks for it, the torch wheel (under its own file name)."""
+    """Fill the empty folder `destination` with `source`, the CA bundle and, when the Dockerfile
+    asks for it, the torch wheel (under its own file name)."""
     dockerfile = source / "Dockerfile"
     if not dockerfile.is_file():
         raise ManifestError([f"Dockerfile: missing in {source}"])
-    common = images_root() / COMMON_DIR_NAME
-    if common.is_dir():
-        shutil.copytree(common, destination, dirs_exist_ok=True)
-    # The image's own files win over a _common file of the same name.
     shutil.copytree(source, destination, dirs_exist_ok=True)
     shutil.copyfile(CA_BUNDLE, destination / CA_BUNDLE_NAME)
     if NEEDS_WHEEL_RE.search(dockerfile.read_text()):
@@ -52,11 +67,20 @@ def build_context_assemble(*, source: Path, destination: Path) -> None:
             _link_or_copy(wheel, destination / wheel.name)
 
 
-def build_context_hash(*, context: Path, base_image_id: str, buildargs: dict[str, str]) -> str:
+def build_context_hash(
+    *,
+    context: Path,
+    base_image_id: str,
+    buildargs: dict[str, str],
+    layer_image_ids: dict[str, str] | None = None,
+) -> str:
     """A digest of everything the build reads: each file's path, executable bit and content,
-    the base image and the build arguments. Equal digests build equal images."""
+    the base image, the images of the layers it is built on (a layer rebuilt from the same files
+    can differ: newer Debian packages) and the build arguments. Equal digests build equal images."""
     digest = hashlib.sha256()
     digest.update(f"base {base_image_id}\n".encode())
+    for name in sorted(layer_image_ids or {}):
+        digest.update(f"layer {name} {layer_image_ids[name]}\n".encode())
     for key in sorted(buildargs):
         digest.update(f"arg {key}={buildargs[key]}\n".encode())
     for path in sorted(p for p in context.rglob("*") if p.is_file()):

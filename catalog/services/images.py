@@ -13,14 +13,16 @@ from catalog.manifest import ManifestError, manifest_parse, manifest_validate
 from catalog.models import CatalogItem, Flavor
 from catalog.registry import RegistryClient
 from catalog.services.build_context import (
-    COMMON_DIR_NAME,
+    CONTEXT_HASH_LABEL,
     build_context_assemble,
     build_context_hash,
     images_root,
+    layer_build_arg,
 )
 from catalog.services.catalog_items import catalog_item_sync_manifest
+from catalog.services.layers import layers_for, layers_publish
 
-CONTEXT_HASH_LABEL = "org.sandbox-portal.context-hash"
+__all__ = ["CONTEXT_HASH_LABEL", "ImagePublish", "image_build", "image_dirs", "image_publish"]
 
 
 class ImagePublish:
@@ -55,8 +57,10 @@ def image_publish(
     on_log: Callable[[str], None] | None = None,
 ) -> ImagePublishResult:
     """Make `<registry>/<slug>:<version>` the image that `source` (a folder with a Dockerfile)
-    builds. Skips the build when an image labelled with the same context hash is already in
-    the registry (nothing to do) or on the engine (push only)."""
+    builds. The layers its Dockerfile declares (`ARG RUNTIME_IMAGE`, `ARG PYTHON_ML_IMAGE`) are
+    made sure of first and passed as those build arguments. Skips the build when an image
+    labelled with the same context hash is already in the registry (nothing to do) or on the
+    engine (push only)."""
     started = time.monotonic()
     image = f"{registry.address}/{slug}:{version}"
     base_image_id = builder.image_id(settings.BASE_IMAGE)
@@ -64,11 +68,22 @@ def image_publish(
         raise ImageBuildFailed(
             f"the base image {settings.BASE_IMAGE} is not on the engine: run deploy/setup.sh"
         )
-    buildargs = {"BASE_IMAGE": settings.BASE_IMAGE}
+    dockerfile = source / "Dockerfile"
+    used = layers_for(dockerfile=dockerfile.read_text()) if dockerfile.is_file() else []
+    layers = layers_publish(builder=builder, names=used, on_log=on_log) if used else {}
+    buildargs = {
+        "BASE_IMAGE": settings.BASE_IMAGE,
+        **{layer_build_arg(name): layers[name].image for name in used},
+    }
     with TemporaryDirectory(prefix=f"catalog-{slug}-") as folder:
         context = Path(folder)
         build_context_assemble(source=source, destination=context)
-        context_hash = build_context_hash(context=context, base_image_id=base_image_id, buildargs=buildargs)
+        context_hash = build_context_hash(
+            context=context,
+            base_image_id=base_image_id,
+            buildargs=buildargs,
+            layer_image_ids={name: layers[name].image_id for name in used},
+        )
         if (registry.image_labels(slug=slug, version=version) or {}).get(CONTEXT_HASH_LABEL) == context_hash:
             action = ImagePublish.UP_TO_DATE
         elif (builder.image_labels(image) or {}).get(CONTEXT_HASH_LABEL) == context_hash:
@@ -132,7 +147,7 @@ def image_dirs(*, slugs: list[str] | None = None) -> list[Path]:
     folders = {
         path.name: path
         for path in images_root().iterdir()
-        if path.is_dir() and path.name != COMMON_DIR_NAME and (path / "manifest.yaml").is_file()
+        if path.is_dir() and (path / "manifest.yaml").is_file()
     }
     unknown = sorted(set(slugs or ()) - set(folders))
     if unknown:

@@ -44,7 +44,7 @@ def gateway_auth(request):
     answer = HttpResponse(status=200)
     answer["X-Gateway-Upstream"] = passed.upstream
     answer["X-Gateway-Authorization"] = passed.authorization
-    answer["X-Gateway-Strip-Prefix"] = "1" if passed.strip_prefix else ""
+    answer["X-Gateway-Strip-Prefix"] = "1" if passed.strip_prefix else "0"
     return answer
 
 

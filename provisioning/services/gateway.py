@@ -43,9 +43,7 @@ class GatewayNotReady(Unavailable):
 class GatewayPass:
     upstream: str  # host:port as the gateway reaches the service
     authorization: str  # the Authorization header the service expects, or ""
-    # The service serves at "/" (manifest `strip_prefix`): the gateway passes the request's
-    # path without /gateway/<node key>/<service>.
-    strip_prefix: bool = False
+    strip_prefix: bool = False  # pass on only the path after /gateway/<node key>/<service>
 
 
 def gateway_pass(*, user, uri: str) -> GatewayPass:

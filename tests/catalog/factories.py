@@ -26,16 +26,7 @@ MANIFEST = {
             "min_nodes": 1,
             "max_nodes": 1,
             "default_nodes": 1,
-            "services": [
-                {
-                    "name": "jupyter",
-                    "port": 8888,
-                    "protocol": "http",
-                    "path": "/lab",
-                    "main": True,
-                    "strip_prefix": False,
-                }
-            ],
+            "services": [{"name": "jupyter", "port": 8888, "protocol": "http", "path": "/lab", "main": True}],
             "healthcheck": {
                 "test": ["CMD", "/usr/local/bin/sandbox-healthcheck"],
                 "interval_s": 2,

@@ -200,7 +200,7 @@ def test_every_mistake_is_reported_at_once():
         "max_nodes": 1,
         "services": [
             {"name": "ssh", "port": 2222, "protocol": "tcp", "main": True},
-            {"name": "ssh", "port": 2222, "protocol": "tcp", "main": True},
+            {"name": "ssh", "port": 2222, "protocol": "tcp", "main": True, "strip_prefix": True},
         ],
         "healthcheck": {"test": ["CMD", "true"]},
     }
@@ -211,6 +211,7 @@ def test_every_mistake_is_reported_at_once():
         "roles.worker.max_nodes: must be >= min_nodes (2)",
         "roles.worker.services[1].name: duplicate service name 'ssh'",
         "roles.worker.services[1].port: port 2222 is already used by another service of this role",
+        "roles.worker.services[1].strip_prefix: only an http service is reached through the gateway",
         "roles.worker.services: at most one service may be main, not 2",
     ]
 
@@ -272,20 +273,3 @@ def test_frameworks_name_what_jobs_get_and_default_to_torch():
         "frameworks[0]: 'ray' is not one of torch, tensorflow, mpi, spark, dask"
     ]
     assert errors_of(changed("frameworks", "mpi")) == ["frameworks: must be a list, not a string"]
-
-
-def test_only_an_http_service_may_have_its_prefix_stripped():
-    def with_ui(**changes):
-        data = copy.deepcopy(MANIFEST)
-        ui = {"name": "spark", "port": 8080, "protocol": "http", "strip_prefix": True}
-        data["roles"]["head"]["services"].append({**ui, **changes})
-        return data
-
-    assert manifest_validate(with_ui()).head.services[1].strip_prefix is True
-    assert manifest_validate(copy.deepcopy(MANIFEST)).head.services[0].strip_prefix is False
-    assert errors_of(with_ui(protocol="tcp")) == [
-        "roles.head.services[1].strip_prefix: is for http services only"
-    ]
-    assert errors_of(with_ui(strip_prefix="yes")) == [
-        "roles.head.services[1].strip_prefix: must be true or false, not a string"
-    ]

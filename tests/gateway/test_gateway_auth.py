@@ -111,19 +111,18 @@ def test_activity_is_recorded_at_most_once_a_minute_and_feeds_the_idle_stop(note
     assert Node.objects.get(pk=head.pk).gateway_activity is None
 
 
-def test_a_service_that_serves_at_the_root_has_its_prefix_stripped_by_the_gateway(notebook, member):
+def test_a_service_that_cannot_serve_under_its_gateway_path_has_it_stripped(notebook, notebook_item, member):
+    manifest = notebook_item.manifest
+    manifest["roles"]["head"]["services"].append(
+        {"name": "vscode", "port": 8443, "protocol": "http", "path": "/", "strip_prefix": True}
+    )
+    notebook_item.manifest = manifest
+    notebook_item.save(update_fields=["manifest"])
     head = notebook.nodes.get(role="head")
-    item = notebook.catalog_item
-    item.manifest["roles"]["head"]["services"].append(
-        {"name": "ui", "port": 8080, "protocol": "http", "strip_prefix": True}
-    )
-    item.save(update_fields=["manifest"])
 
-    ui = ask(member, f"{head.gateway_prefix}ui/jobs/?id=1")
-    assert (ui.status_code, ui["X-Gateway-Upstream"], ui["X-Gateway-Strip-Prefix"]) == (
-        200,
-        f"{head.ip}:8080",
-        "1",
-    )
-    assert ui["X-Gateway-Authorization"] == ""  # Jupyter's token is for Jupyter only
-    assert ask(member, lab(notebook))["X-Gateway-Strip-Prefix"] == ""
+    vscode = ask(member, f"{head.gateway_prefix}vscode/static/x.js")
+    jupyter = ask(member, lab(notebook))
+
+    assert vscode.status_code == 200 and vscode["X-Gateway-Upstream"] == f"{head.ip}:8443"
+    assert vscode["X-Gateway-Strip-Prefix"] == "1" and vscode["X-Gateway-Authorization"] == ""
+    assert jupyter["X-Gateway-Strip-Prefix"] == "0"

@@ -1,4 +1,7 @@
-"""Build, push and sync the shipped catalog images: `manage.py catalog_build [slug ...]`."""
+"""Build, push and sync the shipped catalog images: `manage.py catalog_build [slug ...]`.
+
+The shared layers (catalog/layers) are built first, each once; an image whose layer failed is
+not tried."""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -7,6 +10,7 @@ from catalog.imagebuilder import ImageBuilder, ImageBuildFailed
 from catalog.manifest import ManifestError
 from catalog.registry import RegistryClient, RegistryUnavailable
 from catalog.services.images import image_build, image_dirs
+from catalog.services.layers import layers_for, layers_publish
 
 
 class Command(BaseCommand):
@@ -24,6 +28,16 @@ class Command(BaseCommand):
         registry = RegistryClient(address=settings.IMAGE_REGISTRY)
         on_log = self.stdout.write if verbosity > 1 else None
         failed = []
+        needed = sorted({name for f in folders for name in layers_for(dockerfile=_dockerfile(f))})
+        try:
+            layers = layers_publish(builder=builder, names=needed, on_log=on_log)
+        except (ManifestError, ImageBuildFailed) as exc:
+            self.stderr.write(f"layers: failed: {exc}")
+            if getattr(exc, "log", ""):
+                self.stderr.write(exc.log)
+            raise CommandError("the shared layers failed: no image was built") from exc
+        for layer in layers.values():
+            self.stdout.write(f"layer {layer.name}: {layer.action} {layer.image} in {layer.seconds:.1f}s")
         for folder in folders:
             try:
                 result = image_build(image_dir=folder, builder=builder, registry=registry, on_log=on_log)
@@ -37,3 +51,8 @@ class Command(BaseCommand):
             self.stdout.write(f"{folder.name}: {publish.action} {publish.image} in {publish.seconds:.1f}s")
         if failed:
             raise CommandError(f"{len(failed)} image(s) failed: {', '.join(failed)}")
+
+
+def _dockerfile(folder) -> str:
+    dockerfile = folder / "Dockerfile"
+    return dockerfile.read_text() if dockerfile.is_file() else ""

@@ -6,7 +6,12 @@ import pytest
 
 from catalog.manifest import ManifestError
 from catalog.services import build_context
-from catalog.services.build_context import build_context_assemble, build_context_hash
+from catalog.services.build_context import (
+    build_context_assemble,
+    build_context_hash,
+    layer_build_arg,
+    layers_used,
+)
 
 
 @pytest.fixture
@@ -18,15 +23,6 @@ def wheels(tmp_path, monkeypatch):
     return folder
 
 
-@pytest.fixture
-def common(tmp_path, monkeypatch):
-    images = tmp_path / "images"
-    (images / "_common").mkdir(parents=True)
-    (images / "_common" / "shared.sh").write_text("echo shared\n")
-    monkeypatch.setattr(build_context, "images_root", lambda: images)
-    return images / "_common"
-
-
 def image_folder(tmp_path, dockerfile: str):
     source = tmp_path / "source"
     source.mkdir()
@@ -35,18 +31,18 @@ def image_folder(tmp_path, dockerfile: str):
     return source
 
 
-def test_context_gets_the_ca_bundle_and_common_files_but_no_wheel_unless_asked(tmp_path, wheels, common):
+def test_context_gets_the_ca_bundle_but_no_wheel_unless_asked(tmp_path, wheels):
     source = image_folder(tmp_path, "FROM base\nCOPY entrypoint /\n")
     context = tmp_path / "context"
 
     build_context_assemble(source=source, destination=context)
 
     names = sorted(path.name for path in context.iterdir())
-    assert names == ["Dockerfile", "ca-certificates.crt", "entrypoint", "shared.sh"]
+    assert names == ["Dockerfile", "ca-certificates.crt", "entrypoint"]
     assert (context / "ca-certificates.crt").read_bytes() == build_context.CA_BUNDLE.read_bytes()
 
 
-def test_a_dockerfile_that_copies_torch_gets_the_wheel_under_its_own_name(tmp_path, wheels, common):
+def test_a_dockerfile_that_copies_torch_gets_the_wheel_under_its_own_name(tmp_path, wheels):
     source = image_folder(tmp_path, "FROM base\nCOPY torch-*.whl /tmp/\n")
     context = tmp_path / "context"
 
@@ -55,7 +51,7 @@ def test_a_dockerfile_that_copies_torch_gets_the_wheel_under_its_own_name(tmp_pa
     assert (context / "torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl").read_bytes() == b"wheel"
 
 
-def test_a_missing_wheel_is_a_clear_error(tmp_path, wheels, common):
+def test_a_missing_wheel_is_a_clear_error(tmp_path, wheels):
     for wheel in wheels.iterdir():
         wheel.unlink()
     source = image_folder(tmp_path, "FROM base\nCOPY torch-*.whl /tmp/\n")
@@ -68,7 +64,7 @@ def test_a_missing_wheel_is_a_clear_error(tmp_path, wheels, common):
     ]
 
 
-def test_a_folder_without_dockerfile_is_refused(tmp_path, common):
+def test_a_folder_without_dockerfile_is_refused(tmp_path):
     source = tmp_path / "empty"
     source.mkdir()
 
@@ -93,3 +89,27 @@ def test_the_hash_changes_with_content_mode_base_image_and_build_args(tmp_path):
     assert executable != first
     (context / "entrypoint").write_text("#!/bin/sh\nexit 0\n")
     assert digest() != executable
+
+
+def test_the_hash_changes_with_the_image_of_a_layer_it_is_built_on(tmp_path):
+    context = image_folder(tmp_path, "ARG RUNTIME_IMAGE\nFROM ${RUNTIME_IMAGE}\n")
+    args = {"BASE_IMAGE": "b", "RUNTIME_IMAGE": "portal/layer-runtime:0123456789ab"}
+
+    def digest(layer_id):
+        return build_context_hash(
+            context=context, base_image_id="sha256:1", buildargs=args, layer_image_ids={"runtime": layer_id}
+        )
+
+    assert digest("sha256:a") == digest("sha256:a")
+    # The same files rebuilt (newer Debian packages) make another layer image: the image follows.
+    assert digest("sha256:b") != digest("sha256:a")
+
+
+def test_a_dockerfile_builds_on_the_layers_whose_argument_it_declares():
+    def used(dockerfile):
+        return layers_used(dockerfile=dockerfile, layers=["python-ml", "runtime"])
+
+    assert layer_build_arg("python-ml") == "PYTHON_ML_IMAGE"
+    assert used("ARG PYTHON_ML_IMAGE\nFROM ${PYTHON_ML_IMAGE}\n") == ["python-ml"]
+    assert used("ARG RUNTIME_IMAGE\nFROM ${RUNTIME_IMAGE}\n") == ["runtime"]
+    assert used("ARG BASE_IMAGE=portal/base:bookworm\nFROM ${BASE_IMAGE}\n") == []
