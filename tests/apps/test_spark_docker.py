@@ -18,9 +18,11 @@ MARK = "SPARK_RESULT "
 JOB = r"""python - <<'PY'
 import json, os, socket, time, urllib.request
 for _ in range(180):
-    alive = json.load(urllib.request.urlopen("http://head-0:8080/json/"))["aliveworkers"]
-    if alive >= 1:
-        break
+    try:
+        if json.load(urllib.request.urlopen("http://head-0:8080/json/"))["aliveworkers"] >= 1:
+            break
+    except OSError:
+        pass
     time.sleep(1)
 from pyspark.sql import SparkSession
 spark = SparkSession.builder.appName("smoke").getOrCreate()
