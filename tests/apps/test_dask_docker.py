@@ -8,7 +8,7 @@ import pytest
 
 from tests.apps.conftest import browser_session, by_node, get_until, job_log, running_cluster
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 MARK = "DASK_RESULT "
 JOB = r"""python - <<'PY'

@@ -7,7 +7,7 @@ import pytest
 
 from tests.apps.conftest import by_node, job_log, running_cluster
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 MARK = "SANDBOX_MPI_RESULT "
 

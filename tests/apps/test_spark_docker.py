@@ -9,7 +9,7 @@ import pytest
 
 from tests.apps.conftest import browser_session, by_node, get_until, job_log, running_cluster
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 MARK = "SPARK_RESULT "
 # Run on the head as a job: waits for the workers to register (the portal's readiness knows

@@ -8,7 +8,7 @@ import pytest
 
 from tests.apps.conftest import by_node, job_log, running_cluster, wait_for_job
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def test_multi_worker_training_across_two_nodes(team, published, celery_worker_process, docker_client):
