@@ -10,7 +10,7 @@ capability dropped but `cap_add`, no new privileges, no swap) is part of that co
 from collections.abc import Mapping
 from decimal import Decimal
 
-from catalog.manifest import Manifest, Role
+from catalog.manifest import HEAD_ROLE, Manifest, Role
 from provisioning.drivers import HealthCheck, Mount, NodeSpec
 from provisioning.frameworks import node_framework_environment
 from provisioning.models import DataTap, Node, Sandbox
@@ -79,6 +79,9 @@ def node_environment(node: Node, manifest: Manifest) -> dict[str, str]:
         # The node's services answer under their gateway paths (/gateway/<node key>/<service>/),
         # the only way a browser reaches them; Jupyter is started once, with this base_url.
         "SANDBOX_GATEWAY_PREFIX": node.gateway_prefix,
+        # Where the head's services are: a worker's own pages that a head service proxies (the
+        # Spark master's UI shows the workers') link under it.
+        "SANDBOX_HEAD_GATEWAY_PREFIX": _head_gateway_prefix(node),
         "JUPYTER_BASE_URL": f"{node.gateway_prefix}jupyter/",
         **node_framework_environment(
             frameworks=manifest.frameworks, head=world[0], hostname=node.hostname, world=world
@@ -89,6 +92,13 @@ def node_environment(node: Node, manifest: Manifest) -> dict[str, str]:
             sandbox.ssh_private_key, comment=f"sandbox-{sandbox.pk}"
         ),
     }
+
+
+def _head_gateway_prefix(node: Node) -> str:
+    if node.role == HEAD_ROLE:
+        return node.gateway_prefix
+    head = node.sandbox.nodes.live().filter(role=HEAD_ROLE).order_by("index").first()
+    return head.gateway_prefix if head is not None else ""
 
 
 def node_healthcheck(role: Role) -> HealthCheck | None:

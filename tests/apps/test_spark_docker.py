@@ -78,6 +78,10 @@ def test_tasks_run_on_the_workers_and_read_a_datatap(
         assert worker_links, page.text[:3000]
         worker_page = browser.get(f"{gateway.url}{worker_links[0]}", timeout=10)
         assert worker_page.status_code == 200 and "Spark Worker at worker-0" in worker_page.text
+        # The worker's page, proxied by the master, links under the head's gateway path too.
+        stylesheet = re.search(r'href="([^"]+bootstrap[^"]*\.css)"', worker_page.text)[1]
+        assert stylesheet.startswith(f"{prefix}/"), stylesheet
+        assert browser.get(f"{gateway.url}{stylesheet}", timeout=10).status_code == 200
         # Nobody else's browser passes: a user who is no member gets no answer about it.
         from tenants.models import User
 

@@ -124,3 +124,19 @@ def test_an_image_without_the_field_keeps_the_torch_environment(member, cluster,
     } & set(env)
     spec = engine.containers[node_container(cluster, "worker-1")]["spec"].environment
     assert (spec["MASTER_ADDR"], spec["MASTER_PORT"], spec["RANK"]) == ("head-0", "29500", "2")
+
+
+def test_every_node_knows_the_heads_gateway_path(member, every_framework, engine):
+    head = every_framework.nodes.get(role="head")
+    for name in ("head-0", "worker-0", "worker-1"):
+        env = engine.containers[node_container(every_framework, name)]["spec"].environment
+        # A worker's pages that the head's Spark master proxies link under the head's path.
+        assert env["SANDBOX_HEAD_GATEWAY_PREFIX"] == head.gateway_prefix
+    worker = every_framework.nodes.get(role="worker", index=0)
+    assert (
+        engine.containers[node_container(every_framework, "worker-0")]["spec"].environment[
+            "SANDBOX_GATEWAY_PREFIX"
+        ]
+        == worker.gateway_prefix
+        != head.gateway_prefix
+    )
