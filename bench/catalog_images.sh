@@ -6,6 +6,7 @@
 # to the platform's; everything it tags or starts is removed at the end.
 #
 #   bench/catalog_images.sh [CATALOG_DIR]   (default: this checkout's catalog/)
+#   ONLY="slug ..." bench/catalog_images.sh  measures only those images (and the layers)
 #
 # CATALOG_DIR holds images/<slug>/ and, when the images use them, layers/<name>/ (built first,
 # runtime before python-ml). Prints one tab-separated line per layer or image:
@@ -77,7 +78,9 @@ for layer in runtime python-ml; do
     [ -f "$CATALOG/layers/$layer/Dockerfile" ] && build layer "$layer" "$CATALOG/layers/$layer"
 done
 for folder in "$CATALOG"/images/*/; do
-    [ -f "$folder/manifest.yaml" ] && build image "$(basename "$folder")" "$folder"
+    slug=$(basename "$folder")
+    if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $slug "* ]]; then continue; fi
+    [ -f "$folder/manifest.yaml" ] && build image "$slug" "$folder"
 done
 echo "registry_total $(du -sh "$WORK/registry" | cut -f1)"
 echo "cold_total_s $(paste -sd+ "$WORK/cold" | bc | xargs printf '%.0f')"

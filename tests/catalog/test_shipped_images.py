@@ -13,6 +13,7 @@ from django.core.management import call_command
 from catalog.models import CatalogItem
 from catalog.services.build_context import NEEDS_WHEEL_RE
 from catalog.services.images import image_dirs
+from catalog.services.layers import layers_for
 
 SHIPPED = [folder.name for folder in image_dirs()]
 NS = 1_000_000_000
@@ -102,7 +103,8 @@ def test_shipped_image_is_published_and_its_node_becomes_healthy(slug, built, do
                 assert answer.status == 200
             with urllib.request.urlopen(f"http://{address}:{port}/lab?token={token}", timeout=10) as answer:  # noqa: S310
                 assert b"JupyterLab" in answer.read()
-        if NEEDS_WHEEL_RE.search((images_root() / slug / "Dockerfile").read_text()):
+        dockerfile = (images_root() / slug / "Dockerfile").read_text()
+        if "pytorch" in layers_for(dockerfile=dockerfile) or NEEDS_WHEEL_RE.search(dockerfile):
             result = container.exec_run(
                 ["python", "-c", "import torch; print(torch.__version__, torch.ones(2).sum().item())"]
             )
