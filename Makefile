@@ -15,6 +15,8 @@ export PORTAL_GATEWAY_SECRET ?= $(shell cat var/gateway_secret 2>/dev/null)
 .PHONY: run test setup services venv lint bench
 
 # The processes under supervisord: one that ends is started again alone, the others keep serving.
+# `setup` (portal_bootstrap) has asked for the shipped images: the worker of the `long` queue
+# builds those missing from the registry, or changed, in the background; the App Store shows them.
 run: setup
 	@$(PY) manage.py collectstatic --noinput -v 0
 	@mkdir -p $(PORTAL_RUN_DIR)

@@ -65,6 +65,12 @@ def bench_user(transactional_db, local_host, settings):
 
 
 @pytest.fixture
+def site_admin(transactional_db):
+    """Who sets the warm pool's size between the cases (bench/pool.py)."""
+    return User.objects.create_user(username="root", password=PASSWORD, is_site_admin=True)
+
+
+@pytest.fixture
 def peer_hub(image, tmp_path, docker_client):  # noqa: F811
     state = tmp_path / "peer-hub"
     state.mkdir()

@@ -2,13 +2,13 @@
 (jupyter-pytorch, small), every side observed by the same probe (bench/probe.py):
 
 - create until Jupyter answers, for 1, 8 and 16 at once: raw `docker run` (the floor),
-  JupyterHub + DockerSpawner (the peer) and the portal cold;
+  JupyterHub + DockerSpawner (the peer), the portal cold and the portal warm (a pool of as many
+  ready nodes as the launches, made before and emptied after each measurement: bench/pool.py);
 - in Chromium: the portal's *Launch* until JupyterLab's launcher shows (through *Open
-  Jupyter*), and the Hub's log-in until the launcher shows.
+  Jupyter*), cold and warm, and the Hub's log-in until the launcher shows.
 
 Prints every figure and ratio and writes var/bench/launch_path.json; BENCHMARKS.md shows the
-table. A case is one entry of `api_cases`: the portal warm (pool) is one more when the pool
-exists. It measures and asserts nothing about speed.
+table. A case is one entry of `api_cases`. It measures and asserts nothing about speed.
 
 BENCH_ROUNDS (default 3) rounds for 1 and 8 at once, BENCH_ROUNDS_16 (default 1) for 16, and
 BENCH_COUNTS (default 1,8,16) bound the run; each round alternates which case goes first."""
@@ -21,6 +21,7 @@ import pytest
 
 from bench.conftest import FLAVOR, ITEM, PASSWORD
 from bench.peer_hub import PASSWORD as HUB_PASSWORD
+from bench.pool import WarmPool
 from bench.portal import Portal
 from bench.raw import raw_docker_run
 from bench.report import HUB, RAW, Report
@@ -32,19 +33,32 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 ROUNDS_16 = int(os.environ.get("BENCH_ROUNDS_16", "1"))
 COUNTS = tuple(int(c) for c in os.environ.get("BENCH_COUNTS", "1,8,16").split(","))
 PORTAL_COLD = "portal cold"
+PORTAL_WARM = "portal warm"
 LAB_TIMEOUT_MS = 300_000
 LAUNCHER = ".jp-LauncherCard"
 
 
 def test_launch_path(
-    image, bench_user, live_server, celery_worker_process, peer_hub, notebook_gateway, new_page, docker_client
+    image,
+    bench_user,
+    site_admin,
+    live_server,
+    celery_worker_process,
+    peer_hub,
+    notebook_gateway,
+    new_page,
+    docker_client,
 ):
     report = Report(image=image, flavor=FLAVOR)
     portal = Portal(url=live_server.url, username=bench_user.username, password=PASSWORD, tenant="lab")
+    pool = WarmPool(admin=site_admin, item=ITEM, flavor=FLAVOR)
     api_cases = {
         RAW: lambda count, tag: raw_docker_run(docker_client, image=image, count=count, tag=tag),
         HUB: lambda count, tag: peer_hub.spawn(count=count, tag=tag),
         PORTAL_COLD: lambda count, tag: portal.create(item=ITEM, flavor=FLAVOR, count=count, tag=tag),
+        PORTAL_WARM: lambda count, tag: pool.around(
+            count, lambda: portal.create(item=ITEM, flavor=FLAVOR, count=count, tag=f"w{tag}")
+        ),
     }
     try:
         for count in COUNTS:
@@ -64,9 +78,15 @@ def test_launch_path(
             browser_cases = [
                 (HUB, lambda r=round_no: _hub_login_to_launcher(new_page(), peer_hub, f"web{r}")),
                 (PORTAL_COLD, lambda r=round_no: _portal_launch_to_launcher(new_page(), portal, f"web{r}")),
+                (
+                    PORTAL_WARM,
+                    lambda r=round_no: pool.around(
+                        1, lambda: _portal_launch_to_launcher(new_page(), portal, f"warm{r}")
+                    ),
+                ),
             ]
-            if round_no % 2:
-                browser_cases.reverse()
+            shift = round_no % len(browser_cases)
+            browser_cases = browser_cases[shift:] + browser_cases[:shift]
             for case, measure in browser_cases:
                 report.measure(path, case, measure)
     finally:

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 
 from catalog.manifest import Manifest
-from catalog.querysets import CatalogItemQuerySet
+from catalog.querysets import CatalogItemQuerySet, ImageBuildQuerySet
 from catalog.states import ImageBuildStatus
 
 
@@ -70,8 +70,9 @@ class CatalogItem(models.Model):
 
 
 class ImageBuild(models.Model):
-    """A site admin's request to build an image from an uploaded manifest and Dockerfile, then
-    add it to the catalog. Built by a Celery task; the row is its progress report."""
+    """A site admin's request to build an image from an uploaded manifest and Dockerfile, or
+    `make run`'s of a shipped image (catalog/images, no Dockerfile stored), then add it to the
+    catalog. Built by a Celery task; the row is its progress report."""
 
     Status = ImageBuildStatus
 
@@ -92,8 +93,15 @@ class ImageBuild(models.Model):
     created = models.DateTimeField(auto_now_add=True)
     finished = models.DateTimeField(null=True, blank=True)
 
+    objects = ImageBuildQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created"]
 
     def __str__(self) -> str:
         return f"build of {self.slug}:{self.version} ({self.status})"
+
+    @property
+    def shipped(self) -> bool:
+        """Built from the folder of catalog/images named by its slug (ImageBuildQuerySet.shipped)."""
+        return not self.dockerfile

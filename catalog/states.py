@@ -23,3 +23,11 @@ IMAGE_BUILD_TRANSITIONS: dict[str, Transition] = {
 }
 IMAGE_BUILD_FINAL = frozenset({B.SUCCEEDED, B.FAILED})
 IMAGE_BUILD_ACTIVE = frozenset(set(B) - IMAGE_BUILD_FINAL)
+
+
+class AppImageState(models.TextChoices):
+    """What the App Store shows of a shipped app's image (catalog.selectors.app_image_state)."""
+
+    BUILDING = "building", "Its image is being built; it can be launched once it is ready"
+    READY = "ready", "Its image is in the registry; it can be launched"
+    FAILED = "failed", "Its image could not be built; the build's log says why"

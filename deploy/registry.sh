@@ -23,6 +23,15 @@ http:
   headers:
     X-Content-Type-Options: [nosniff]
 YAML
+    # The portal deletes the manifests of old image versions (provisioning/services/image_prune.py);
+    # their layers are freed here, while no registry serves this storage: garbage collection
+    # beside a running registry could delete the layers of a push in progress (the registry's
+    # documentation asks for it to be stopped or read-only), and the portal never stops it.
+    if [ -d "$STATE_DIR/registry/docker" ] && ! pgrep -f "docker-registry serve $STATE_DIR/registry.yml" >/dev/null; then
+        log "freeing the layers of deleted image versions (registry garbage collection)"
+        docker-registry garbage-collect "$STATE_DIR/registry.yml" >>"$LOG_DIR/registry.log" 2>&1 \
+            || log "registry garbage collection failed (see $LOG_DIR/registry.log); starting the registry anyway"
+    fi
     setsid docker-registry serve "$STATE_DIR/registry.yml" >>"$LOG_DIR/registry.log" 2>&1 < /dev/null &
     wait_for "the image registry" 30 registry_ready
 fi

@@ -138,6 +138,19 @@ class HostAddForm(forms.Form):
         return labels
 
 
+class PoolForm(forms.Form):
+    """How many ready nodes of an item and flavor each host keeps (provisioning.services.pools)."""
+
+    catalog_item = forms.ChoiceField(label="Catalog item")
+    flavor = forms.ChoiceField(label="Flavor")
+    size = forms.IntegerField(label="Ready nodes per host", min_value=0, initial=1)
+
+    def __init__(self, *args, items=(), flavors=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["catalog_item"].choices = [(i.slug, i.name) for i in items]
+        self.fields["flavor"].choices = [(f.name, f.name) for f in flavors]
+
+
 class HostStateForm(forms.Form):
     state = forms.ChoiceField(
         choices=[(s, s) for s in (Host.State.READY, Host.State.DRAINING, Host.State.DISABLED)]

@@ -102,6 +102,7 @@ urlpatterns = [
     path("hosts/", hosts.host_list_page, name="host-list"),
     path("queue/", queue.queue_page, name="queue"),
     path("hosts/new/", hosts.host_add_page, name="host-add"),
+    path("hosts/pools/", hosts.host_pool_set_page, name="host-pool-set"),
     path("hosts/<int:pk>/state/", hosts.host_state_page, name="host-state"),
     path("hosts/<int:pk>/delete/", hosts.host_delete_page, name="host-delete"),
     path("usage/", usage.usage_page, name="usage"),

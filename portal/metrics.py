@@ -32,6 +32,7 @@ from common.client_ip import client_ip
 from portal.celery import app as celery_app
 from provisioning.drivers import gpus
 from provisioning.models import Host, Node, Operation, Sandbox
+from provisioning.pool_selectors import pool_list
 from provisioning.selectors import host_utilisation_list
 from provisioning.services.drift import drift_totals
 from provisioning.states import SandboxStatus
@@ -61,8 +62,39 @@ class PortalCollector(Collector):
         yield from quota_metrics()
         yield from operation_metrics()
         yield from queue_metrics()
+        yield from pool_metrics()
         yield from broker_metrics()
         yield from gpu_metrics()
+
+
+def pool_metrics():
+    """The warm pool: its size per host, its pooled nodes per host and status, and the launches
+    it served (hits) and could have served but had none ready for (misses)."""
+    size = GaugeMetricFamily(
+        "portal_pool_size", "Ready nodes each host is to keep", labels=["catalog_item", "flavor"]
+    )
+    nodes = GaugeMetricFamily(
+        "portal_pool_nodes",
+        "Pooled nodes by host and status (starting, ready, lost)",
+        labels=["catalog_item", "flavor", "host", "status"],
+    )
+    hits = CounterMetricFamily(
+        "portal_pool_hits", "Launches that claimed a pooled node", labels=["catalog_item", "flavor"]
+    )
+    misses = CounterMetricFamily(
+        "portal_pool_misses",
+        "Launches a pool could serve that found no pooled node ready",
+        labels=["catalog_item", "flavor"],
+    )
+    for view in pool_list():
+        key = [view.setting.catalog_item.slug, view.setting.flavor.name]
+        size.add_metric(key, view.setting.size)
+        hits.add_metric(key, view.setting.hits)
+        misses.add_metric(key, view.setting.misses)
+        for host, counts in view.hosts.items():
+            for status, count in counts.items():
+                nodes.add_metric([*key, host, status], count)
+    yield from (size, nodes, hits, misses)
 
 
 def sandbox_metrics():

@@ -121,9 +121,20 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Capacity that frees triggers a pass at once; this catches hosts that come back by
     # themselves and expires launches queued too long.
+    # Replaces lost pooled nodes and refills pools a claim did not ask to refill (a host back).
+    "pools-maintain": {
+        "task": "provisioning.tasks.pools_maintain",
+        "schedule": env_int("PORTAL_POOL_EVERY_S", 15),
+    },
     "queue-admit": {
         "task": "provisioning.tasks.queue_admit",
         "schedule": env_int("PORTAL_QUEUE_ADMIT_EVERY_S", 30),
+    },
+    # Old catalog image versions no sandbox uses leave the registry and the engines; also run
+    # after every publish (IMAGE_PUBLISHED_TASKS). This catches sandboxes deleted since.
+    "images-prune": {
+        "task": "provisioning.tasks.images_prune",
+        "schedule": env_int("PORTAL_IMAGE_PRUNE_EVERY_S", 3600),
     },
 }
 
@@ -238,6 +249,8 @@ DOCKER_DATA_ROOTS = env_list("PORTAL_DOCKER_DATA_ROOTS", ["/var/lib/docker"])
 # Sandbox workspaces on engines of this machine: one size-limited file system image each.
 WORKSPACE_DIR = env_str("PORTAL_WORKSPACE_DIR", str(BASE_DIR / "var" / "workspaces"))
 IMAGE_REGISTRY = env_str("PORTAL_REGISTRY", "127.0.0.1:5000")
+# Tasks sent by name after a catalog build pushed a new image (catalog imports no other app).
+IMAGE_PUBLISHED_TASKS = ["provisioning.tasks.images_prune"]
 BASE_IMAGE = env_str("PORTAL_BASE_IMAGE", "portal/base:bookworm")
 # Allocatable CPUs of a host = its cores x this ratio; memory and GPUs are never overcommitted.
 CPU_OVERCOMMIT = env_str("PORTAL_CPU_OVERCOMMIT", "4")
@@ -247,6 +260,9 @@ QUEUE_MAX_WAIT_S = env_int("PORTAL_QUEUE_MAX_WAIT", 24 * 3600)
 FAIRSHARE_HALF_LIFE_DAYS = env_int("PORTAL_FAIRSHARE_HALF_LIFE_DAYS", 7)
 # How long a node may take to pass its healthcheck before its operation fails.
 NODE_READY_TIMEOUT_S = env_int("PORTAL_NODE_READY_TIMEOUT_S", 300)
+# "<catalog item>=<size>": the warm pool a new site keeps of that item's default flavor, made
+# once the item is in the catalog (the pool pass looks); a size set by a site admin, 0 too, wins.
+DEFAULT_POOL = env_str("PORTAL_DEFAULT_POOL", "jupyter-pytorch=1")
 # An operation whose worker died is resumed by the reconciler after this long without progress.
 OPERATION_STALE_S = env_int("PORTAL_OPERATION_STALE_S", 60)
 

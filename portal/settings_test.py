@@ -26,4 +26,8 @@ CACHES = {
 PORTAL_CREATE_RATE = "100000/min"
 # The tests' Docker objects are apart from those of a portal running on the same engine.
 SITE = env_str("PORTAL_TEST_SITE", "test")
+DEFAULT_POOL = ""  # a test that wants a pool sets it
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
+# The test run shares the machine's registry with a running portal: no test build may prune
+# that portal's images. The prune's own tests call it for their own items.
+IMAGE_PUBLISHED_TASKS: list[str] = []

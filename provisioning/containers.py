@@ -13,7 +13,7 @@ from decimal import Decimal
 from catalog.manifest import HEAD_ROLE, Manifest, Role
 from provisioning.drivers import HealthCheck, Mount, NodeSpec
 from provisioning.frameworks import node_framework_environment
-from provisioning.models import DataTap, Node, Sandbox
+from provisioning.models import DataTap, Node, PoolNode, Sandbox
 from provisioning.sshkeys import ssh_public_key
 
 #: Labels of every object the platform makes carry this prefix; the reconciler finds them by it.
@@ -54,6 +54,50 @@ def node_spec(node: Node, *, tap_sources: Mapping[int, str]) -> NodeSpec:
         # node could read those from /proc, and `docker inspect` shows them.
         secret_files={"ssh_private_key": sandbox.ssh_private_key, "jupyter_token": sandbox.secret},
     )
+
+
+def pool_node_spec(pool_node: PoolNode) -> NodeSpec:
+    """A pooled node: hardened like any node, of its item and flavor, on its own network with a
+    workspace of its own, and nothing of any tenant: no sandbox in its labels or environment, no
+    SSH key, only its own Jupyter token. A launch that claims it gets the rest at the claim
+    (provisioning.services.pools.pool_node_adopt): network, name, secrets, workspace."""
+    item = pool_node.setting.catalog_item
+    manifest = item.spec
+    return NodeSpec(
+        name=pool_node.container_name,
+        hostname=pool_node.hostname,
+        image=item.image,
+        network=pool_node.network_name,
+        user=manifest.user.container_user,
+        labels=pool_node_labels(pool_node),
+        environment={
+            **manifest.environment,
+            "SANDBOX_ROLE": pool_node.role,
+            "SANDBOX_NODE": pool_node.hostname,
+            "SANDBOX_GATEWAY_PREFIX": pool_node.gateway_prefix,
+            "JUPYTER_BASE_URL": f"{pool_node.gateway_prefix}jupyter/",
+            # Alone until claimed: a one-node cluster of its own.
+            **node_framework_environment(
+                frameworks=manifest.frameworks,
+                head=pool_node.hostname,
+                hostname=pool_node.hostname,
+                world=[pool_node.hostname],
+            ),
+        },
+        nano_cpus=int(Decimal(pool_node.cpus) * 1_000_000_000),
+        memory_bytes=pool_node.memory_mib * 1024 * 1024,
+        pids_limit=PIDS_LIMIT,
+        cap_add=manifest.capabilities,
+        mounts=(Mount(source=pool_node.workspace_volume, target=manifest.workspace),),
+        healthcheck=node_healthcheck(manifest.roles[pool_node.role]),
+        secret_files={"jupyter_token": pool_node.secret},
+    )
+
+
+def pool_node_labels(pool_node: PoolNode) -> dict[str, str]:
+    """Labels of a pooled node's container, network and workspace. A container keeps them once
+    a sandbox adopts it (labels cannot change): the reconciler knows it by its new name."""
+    return {f"{LABEL_PREFIX}.pool": str(pool_node.pk)}
 
 
 def node_rank(node: Node) -> int:

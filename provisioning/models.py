@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 
 from catalog.models import CatalogItem, Flavor
-from provisioning.naming import sandbox_prefix
+from provisioning.naming import pool_prefix, sandbox_prefix
 from provisioning.sshkeys import ssh_private_key_new
 from provisioning.states import (
     JOB_ACTIVE,
@@ -17,6 +17,7 @@ from provisioning.states import (
     JobStatus,
     NodeStatus,
     OperationStatus,
+    PoolNodeStatus,
     SandboxAction,
     SandboxStatus,
 )
@@ -169,6 +170,9 @@ class Sandbox(models.Model):
     )
     # When it last joined the launch queue: first come within a tenant, and its maximum wait.
     queued_at = models.DateTimeField(null=True, blank=True)
+    # The workspace volume of the pooled node it claimed (engine volumes cannot be renamed);
+    # empty: its own, named from its id.
+    pooled_workspace = models.CharField(max_length=200, blank=True, editable=False)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -201,7 +205,7 @@ class Sandbox(models.Model):
 
     @property
     def workspace_volume(self) -> str:
-        return f"{self.resource_prefix}-workspace"
+        return self.pooled_workspace or f"{self.resource_prefix}-workspace"
 
     @property
     def ledger_group(self) -> str:
@@ -420,3 +424,83 @@ class JobNode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job} on {self.node.hostname}"
+
+
+class PoolSetting(models.Model):
+    """How many ready, tenant-less nodes of a catalog item and flavor each host keeps."""
+
+    catalog_item = models.ForeignKey(CatalogItem, on_delete=models.CASCADE, related_name="+")
+    flavor = models.ForeignKey(Flavor, on_delete=models.CASCADE, related_name="+")
+    size = models.PositiveIntegerField(default=0, help_text="Ready nodes kept on each host that may run it")
+    # Launches of this item and flavor that claimed a pooled node, and those a pool could have
+    # served but found none ready (counted in the create's transaction).
+    hits = models.PositiveBigIntegerField(default=0)
+    misses = models.PositiveBigIntegerField(default=0)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["catalog_item__slug", "flavor__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["catalog_item", "flavor"], name="one_pool_per_item_and_flavor")
+        ]
+
+    def __str__(self) -> str:
+        return f"pool {self.catalog_item.slug}/{self.flavor.name} x{self.size}"
+
+
+class PoolNode(models.Model):
+    """A pooled node: a container of the pool's item and flavor, started before any sandbox
+    exists, with its own Jupyter token and gateway key; a launch's node takes both over when it
+    claims it. Its Docker objects are named from its id (labels cannot change, names can: the
+    container is renamed to the node's name when a sandbox adopts it)."""
+
+    Status = PoolNodeStatus
+
+    setting = models.ForeignKey(PoolSetting, on_delete=models.PROTECT, related_name="nodes")
+    # A host is deleted once drained (the pool pass removes its pooled nodes then): these rows go.
+    host = models.ForeignKey(Host, on_delete=models.CASCADE, related_name="pool_nodes")
+    role = models.CharField(max_length=50)
+    cpus = models.DecimalField(max_digits=6, decimal_places=2)
+    memory_mib = models.PositiveIntegerField()
+    status = models.CharField(max_length=20, choices=PoolNodeStatus.choices, default=PoolNodeStatus.STARTING)
+    explanation = models.TextField(blank=True)
+    secret = models.CharField(max_length=64, default=_new_secret, help_text="Token of its Jupyter")
+    gateway_key = models.CharField(max_length=32, unique=True, default=_new_gateway_key, editable=False)
+    node = models.OneToOneField(
+        Node, null=True, blank=True, on_delete=models.SET_NULL, related_name="pooled_from"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    ready_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created"]
+        indexes = [models.Index(fields=["setting", "status"], name="pool_node_claimable")]
+
+    def __str__(self) -> str:
+        return f"{self.setting} #{self.pk} on {self.host} ({self.status})"
+
+    @property
+    def resource_prefix(self) -> str:
+        return pool_prefix(self.pk)
+
+    @property
+    def container_name(self) -> str:
+        return self.resource_prefix
+
+    @property
+    def network_name(self) -> str:
+        """Its own network until a claim: pooled nodes never reach one another."""
+        return f"{self.resource_prefix}-net"
+
+    @property
+    def workspace_volume(self) -> str:
+        return f"{self.resource_prefix}-workspace"
+
+    @property
+    def hostname(self) -> str:
+        return f"{self.role}-0"
+
+    @property
+    def gateway_prefix(self) -> str:
+        return f"/gateway/{self.gateway_key}/"

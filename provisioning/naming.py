@@ -15,3 +15,8 @@ def sandbox_id_from_name(name: str) -> int | None:
         return None
     digits = name[len(head) :].split("-", 1)[0]
     return int(digits) if digits.isdigit() else None
+
+
+def pool_prefix(pool_node_id: int) -> str:
+    """A pooled node's objects: never mistaken for a sandbox's (sandbox_id_from_name gives None)."""
+    return f"{settings.SITE}-pool{pool_node_id}"

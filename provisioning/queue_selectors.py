@@ -36,7 +36,10 @@ class QueueStanding:
             f"the shares, so its fair-share factor is {self.factor:.2f} (1 is the highest)."
         ]
         if self.ahead_other_tenants:
-            parts.append(f"{self.ahead_other_tenants} launch(es) of tenants with a higher factor go first.")
+            parts.append(
+                f"{self.ahead_other_tenants} launch(es) of other tenants go first: their "
+                "tenants have a higher factor, or the same one and queued earlier."
+            )
         if self.ahead_same_tenant:
             parts.append(f"{self.ahead_same_tenant} launch(es) of your tenant were queued earlier.")
         if not (self.ahead_other_tenants or self.ahead_same_tenant):

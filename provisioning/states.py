@@ -52,6 +52,15 @@ class NodeStatus(models.TextChoices):
     DELETED = "deleted", "Container removed"
 
 
+class PoolNodeStatus(models.TextChoices):
+    STARTING = "starting", "Pooled container made and started, its services not answering yet"
+    READY = "ready", "Answers, tenant-less: a launch may claim it"
+    CLAIMED = "claimed", "Taken by a launch; a worker is joining it to the sandbox"
+    ADOPTED = "adopted", "Became the sandbox's node: the row is a record"
+    LOST = "lost", "Its container vanished, stopped or failed before a claim: being removed"
+    REMOVED = "removed", "Its container, network (and, unless adopted, workspace) are gone"
+
+
 class OperationStatus(models.TextChoices):
     PENDING = "pending", "Waiting for a worker"
     RUNNING = "running", "A worker is carrying it out"
@@ -72,14 +81,17 @@ def _t(allowed_from, through, ends, fails=None) -> Transition:
     return Transition(frozenset(allowed_from), through, ends, fails)
 
 
-S, N, Op, J = SandboxStatus, NodeStatus, OperationStatus, JobStatus
+S, N, Op, J, P = SandboxStatus, NodeStatus, OperationStatus, JobStatus, PoolNodeStatus
 
 #: Sandbox actions. A create starts from nothing: the row is made `pending` and a worker takes it
 #: on, or `queued` when no host has room, until the admission pass places it (then `pending`).
 SANDBOX_TRANSITIONS: dict[str, Transition] = {
     SandboxAction.CREATE: _t({S.PENDING, S.QUEUED}, S.PROVISIONING, S.RUNNING, S.ERROR),
+    # A start with no host free now waits in the queue like a create (its operation waits too).
     SandboxAction.START: _t({S.STOPPED}, S.STARTING, S.RUNNING, S.ERROR),
-    SandboxAction.STOP: _t({S.RUNNING, S.UNKNOWN}, S.STOPPING, S.STOPPED, S.ERROR),
+    # Stopping a queued sandbox takes it out of the queue at once: it ends stopped, its cpus and
+    # memory released, to be started again later.
+    SandboxAction.STOP: _t({S.RUNNING, S.UNKNOWN, S.QUEUED}, S.STOPPING, S.STOPPED, S.ERROR),
     SandboxAction.RESIZE: _t({S.RUNNING}, S.PROVISIONING, S.RUNNING, S.ERROR),
     # Accepted whatever is under way (a script deletes right after it creates): the operation in
     # flight is cancelled and the delete removes whatever it had made by then. A queued launch
@@ -113,6 +125,23 @@ NODE_TRANSITIONS: dict[str, Transition] = {
 NODE_FINAL = frozenset({N.DELETED})
 #: Nodes in these hold nothing on their host: no cpus, memory or GPUs are counted for them.
 NODE_RELEASED = frozenset({N.STOPPED, N.DELETED})
+
+#: Pooled nodes (provisioning.services.pools). A claim is one conditional update from `ready`,
+#: so a node is handed out once, and never once it was found lost.
+POOL_NODE_TRANSITIONS: dict[str, Transition] = {
+    "ready": _t({P.STARTING}, P.READY, P.READY),
+    "claim": _t({P.READY}, P.CLAIMED, P.CLAIMED),
+    # The worker of the launch joined it to the sandbox (or found it gone and started cold).
+    "adopt": _t({P.CLAIMED}, P.ADOPTED, P.ADOPTED, P.REMOVED),
+    "lose": _t({P.STARTING, P.READY}, P.LOST, P.REMOVED),
+    # A pool made smaller, a host out of service, a claim whose sandbox went before adoption.
+    "remove": _t({P.STARTING, P.READY, P.LOST, P.CLAIMED}, P.REMOVED, P.REMOVED),
+}
+#: Pooled nodes whose container holds cpus and memory on their host (placement counts them); a
+#: claimed one is counted as the sandbox's node instead.
+POOL_HOLDS_HOST = frozenset({P.STARTING, P.READY, P.LOST})
+#: Pooled nodes whose container, network and workspace the reconciler must leave alone.
+POOL_OWNS_OBJECTS = frozenset({P.STARTING, P.READY, P.LOST, P.CLAIMED})
 
 OPERATION_TRANSITIONS: dict[str, Transition] = {
     "run": _t({Op.PENDING, Op.RUNNING}, Op.RUNNING, Op.SUCCEEDED, Op.FAILED),

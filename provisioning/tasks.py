@@ -2,11 +2,16 @@
 
 from celery import shared_task
 
+from provisioning.models import Host
 from provisioning.services.admission import queue_admit_pass, queue_admit_soon
 from provisioning.services.hosts import host_inventory_take as inventory_take
+from provisioning.services.image_prune import images_prune as prune_images
 from provisioning.services.jobs import job_advance
 from provisioning.services.notebooks import notebooks_idle_stop as idle_notebooks_stop
 from provisioning.services.operations import operation_advance
+from provisioning.services.pools import POOL_LOOK_AGAIN_S
+from provisioning.services.pools import pool_default_ensure as ensure_default_pool
+from provisioning.services.pools import pool_maintain as maintain_pool
 from provisioning.services.readiness_watch import readiness_watch as watch_readiness
 from provisioning.services.reconciler import reconcile_all
 
@@ -53,3 +58,21 @@ def host_inventory_take(host_id: int) -> None:
 @shared_task(ignore_result=True)
 def queue_admit() -> dict:
     return queue_admit_pass()
+
+
+@shared_task(ignore_result=True)
+def images_prune() -> dict:
+    return prune_images().as_json()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def pool_maintain(host_id: int) -> None:
+    if maintain_pool(host_id=host_id):  # a pooled node still starts: look at it again soon
+        pool_maintain.apply_async((host_id,), countdown=POOL_LOOK_AGAIN_S)
+
+
+@shared_task(ignore_result=True)
+def pools_maintain() -> None:
+    ensure_default_pool()
+    for host_id in Host.objects.values_list("pk", flat=True):
+        pool_maintain.delay(host_id)

@@ -14,6 +14,7 @@ register = template.Library()
 _STATUS_COLOURS = {
     "running": "success",
     "ready": "success",
+    "building": "info",
     "succeeded": "success",
     "pending": "secondary",
     "queued": "secondary",

@@ -109,3 +109,48 @@ def test_members_see_flavors_site_admins_edit_them(client, site_admin, member):
     assert "Ensure this value is greater than or equal to 0.01." in refused.content.decode()
     client.post("/flavors/xl/delete/")
     assert not Flavor.objects.filter(name="xl").exists()
+
+
+def shipped_build(slug: str, **fields) -> ImageBuild:
+    """A build of a shipped image, as `make run` records it (no uploaded Dockerfile)."""
+    return ImageBuild.objects.create(
+        slug=slug, version="1.0.0", manifest=manifest(slug=slug, name=f"App {slug}"), **fields
+    )
+
+
+def test_the_app_store_shows_shipped_apps_building_with_their_step_and_log(client, member, items):
+    building = shipped_build(
+        "tensorflow", status=ImageBuild.Status.RUNNING, log="Step 1/5 : FROM base\nStep 2/5 : RUN pip install"
+    )
+    waiting = shipped_build("spark")
+    failed = shipped_build("broken", status=ImageBuild.Status.FAILED, explanation="pip: no such package")
+    shipped_build("pytorch-ddp", status=ImageBuild.Status.SUCCEEDED)
+    client.force_login(member)
+
+    page = client.get("/catalog/").content.decode()
+
+    assert "Being added" in page
+    assert 'data-app-image="tensorflow" data-state="building"' in page and "step 2/5" in page
+    assert 'data-app-image="spark" data-state="building"' in page and "waiting for its turn" in page
+    assert 'data-app-image="broken" data-state="failed"' in page and "pip: no such package" in page
+    assert 'data-app-image="pytorch-ddp" data-state="ready"' in page
+    for build in (building, waiting, failed):
+        assert f'href="/catalog/builds/{build.pk}/"' in page
+    # Something is still being built: the page refreshes itself.
+    assert 'hx-trigger="every 3s"' in page
+    # Members read the log of a shipped build, never that of a site admin's upload.
+    assert client.get(f"/catalog/builds/{failed.pk}/").status_code == 200
+    upload = ImageBuild.objects.create(
+        slug="mine", version="1", manifest=manifest(slug="mine"), dockerfile="FROM x"
+    )
+    assert client.get(f"/catalog/builds/{upload.pk}/").status_code == 404
+
+
+def test_the_app_store_stops_refreshing_once_every_image_is_ready(client, member, items):
+    shipped_build("pytorch-ddp", status=ImageBuild.Status.SUCCEEDED)
+    client.force_login(member)
+
+    page = client.get("/catalog/").content.decode()
+
+    assert 'data-app-image="pytorch-ddp" data-state="ready"' in page
+    assert "Being added" not in page and 'hx-trigger="every 3s"' not in page

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from catalog.filtersets import CatalogItemFilterSet
 from catalog.manifest import ManifestError
 from catalog.registry import RegistryClient, RegistryUnavailable
-from catalog.selectors import catalog_item_list, image_build_list
+from catalog.selectors import app_store, catalog_item_list, image_build_list
 from catalog.services.builds import image_build_request
 from catalog.services.catalog_items import catalog_item_register, catalog_item_set_enabled
 from catalog.states import IMAGE_BUILD_ACTIVE
@@ -32,7 +32,7 @@ def catalog_list_page(request):
     return render(
         request,
         "frontend/catalog/list.html",
-        {"filter": filterset, "page_obj": page, "items": page.object_list},
+        {"filter": filterset, "page_obj": page, "store": app_store(items=list(page.object_list))},
     )
 
 
@@ -85,8 +85,7 @@ def catalog_add_page(request):
 
 @login_required
 def image_build_page(request, pk):
-    require_site_admin(request, SITE_ADMINS)
-    build = get_object_or_404(image_build_list(), pk=pk)
+    build = get_object_or_404(image_build_list(user=request.user), pk=pk)
     return render(
         request,
         "frontend/catalog/build.html",

@@ -6,15 +6,18 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from catalog.models import CatalogItem, Flavor
 from common.client_ip import client_ip
 from common.errors import ServiceError
 from common.forms import add_service_error
-from frontend.forms import HostAddForm, HostStateForm
+from frontend.forms import HostAddForm, HostStateForm, PoolForm
 from frontend.views.guards import require_site_admin
 from frontend.views.paging import paginate
 from provisioning.errors import InvalidRequest
+from provisioning.pool_selectors import pool_list, pool_role
 from provisioning.selectors import host_list
 from provisioning.services.hosts import host_delete, host_register, host_set_state
+from provisioning.services.pools import pool_set
 
 SITE_ADMINS = "Only site admins manage hosts."
 
@@ -23,7 +26,37 @@ SITE_ADMINS = "Only site admins manage hosts."
 def host_list_page(request):
     require_site_admin(request, SITE_ADMINS)
     page = paginate(request, host_list())
-    return render(request, "frontend/hosts/list.html", {"page_obj": page, "hosts": page.object_list})
+    return render(
+        request,
+        "frontend/hosts/list.html",
+        {"page_obj": page, "hosts": page.object_list, "pools": pool_list(), "pool_form": _pool_form()},
+    )
+
+
+def _pool_form(data=None) -> PoolForm:
+    items = [i for i in CatalogItem.objects.filter(enabled=True).order_by("slug") if pool_role(i)]
+    return PoolForm(data, items=items, flavors=Flavor.objects.filter(gpus=0).order_by("cpus", "name"))
+
+
+@login_required
+@require_POST
+def host_pool_set_page(request):
+    require_site_admin(request, SITE_ADMINS)
+    form = _pool_form(request.POST)
+    if form.is_valid():
+        try:
+            setting = pool_set(actor=request.user, ip=client_ip(request), **form.cleaned_data)
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request,
+                f"Each host now keeps {setting.size} ready {setting.catalog_item.slug} "
+                f"({setting.flavor.name}) nodes; they start in the background.",
+            )
+    else:
+        messages.error(request, "Choose a catalog item, a flavor and a number of nodes (0 or more).")
+    return redirect("host-list")
 
 
 @login_required

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from provisioning.api import datataps, hosts, jobs, sandboxes
+from provisioning.api import datataps, hosts, jobs, pools, sandboxes
 
 urlpatterns = [
     path("sandboxes/", sandboxes.SandboxListCreate.as_view(), name="api-sandbox-list"),
@@ -23,6 +23,7 @@ urlpatterns = [
     path("hosts/", hosts.HostListCreate.as_view(), name="api-host-list"),
     path("hosts/<int:pk>/", hosts.HostDetail.as_view(), name="api-host-detail"),
     path("hosts/<int:pk>/refresh/", hosts.HostRefresh.as_view(), name="api-host-refresh"),
+    path("pools/", pools.PoolListSet.as_view(), name="api-pool-list"),
     path("datataps/", datataps.DataTapListCreate.as_view(), name="api-datatap-list"),
     path("datataps/<int:pk>/", datataps.DataTapDetail.as_view(), name="api-datatap-detail"),
     path("datatap-prefixes/", datataps.HostPathPrefixListCreate.as_view(), name="api-datatap-prefix-list"),

@@ -94,6 +94,8 @@ class ContainerState:
     error: str = ""
     #: Host paths bound into the container, by target, as the engine reports them (inspect only).
     binds: dict[str, str] = field(default_factory=dict)
+    #: The image reference the container was made from (`<registry>/<slug>:<version>`).
+    image: str = ""
 
     @property
     def ready(self) -> bool:
@@ -160,6 +162,17 @@ class ContainerDriver(ABC):
         files are put (put_secret_files) before it starts."""
 
     @abstractmethod
+    def network_join(self, *, name: str, network: str, alias: str, leave: str = "") -> None:
+        """Connect the running container `name` to `network`, reachable there as `alias`, and
+        disconnect it from `leave` (a network it no longer belongs on); each step is skipped
+        where already done, so a retry completes what an interrupted call began."""
+
+    @abstractmethod
+    def rename(self, *, name: str, new_name: str) -> None:
+        """Give the container `name` the name `new_name` (running or not); done when no
+        container `name` exists and one named `new_name` does."""
+
+    @abstractmethod
     def put_secret_files(self, *, name: str, files: dict[str, str], owner: str) -> None:
         """Write each file into SECRETS_DIR of the container (created or running), owned by
         `owner` ("uid:gid") with mode 0600 in a 0700 directory, replacing what is there."""
@@ -187,6 +200,16 @@ class ContainerDriver(ABC):
     @abstractmethod
     def list_managed_volumes(self) -> list[str]:
         """Names of the volumes the platform made on this engine."""
+
+    @abstractmethod
+    def image_tags(self, *, repository: str) -> list[str]:
+        """The tags of `repository` (`<registry>/<slug>`) this engine holds, sorted."""
+
+    @abstractmethod
+    def remove_image(self, *, ref: str) -> bool:
+        """Remove the image tag `ref` from this engine, unless a container uses it (any, running
+        or stopped, the platform's or not: never forced). Absent is fine. Says whether it is
+        gone."""
 
     @abstractmethod
     def logs(self, *, name: str, tail: int = 200) -> str:

@@ -228,6 +228,22 @@ class DockerDriver(ContainerDriver):
         return self.poll(name=spec.name)
 
     @_translate_errors
+    def network_join(self, *, name: str, network: str, alias: str, leave: str = "") -> None:
+        joined = (self.api.inspect_container(name).get("NetworkSettings") or {}).get("Networks") or {}
+        if network not in joined:
+            self.api.connect_container_to_network(name, network, aliases=[alias])
+        if leave and leave in joined:
+            _ignore_missing(lambda: self.api.disconnect_container_from_network(name, leave))
+
+    @_translate_errors
+    def rename(self, *, name: str, new_name: str) -> None:
+        try:
+            self.api.rename(name, new_name)
+        except docker.errors.NotFound:
+            if not self.poll(name=new_name).exists:
+                raise
+
+    @_translate_errors
     def put_secret_files(self, *, name: str, files: dict[str, str], owner: str) -> None:
         # The engine unpacks the archive into the container's own file system with the owner
         # and modes it names: nothing shows in `docker inspect`, nothing lands on this machine.
@@ -356,6 +372,27 @@ class DockerDriver(ContainerDriver):
         return [v["Name"] for v in volumes]
 
     @_translate_errors
+    def image_tags(self, *, repository: str) -> list[str]:
+        return sorted(
+            tag.rpartition(":")[2]
+            for image in self.api.images(name=repository)
+            for tag in image.get("RepoTags") or []
+            if tag.rpartition(":")[0] == repository
+        )
+
+    @_translate_errors
+    def remove_image(self, *, ref: str) -> bool:
+        try:
+            self.api.remove_image(ref)
+        except docker.errors.ImageNotFound:
+            return True
+        except docker.errors.APIError as exc:
+            if exc.status_code == 409:  # a container uses it: the engine refuses, as it should
+                return False
+            raise
+        return True
+
+    @_translate_errors
     def logs(self, *, name: str, tail: int = 200) -> str:
         try:
             return self.api.logs(name, tail=tail, timestamps=False).decode("utf-8", "replace")
@@ -450,6 +487,7 @@ def _state_from_attrs(attrs: dict) -> ContainerState:
         labels=attrs["Config"].get("Labels") or {},
         error=state.get("Error", ""),
         binds=_binds(attrs),
+        image=attrs["Config"].get("Image", ""),
     )
 
 
@@ -473,6 +511,7 @@ def _state_from_summary(summary: dict) -> ContainerState:
         running=summary.get("State") == "running",
         health=health,
         labels=summary.get("Labels") or {},
+        image=summary.get("Image", ""),
     )
 
 

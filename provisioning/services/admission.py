@@ -22,6 +22,7 @@ from provisioning.placement import HostSnapshot, NodeRequest, PlacementError, pl
 from provisioning.queue import QueuedLaunch, admit, fairshare_factors
 from provisioning.services.capacity import hosts_snapshot
 from provisioning.services.dispatch import operation_enqueue
+from provisioning.states import OPERATION_FINAL, SANDBOX_TRANSITIONS, SandboxAction
 from tenants.models import Tenant
 from tenants.selectors.fairshare import tenant_decayed_usage
 from tenants.services.audit import audit_record
@@ -29,8 +30,9 @@ from tenants.services.quota import quota_admit, quota_mark_queued, quota_release
 
 log = logging.getLogger(__name__)
 
-#: Advisory lock namespace of the admission pass (see worker_locks for the others).
-QUEUE_LOCK = 71_003
+#: Advisory lock namespace of the admission pass; worker_locks holds the others, none repeated
+#: (a shared one would make the pass and the readiness watcher wait for each other).
+QUEUE_LOCK = 71_004
 
 
 def sandbox_queue(*, sandbox: Sandbox, ip: str | None = None) -> None:
@@ -58,6 +60,31 @@ def sandbox_cancel_queued(*, sandbox: Sandbox) -> Operation:
         kind=Operation.Kind.DELETE,
         status=OperationStatus.SUCCEEDED,
         progress_message="Left the queue; nothing was running",
+        started=now,
+        finished=now,
+    )
+
+
+def sandbox_leave_queue(*, sandbox: Sandbox, why: str) -> Operation:
+    """Take a queued sandbox out of the queue, keeping it, stopped: its nodes' cpus, memory and
+    GPUs are released (its sandbox slot stays held, as for any stopped sandbox) and a start that
+    waited is cancelled. Its containers, if it ran before, stay stopped where they are. Call with
+    the sandbox's row locked."""
+    now = timezone.now()
+    nodes = list(sandbox.nodes.live())
+    Node.objects.filter(pk__in=[n.pk for n in nodes]).update(status=NodeStatus.STOPPED)
+    quota_release(group=sandbox.ledger_group, subjects=[n.ledger_subject for n in nodes], at=now)
+    sandbox.operations.exclude(status__in=OPERATION_FINAL).update(
+        status=OperationStatus.CANCELLED, explanation=f"Left the queue: {why}", finished=now, updated=now
+    )
+    sandbox.status = SandboxStatus.STOPPED
+    sandbox.queued_at = None
+    sandbox.save(update_fields=["status", "queued_at", "updated"])
+    return Operation.objects.create(
+        sandbox=sandbox,
+        kind=Operation.Kind.STOP,
+        status=OperationStatus.SUCCEEDED,
+        progress_message=f"Left the queue; nothing was running. {why}",
         started=now,
         finished=now,
     )
@@ -145,15 +172,21 @@ def node_requests(sandbox: Sandbox, nodes: list[Node]) -> tuple[NodeRequest, ...
 
 
 def _start(sandbox: Sandbox, nodes: list[Node], placement, *, now) -> None:
+    """Hand the admitted launch to a worker: the start operation that waited, or a create."""
+    waiting = _waiting_start(sandbox)
     for node in nodes:
         node.host_id = placement.host_ids[str(node.pk)]
         node.gpu_uuids = placement.gpu_uuids[str(node.pk)]
-    Node.objects.bulk_update(nodes, ["host", "gpu_uuids"])
-    sandbox.status = SandboxStatus.PENDING
+        if waiting is not None:
+            node.status = NodeStatus.PENDING
+    Node.objects.bulk_update(nodes, ["host", "gpu_uuids", "status"])
+    sandbox.status = (
+        SandboxStatus.PENDING if waiting is None else SANDBOX_TRANSITIONS[SandboxAction.START].through
+    )
     sandbox.swarm = placement.swarm
     sandbox.save(update_fields=["status", "swarm", "updated"])
     quota_admit(group=sandbox.ledger_group, at=now)
-    operation = Operation.objects.create(
+    operation = waiting or Operation.objects.create(
         sandbox=sandbox, kind=Operation.Kind.CREATE, requested_by=sandbox.owner
     )
     audit_record(
@@ -164,6 +197,15 @@ def _start(sandbox: Sandbox, nodes: list[Node], placement, *, now) -> None:
         detail={"queued_s": round((now - sandbox.queued_at).total_seconds(), 3)},
     )
     operation_enqueue(operation)
+
+
+def _waiting_start(sandbox: Sandbox) -> Operation | None:
+    """The start operation a queued sandbox waits with (None: the queued launch is a create)."""
+    return (
+        sandbox.operations.filter(kind=Operation.Kind.START, status=OperationStatus.PENDING)
+        .order_by("-pk")
+        .first()
+    )
 
 
 def _preempt(*, waiting: list[QueuedLaunch], factors: dict[str, float], by_id: dict, now) -> list[int]:
@@ -264,15 +306,25 @@ def _expire(*, now) -> list[int]:
         .select_related("tenant")
     )
     for sandbox in overdue:
-        sandbox.nodes.update(status=NodeStatus.DELETED)
-        quota_release(group=sandbox.ledger_group, at=now)
-        sandbox.status = SandboxStatus.ERROR
-        sandbox.explanation = (
-            f"Waited {_duration(limit)} in the queue and no host had room for it, so it was not "
-            "started and its quota was released. Delete it and launch again, perhaps smaller, or "
-            "ask a site admin for more hosts."
-        )
-        sandbox.save(update_fields=["status", "explanation", "updated"])
+        if _waiting_start(sandbox) is not None:
+            # It ran before: its workspace and stopped containers are kept, it is stopped again.
+            why = (
+                f"It waited {_duration(limit)} in the queue and no host had room for it; its "
+                "cpus and memory were released. Start it again later, or ask a site admin for "
+                "more hosts."
+            )
+            sandbox_leave_queue(sandbox=sandbox, why=why)
+            Sandbox.objects.filter(pk=sandbox.pk).update(explanation=why)
+        else:
+            sandbox.nodes.update(status=NodeStatus.DELETED)
+            quota_release(group=sandbox.ledger_group, at=now)
+            sandbox.status = SandboxStatus.ERROR
+            sandbox.explanation = (
+                f"Waited {_duration(limit)} in the queue and no host had room for it, so it was "
+                "not started and its quota was released. Delete it and launch again, perhaps "
+                "smaller, or ask a site admin for more hosts."
+            )
+            sandbox.save(update_fields=["status", "explanation", "updated"])
         audit_record(
             actor=None,
             action="sandbox.queue_expired",

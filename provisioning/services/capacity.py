@@ -9,6 +9,7 @@ from django.db.models import Sum
 
 from provisioning.models import Host, Node
 from provisioning.placement import HostSnapshot, NodeRequest, Placement, place_sandbox
+from provisioning.pool_selectors import pool_usage_by_host
 from provisioning.selectors import host_gpus_in_use
 
 
@@ -25,6 +26,7 @@ def hosts_snapshot(*, lock: bool, host_ids: list[int] | None = None) -> list[Hos
         for row in holding.values("host").annotate(cpus=Sum("cpus"), memory_mib=Sum("memory_mib"))
     }
     used_gpus = host_gpus_in_use(host_ids=[h.pk for h in hosts])
+    pooled = pool_usage_by_host(host_ids=[h.pk for h in hosts])  # warm nodes hold their room too
     return [
         HostSnapshot(
             id=h.pk,
@@ -33,8 +35,8 @@ def hosts_snapshot(*, lock: bool, host_ids: list[int] | None = None) -> list[Hos
             memory_mib=h.memory_mib,
             gpu_uuids=tuple(g["uuid"] for g in h.gpus),
             labels=h.labels,
-            used_cpus=used.get(h.pk, {}).get("cpus") or Decimal("0"),
-            used_memory_mib=used.get(h.pk, {}).get("memory_mib") or 0,
+            used_cpus=(used.get(h.pk, {}).get("cpus") or Decimal("0")) + pooled.get(h.pk, (0, 0))[0],
+            used_memory_mib=(used.get(h.pk, {}).get("memory_mib") or 0) + pooled.get(h.pk, (0, 0))[1],
             used_gpu_uuids=frozenset(used_gpus.get(h.pk, ())),
             swarm=h.swarm,
         )

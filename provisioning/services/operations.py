@@ -23,6 +23,7 @@ from provisioning.services.datataps import (
     datatap_sources_check,
     sandbox_mount_failure,
 )
+from provisioning.services.pools import pool_node_adopt
 from provisioning.services.readiness import node_ready
 from provisioning.services.worker_locks import worker_lock
 from provisioning.states import (
@@ -63,6 +64,9 @@ def operation_advance(*, operation_id: int) -> Outcome:
             return Outcome(again_in=LOCK_BUSY_RETRY_S)
         operation.refresh_from_db()
         if operation.status in OPERATION_FINAL:
+            return Outcome()
+        if Sandbox.objects.filter(pk=operation.sandbox_id, status=SandboxStatus.QUEUED).exists():
+            # A start waiting in the queue: the admission pass places its nodes, then enqueues it.
             return Outcome()
         if operation.status == OperationStatus.PENDING or operation.started is None:
             operation.status = OPERATION_TRANSITIONS["run"].through
@@ -270,7 +274,7 @@ def node_start_checked(sandbox: Sandbox, node: Node, driver):
     checked = datatap_sources_check(sandbox)
     spec = node_spec(node, tap_sources={pk: source.path for pk, source in checked.items()})
     _workspace_ensure(sandbox, driver)  # still its own size-limited file system (after a reboot)
-    state = driver.start(spec)
+    state = pool_node_adopt(node=node, spec=spec, driver=driver) or driver.start(spec)
     try:
         datatap_mounts_verify(sandbox, checked, state.binds)
     except DataTapRefused:

@@ -14,6 +14,7 @@ from provisioning.containers import LABEL_PREFIX
 from provisioning.drivers import DriverError, HostUnreachable, driver_for_host
 from provisioning.models import Host, Node, Operation, Sandbox
 from provisioning.naming import sandbox_id_from_name
+from provisioning.pool_selectors import pool_objects_kept
 from provisioning.services.datataps import DataTapRefused
 from provisioning.services.dispatch import operation_enqueue
 from provisioning.services.drift import drift_record
@@ -148,10 +149,12 @@ def _remove_orphans(host: Host, driver, containers: dict, busy: set[int]) -> int
     expected = {
         node.container_name for node in Node.objects.live().filter(host=host).select_related("sandbox")
     }
+    # Read after the listing, as `expected`: a pooled node made meanwhile is already a row.
+    pooled = pool_objects_kept(host=host, sandbox_ids=set())
     candidates = {
         name: state
         for name, state in containers.items()
-        if name not in expected and _label_id(state.labels, "sandbox") not in busy
+        if name not in expected | pooled and _label_id(state.labels, "sandbox") not in busy
     }
     # A live node recorded on another host is that host's to converge: this engine may be the
     # same one under a second name, where removing it would destroy a running sandbox.
@@ -174,12 +177,14 @@ def _remove_orphans(host: Host, driver, containers: dict, busy: set[int]) -> int
     holding = set(Node.objects.live().values_list("sandbox_id", flat=True).distinct())
     live = set(Sandbox.objects.filter(status__in=SANDBOX_KEEPS_RESOURCES).values_list("pk", flat=True))
     keep = live | holding | busy
+    # The pool's objects, and the pooled workspaces these sandboxes took over, keep their names.
+    pooled = pool_objects_kept(host=host, sandbox_ids=keep)
     for network in networks:
-        if sandbox_id_from_name(network) not in keep:
+        if sandbox_id_from_name(network) not in keep and network not in pooled:
             driver.remove_network(name=network)
             removed += 1
     for volume in volumes:
-        if sandbox_id_from_name(volume) not in keep:
+        if sandbox_id_from_name(volume) not in keep and volume not in pooled:
             driver.remove_volume(name=volume)
             removed += 1
     return removed

@@ -10,11 +10,17 @@ from provisioning.errors import InvalidRequest, NoCapacity, OperationUnderWay, S
 from provisioning.models import Job, Node, Operation, Sandbox
 from provisioning.placement import PlacementError
 from provisioning.quota_charges import node_resources, slot_resources
-from provisioning.services.admission import launch_never_fits, sandbox_cancel_queued, sandbox_queue
+from provisioning.services.admission import (
+    launch_never_fits,
+    sandbox_cancel_queued,
+    sandbox_leave_queue,
+    sandbox_queue,
+)
 from provisioning.services.capacity import nodes_place
 from provisioning.services.datataps import datataps_for_sandbox
 from provisioning.services.dispatch import operation_enqueue
 from provisioning.services.jobs import job_cancel
+from provisioning.services.pools import pool_claim
 from provisioning.states import (
     JOB_ACTIVE,
     OPERATION_FINAL,
@@ -82,7 +88,7 @@ def sandbox_create(
                 group=sandbox.ledger_group,
                 requests=[_sandbox_allocation(sandbox), *[_node_allocation(n) for n in new_nodes]],
             )
-            if _place_or_queue(new_nodes, sandbox=sandbox):
+            if pool_claim(sandbox=sandbox, nodes=new_nodes) or _place_or_queue(new_nodes, sandbox=sandbox):
                 operation = Operation.objects.create(
                     sandbox=sandbox, kind=SandboxAction.CREATE, requested_by=owner
                 )
@@ -105,10 +111,30 @@ def sandbox_create(
 
 
 def sandbox_stop(*, sandbox: Sandbox, actor: User, ip: str | None = None) -> Operation:
-    return _transition(sandbox=sandbox, actor=actor, ip=ip, action=SandboxAction.STOP)
+    """A queued sandbox leaves the queue at once and ends stopped; a running one is stopped by a
+    worker."""
+    with transaction.atomic():
+        sandbox = _locked(sandbox)
+        _require(sandbox, SandboxAction.STOP)
+        if sandbox.status == SandboxStatus.QUEUED:
+            who = actor.username if actor else "The portal"
+            operation = sandbox_leave_queue(sandbox=sandbox, why=f"{who} stopped it while it waited.")
+            audit_record(
+                actor=actor,
+                action="sandbox.stop",
+                tenant=sandbox.tenant,
+                target=sandbox,
+                ip=ip,
+                detail={"was": SandboxStatus.QUEUED},
+            )
+            return operation
+        return _operation(sandbox, actor=actor, ip=ip, action=SandboxAction.STOP)
 
 
 def sandbox_start(*, sandbox: Sandbox, actor: User, ip: str | None = None) -> Operation:
+    """Start a stopped sandbox, within quota (409 otherwise). With no host free now, or others
+    waiting, it joins the queue like a launch: its start operation waits, and the admission pass
+    places its nodes and hands the operation to a worker."""
     with transaction.atomic():
         sandbox = _locked(sandbox)
         _require(sandbox, SandboxAction.START)
@@ -121,9 +147,19 @@ def sandbox_start(*, sandbox: Sandbox, actor: User, ip: str | None = None) -> Op
             requests=[_node_allocation(n) for n in nodes],
         )
         previous = next((n.host_id for n in nodes if n.host_id), None)
-        _place(nodes, sandbox=sandbox, prefer_host_id=previous)
-        Node.objects.filter(pk__in=[n.pk for n in nodes]).update(status=NodeStatus.PENDING)
-        return _operation(sandbox, actor=actor, ip=ip, action=SandboxAction.START)
+        if _place_or_queue(nodes, sandbox=sandbox, prefer_host_id=previous):
+            Node.objects.filter(pk__in=[n.pk for n in nodes]).update(status=NodeStatus.PENDING)
+            return _operation(sandbox, actor=actor, ip=ip, action=SandboxAction.START)
+        operation = Operation.objects.create(sandbox=sandbox, kind=SandboxAction.START, requested_by=actor)
+        audit_record(
+            actor=actor,
+            action="sandbox.start",
+            tenant=sandbox.tenant,
+            target=sandbox,
+            ip=ip,
+            detail={"queued": True},
+        )
+        return operation
 
 
 def sandbox_resize(
@@ -178,9 +214,10 @@ def sandbox_delete(*, sandbox: Sandbox, actor: User, ip: str | None = None) -> O
     reservation is released."""
     with transaction.atomic():
         sandbox = _locked(sandbox)
+        # A queued start has stopped containers on a host: those go through a delete operation.
         never_placed = not sandbox.nodes.filter(host__isnull=False).exists()
         was = sandbox.status
-        if was == SandboxStatus.QUEUED or (was == SandboxStatus.ERROR and never_placed):
+        if was in (SandboxStatus.QUEUED, SandboxStatus.ERROR) and never_placed:
             operation = sandbox_cancel_queued(sandbox=sandbox)
             audit_record(
                 actor=actor,
@@ -216,13 +253,6 @@ def _jobs_on_removed_nodes(sandbox: Sandbox, removed: list[int], *, actor, force
         )
     for job in jobs:
         job_cancel(job=job, actor=actor, ip=ip)
-
-
-def _transition(*, sandbox, actor, ip, action) -> Operation:
-    with transaction.atomic():
-        sandbox = _locked(sandbox)
-        _require(sandbox, action)
-        return _operation(sandbox, actor=actor, ip=ip, action=action)
 
 
 def _operation(sandbox, *, actor, ip, action, params=None) -> Operation:
@@ -273,14 +303,14 @@ def _require(sandbox: Sandbox, action: str) -> None:
     raise StateConflict(f"Sandbox {sandbox.name!r} is {sandbox.status}; this needs it to be {names}.")
 
 
-def _place_or_queue(nodes: list[Node], *, sandbox: Sandbox) -> bool:
+def _place_or_queue(nodes: list[Node], *, sandbox: Sandbox, **place_kwargs) -> bool:
     """Place the nodes now (True), or queue the sandbox (False); refuses what no host could
     ever take, even empty."""
     if why := launch_never_fits(sandbox=sandbox, nodes=nodes):
         raise NoCapacity(why)
     if not Sandbox.objects.filter(status=SandboxStatus.QUEUED).exists():
         try:
-            _place(nodes, sandbox=sandbox, may_spread=True)
+            _place(nodes, sandbox=sandbox, **(place_kwargs or {"may_spread": True}))
             return True
         except NoCapacity:
             pass

@@ -37,6 +37,7 @@ class FakeEngine(ContainerDriver):
         self.containers: dict[str, dict] = {}
         self.networks: set[str] = set()
         self.volumes: dict[str, dict] = {}
+        self.images: set[str] = set()  # references, `<registry>/<slug>:<version>`; start adds its own
         self.reachable = True
         self.health = "healthy"  # what started containers report
         # Every command run in a container: container name, command, environment, user, detach.
@@ -79,12 +80,31 @@ class FakeEngine(ContainerDriver):
         self._check()
         if spec.network not in self.networks:
             raise DriverError(f"network {spec.network} not found")
+        self.images.add(spec.image)
         container = self.containers.setdefault(spec.name, {"spec": spec, "running": False})
         if not container["running"]:  # as the contract says of bind mounts, made again
             container["spec"] = spec
             self.put_secret_files(name=spec.name, files=spec.secret_files, owner=spec.user)
         container["running"] = True
         return self.poll(name=spec.name)
+
+    def network_join(self, *, name, network, alias, leave="") -> None:
+        """Recorded per container as its networks: {network: alias}."""
+        self._check()
+        if name not in self.containers or not self.containers[name]["running"]:
+            raise DriverError(f"container {name} is not running")
+        if network not in self.networks:
+            raise DriverError(f"network {network} not found")
+        joined = self.containers[name].setdefault("networks", {self.containers[name]["spec"].network: None})
+        joined[network] = alias
+        joined.pop(leave, None)
+
+    def rename(self, *, name, new_name) -> None:
+        self._check()
+        if name in self.containers:
+            self.containers[new_name] = self.containers.pop(name)
+        elif new_name not in self.containers:
+            raise DriverError(f"container {name} does not exist")
 
     def put_secret_files(self, *, name, files, owner) -> None:
         """Recorded per container as {file name: (content, owner)}."""
@@ -120,6 +140,7 @@ class FakeEngine(ContainerDriver):
             ip="10.0.0.2" if running else None,
             labels=container["spec"].labels,
             binds={m.target: m.source for m in container["spec"].mounts if m.kind == "bind"},
+            image=container["spec"].image,
         )
 
     def list_managed(self) -> list[ContainerState]:
@@ -133,6 +154,17 @@ class FakeEngine(ContainerDriver):
     def list_managed_volumes(self) -> list[str]:
         self._check()
         return sorted(self.volumes)
+
+    def image_tags(self, *, repository) -> list[str]:
+        self._check()
+        return sorted(ref.rpartition(":")[2] for ref in self.images if ref.rpartition(":")[0] == repository)
+
+    def remove_image(self, *, ref) -> bool:
+        self._check()
+        if any(container["spec"].image == ref for container in self.containers.values()):
+            return False
+        self.images.discard(ref)
+        return True
 
     def logs(self, *, name, tail=200) -> str:
         self._check()

@@ -13,7 +13,7 @@ from provisioning.models import Operation, OperationStatus, Sandbox, SandboxStat
 from provisioning.queue_selectors import queue_standings
 from provisioning.services.admission import queue_admit_pass
 from provisioning.services.operations import operation_advance
-from provisioning.services.sandboxes import sandbox_create, sandbox_delete
+from provisioning.services.sandboxes import sandbox_create, sandbox_delete, sandbox_start, sandbox_stop
 from tenants.models import Allocation, AuditEvent, Membership, Tenant, User
 from tenants.resources import QuotaExceeded
 from tenants.selectors.usage import tenant_usage
@@ -149,7 +149,7 @@ def test_fair_share_puts_the_tenant_that_used_less_first(member, tenant, cluster
     standings = queue_standings()
     assert [s.pk for s, _ in standings] == [second.pk, first.pk]
     assert standings[0][1].factor == 1.0 and standings[1][1].factor < 1.0
-    assert "1 launch(es) of tenants with a higher factor go first" in standings[1][1].reason
+    assert "1 launch(es) of other tenants go first" in standings[1][1].reason
 
     run(sandbox_delete(sandbox=running[0], actor=member))
     assert queue_admit_pass()["admitted"] == [second.pk]
@@ -274,3 +274,87 @@ def test_site_admins_see_the_whole_queue_with_each_factor(member, tenant, cluste
     assert "Hosts: any host" in page
     assert ">waits</a>" in page
     assert '<td class="queue-factor">0.500</td>' in page
+
+
+def test_a_start_with_no_room_waits_in_the_queue_and_is_admitted_when_room_frees(
+    member, tenant, cluster_item, engine
+):
+    stopped, *others = fill(member, tenant, engine)
+    run(sandbox_stop(sandbox=stopped, actor=member))
+    blocker = launch(member, tenant, "blocker")
+    run(blocker.operations.get())
+
+    start = sandbox_start(sandbox=stopped, actor=member)
+
+    stopped.refresh_from_db()
+    assert stopped.status == SandboxStatus.QUEUED
+    assert start.kind == Operation.Kind.START and start.status == OperationStatus.PENDING
+    # The worker leaves a waiting start alone (the reconciler re-enqueues stale operations).
+    assert operation_advance(operation_id=start.pk).again_in is None
+    start.refresh_from_db()
+    assert start.status == OperationStatus.PENDING
+    assert queue_admit_pass()["admitted"] == []
+
+    run(sandbox_delete(sandbox=blocker, actor=member))
+    assert queue_admit_pass()["admitted"] == [stopped.pk]
+
+    stopped.refresh_from_db()
+    assert stopped.status == SandboxStatus.STARTING
+    assert not stopped.operations.filter(kind=Operation.Kind.CREATE, status=OperationStatus.PENDING).exists()
+    run(start)
+    stopped.refresh_from_db()
+    assert (start.status, stopped.status) == (OperationStatus.SUCCEEDED, SandboxStatus.RUNNING)
+    assert set(stopped.nodes.values_list("status", flat=True)) == {"running"}
+
+
+def test_stopping_a_queued_start_takes_it_out_of_the_queue_and_keeps_it(member, tenant, cluster_item, engine):
+    stopped, *_ = fill(member, tenant, engine)
+    run(sandbox_stop(sandbox=stopped, actor=member))
+    launch(member, tenant, "blocker")
+    before = tenant_usage(tenant=tenant)
+    start = sandbox_start(sandbox=stopped, actor=member)
+    assert tenant_usage(tenant=tenant).cpus > before.cpus
+
+    left = sandbox_stop(sandbox=stopped, actor=member)
+
+    stopped.refresh_from_db()
+    start.refresh_from_db()
+    assert stopped.status == SandboxStatus.STOPPED
+    assert left.status == OperationStatus.SUCCEEDED
+    assert start.status == OperationStatus.CANCELLED
+    assert tenant_usage(tenant=tenant) == before
+    assert set(stopped.nodes.values_list("status", flat=True)) == {"stopped"}
+    # Its stopped container is still there, to start again.
+    assert stopped.nodes.filter(host__isnull=False).exists()
+
+
+def test_deleting_a_queued_start_removes_its_containers(member, tenant, cluster_item, engine):
+    stopped, *_ = fill(member, tenant, engine)
+    run(sandbox_stop(sandbox=stopped, actor=member))
+    launch(member, tenant, "blocker")
+    sandbox_start(sandbox=stopped, actor=member)
+
+    delete = sandbox_delete(sandbox=stopped, actor=member)
+
+    assert delete.status == OperationStatus.PENDING  # a worker removes the stopped containers
+    run(delete)
+    stopped.refresh_from_db()
+    assert stopped.status == SandboxStatus.DELETED
+    assert not {n.container_name for n in stopped.nodes.all()} & set(engine.containers)
+
+
+def test_a_start_queued_too_long_ends_stopped_not_in_error(member, tenant, cluster_item, engine, settings):
+    stopped, *_ = fill(member, tenant, engine)
+    run(sandbox_stop(sandbox=stopped, actor=member))
+    launch(member, tenant, "blocker")
+    before = tenant_usage(tenant=tenant)
+    sandbox_start(sandbox=stopped, actor=member)
+    settings.QUEUE_MAX_WAIT_S = 3600
+    Sandbox.objects.filter(pk=stopped.pk).update(queued_at=timezone.now() - timedelta(hours=2))
+
+    assert queue_admit_pass()["expired"] == [stopped.pk]
+
+    stopped.refresh_from_db()
+    assert stopped.status == SandboxStatus.STOPPED
+    assert "waited 1 hours in the queue" in stopped.explanation
+    assert tenant_usage(tenant=tenant) == before

@@ -32,7 +32,7 @@ from provisioning.queue_selectors import queue_standings
 from provisioning.services.admission import queue_admit_pass
 from provisioning.services.hosts import host_inventory_refresh
 from provisioning.services.operations import operation_advance
-from provisioning.services.sandboxes import sandbox_create, sandbox_delete, sandbox_stop
+from provisioning.services.sandboxes import sandbox_create, sandbox_delete, sandbox_start, sandbox_stop
 from provisioning.tests.doubles import fake_engine
 from tenants.models import Membership, Tenant, User
 from tenants.resources import DIMENSIONS, QuotaExceeded
@@ -108,9 +108,19 @@ class QueueMachine(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def stop(self, data):
-        running = list(self._mine().filter(status=S.RUNNING))
-        if running:
-            sandbox_stop(sandbox=data.draw(st.sampled_from(running)), actor=self.user)
+        """Stops a running sandbox, or takes a queued one out of the queue."""
+        candidates = list(self._mine().filter(status__in=[S.RUNNING, S.QUEUED]))
+        if candidates:
+            sandbox_stop(sandbox=data.draw(st.sampled_from(candidates)), actor=self.user)
+            self.workers()
+
+    @rule(data=st.data())
+    def start(self, data):
+        """A stopped (or preempted) sandbox started again: it runs, or queues like a launch."""
+        stopped = list(self._mine().filter(status=S.STOPPED))
+        if stopped:
+            with contextlib.suppress(QuotaExceeded, NoCapacity):
+                sandbox_start(sandbox=data.draw(st.sampled_from(stopped)), actor=self.user)
             self.workers()
 
     @rule(data=st.data(), queued=st.booleans())
@@ -194,7 +204,12 @@ class QueueMachine(RuleBasedStateMachine):
 
     @invariant()
     def queued_launches_hold_no_host_and_none_is_admitted_twice(self):
-        assert not Node.objects.filter(sandbox__status=S.QUEUED, host__isnull=False).exists()
+        # A queued start keeps its stopped containers' host; nothing queued holds room.
+        assert not (
+            Node.objects.filter(sandbox__status=S.QUEUED, host__isnull=False)
+            .exclude(status__in=[NodeStatus.STOPPED, NodeStatus.DELETED])
+            .exists()
+        )
         creates = list(
             Operation.objects.filter(sandbox__in=self.ids, kind="create").values_list("sandbox", flat=True)
         )

@@ -54,8 +54,10 @@ def test_every_transition_names_states_of_its_own_entity(table, states):
 
 def test_final_states_allow_nothing_and_busy_sandboxes_take_no_new_operation():
     assert sandbox_actions_allowed(status=SandboxStatus.DELETED) == []
-    for status in SANDBOX_BUSY:
+    for status in SANDBOX_BUSY - {SandboxStatus.QUEUED}:
         assert sandbox_actions_allowed(status=status) == ["delete"], status
+    # Waiting in the queue, it may also be stopped: it leaves the queue and is kept.
+    assert sandbox_actions_allowed(status=SandboxStatus.QUEUED) == ["stop", "delete"]
     for status in JOB_FINAL:
         assert not any(status in t.allowed_from for t in JOB_TRANSITIONS.values())
     for status in IMAGE_BUILD_FINAL:
@@ -66,7 +68,7 @@ def test_what_each_sandbox_state_allows():
     allowed = {status: sandbox_actions_allowed(status=status) for status in SandboxStatus}
     assert allowed == {
         SandboxStatus.PENDING: ["delete"],
-        SandboxStatus.QUEUED: ["delete"],
+        SandboxStatus.QUEUED: ["stop", "delete"],
         SandboxStatus.PROVISIONING: ["delete"],
         SandboxStatus.RUNNING: ["stop", "resize", "delete"],
         SandboxStatus.STOPPING: ["delete"],

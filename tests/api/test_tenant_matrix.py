@@ -18,7 +18,7 @@ from tests.api.conftest import fill_path, operations
 # Collections whose objects belong to a tenant: a foreign one is a 404.
 TENANT_OWNED = {"tenants", "sandboxes", "operations", "datataps", "jobs"}
 # Collections only site admins reach at all.
-SITE_ADMIN_ONLY = {"hosts", "datatap-prefixes", "catalog-builds", "users", "group-mappings"}
+SITE_ADMIN_ONLY = {"hosts", "pools", "datatap-prefixes", "catalog-builds", "users", "group-mappings"}
 # Site-wide collections everybody reads and only site admins change.
 CURATED = {"catalog", "flavors"}
 # Per-user collections: another user's object is a 404, whatever the role.
@@ -50,6 +50,7 @@ def bodies(world) -> dict[tuple[str, str], dict]:
         ("POST", "/api/v1/datatap-prefixes/"): {"path": "/srv/elsewhere"},
         ("POST", "/api/v1/hosts/"): {"name": "rogue", "url": "unix:///var/run/rogue.sock"},
         ("PATCH", "/api/v1/hosts/{id}/"): {"state": "disabled"},
+        ("POST", "/api/v1/pools/"): {"catalog_item": world.item.slug, "flavor": world.flavor.name, "size": 1},
         ("PATCH", "/api/v1/catalog/{slug}/"): {"enabled": False},
         ("POST", "/api/v1/flavors/"): {
             "name": "huge",

@@ -85,3 +85,34 @@ def test_a_failing_build_is_marked_failed_with_the_engine_s_words(site_admin, re
     assert "returned a non-zero code: 1" in build.explanation
     assert "nope" in build.log
     assert not CatalogItem.objects.filter(slug="pytest-broken").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_build_that_pushed_sends_the_prune_and_an_up_to_date_one_does_not(
+    site_admin, seeded_flavors, settings, monkeypatch, docker_client
+):
+    from celery import current_app
+
+    settings.IMAGE_PUBLISHED_TASKS = ["provisioning.tasks.images_prune"]
+    sent = []
+    monkeypatch.setattr(current_app, "send_task", lambda name, *args, **kwargs: sent.append(name))
+    slug, version = "pytest-upload", f"{time.time_ns()}"
+
+    def build_once() -> ImageBuild:
+        build = ImageBuild.objects.create(
+            slug=slug,
+            version=version,
+            manifest=manifest(slug=slug, version=version),
+            dockerfile=DOCKERFILE.replace("{nonce}", version),
+            requested_by=site_admin,
+        )
+        return image_build_run(build_id=build.pk)
+
+    try:
+        first = build_once()
+        assert first.status == ImageBuild.Status.SUCCEEDED, first.explanation
+        assert sent == ["provisioning.tasks.images_prune"]
+        again = build_once()
+        assert again.log.startswith("up to date") and sent == ["provisioning.tasks.images_prune"]
+    finally:
+        image_remove(docker_client, slug=slug, version=version)
