@@ -25,6 +25,11 @@ ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 ICON_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\.svg$")
 
 CATEGORIES = ("notebook", "training", "batch")
+# The distributed frameworks whose environment the portal sets in a job from the sandbox's
+# nodes (provisioning.frameworks). A manifest from before the field gets torch's: what every
+# job got then.
+FRAMEWORKS = ("torch", "tensorflow", "mpi", "spark", "dask")
+DEFAULT_FRAMEWORKS = ("torch",)
 PROTOCOLS = ("http", "tcp")
 HEALTHCHECK_KINDS = ("CMD", "CMD-SHELL")
 HEAD_ROLE = "head"
@@ -72,6 +77,7 @@ TOP_LEVEL_FIELDS = (
     "capabilities",
     "environment",
     "host_labels",
+    "frameworks",
     "roles",
 )
 ROLE_FIELDS = ("min_nodes", "max_nodes", "default_nodes", "services", "healthcheck")
@@ -227,6 +233,7 @@ class Manifest:
     capabilities: tuple[str, ...] = ()
     environment: Mapping[str, str] = field(default_factory=dict)
     host_labels: Mapping[str, str] = field(default_factory=dict)
+    frameworks: tuple[str, ...] = DEFAULT_FRAMEWORKS
 
     @property
     def head(self) -> Role:
@@ -255,6 +262,7 @@ class Manifest:
             capabilities=tuple(data.get("capabilities", ())),
             environment=dict(data.get("environment", {})),
             host_labels=dict(data.get("host_labels", {})),
+            frameworks=tuple(data.get("frameworks", DEFAULT_FRAMEWORKS)),
         )
 
     def as_json(self) -> dict:
@@ -273,6 +281,7 @@ class Manifest:
             "capabilities": list(self.capabilities),
             "environment": dict(self.environment),
             "host_labels": dict(self.host_labels),
+            "frameworks": list(self.frameworks),
             "roles": {name: _role_as_json(role) for name, role in self.roles.items()},
         }
 
@@ -366,6 +375,7 @@ def manifest_validate(
         "capabilities": _capabilities(check, data.get("capabilities", [])),
         "environment": _environment(check, data.get("environment", {})),
         "host_labels": _host_labels(check, data.get("host_labels", {})),
+        "frameworks": _frameworks(check, data.get("frameworks", list(DEFAULT_FRAMEWORKS))),
         "roles": _roles(check, data.get("roles", _MISSING)),
     }
     slug, version = result["slug"], result["version"]
@@ -486,6 +496,18 @@ def _environment(check: _Checker, value: Any) -> dict[str, str]:
             check.add(path, "is reserved for the platform")
         elif (text := check.string(path, item)) is not None:
             result[key] = text
+    return result
+
+
+def _frameworks(check: _Checker, value: Any) -> list[str]:
+    items = check.sequence("frameworks", value)
+    if items is None:
+        return []
+    result = []
+    for index, item in enumerate(items):
+        name = _choice(check, f"frameworks[{index}]", item, FRAMEWORKS)
+        if name is not None and name not in result:
+            result.append(name)
     return result
 
 

@@ -10,13 +10,12 @@ capability dropped but `cap_add`, no new privileges, no swap) is part of that co
 from collections.abc import Mapping
 from decimal import Decimal
 
-from catalog.manifest import Manifest, Role
+from catalog.manifest import HEAD_ROLE, Manifest, Role
 from provisioning.drivers import HealthCheck, Mount, NodeSpec
+from provisioning.frameworks import node_framework_environment
 from provisioning.models import DataTap, Node, PoolNode, Sandbox
 from provisioning.sshkeys import ssh_public_key
 
-#: The torch.distributed rendezvous port of the head node; each job takes one above it.
-MASTER_PORT = 29500
 #: Labels of every object the platform makes carry this prefix; the reconciler finds them by it.
 LABEL_PREFIX = "org.sandbox-portal"
 #: Processes one node may run: enough for a data loader's workers, not for a fork bomb.
@@ -77,11 +76,13 @@ def pool_node_spec(pool_node: PoolNode) -> NodeSpec:
             "SANDBOX_NODE": pool_node.hostname,
             "SANDBOX_GATEWAY_PREFIX": pool_node.gateway_prefix,
             "JUPYTER_BASE_URL": f"{pool_node.gateway_prefix}jupyter/",
-            "MASTER_ADDR": pool_node.hostname,
-            "MASTER_PORT": str(MASTER_PORT),
-            "WORLD_SIZE": "1",
-            "NODE_RANK": "0",
-            "RANK": "0",
+            # Alone until claimed: a one-node cluster of its own.
+            **node_framework_environment(
+                frameworks=manifest.frameworks,
+                head=pool_node.hostname,
+                hostname=pool_node.hostname,
+                world=[pool_node.hostname],
+            ),
         },
         nano_cpus=int(Decimal(pool_node.cpus) * 1_000_000_000),
         memory_bytes=pool_node.memory_mib * 1024 * 1024,
@@ -112,8 +113,7 @@ def _ordered_nodes(sandbox: Sandbox) -> list[tuple[str, int]]:
 def node_environment(node: Node, manifest: Manifest) -> dict[str, str]:
     """The image's variables, then the platform's: who the node is and how to reach the others."""
     sandbox = node.sandbox
-    world = _ordered_nodes(sandbox)
-    rank = world.index((node.role, node.index))
+    world = [f"{role}-{index}" for role, index in _ordered_nodes(sandbox)]
     return {
         **manifest.environment,
         "SANDBOX_ID": str(sandbox.pk),
@@ -123,18 +123,26 @@ def node_environment(node: Node, manifest: Manifest) -> dict[str, str]:
         # The node's services answer under their gateway paths (/gateway/<node key>/<service>/),
         # the only way a browser reaches them; Jupyter is started once, with this base_url.
         "SANDBOX_GATEWAY_PREFIX": node.gateway_prefix,
+        # Where the head's services are: a worker's own pages that a head service proxies (the
+        # Spark master's UI shows the workers') link under it.
+        "SANDBOX_HEAD_GATEWAY_PREFIX": _head_gateway_prefix(node),
         "JUPYTER_BASE_URL": f"{node.gateway_prefix}jupyter/",
-        "MASTER_ADDR": "head-0",
-        "MASTER_PORT": str(MASTER_PORT),
-        "WORLD_SIZE": str(len(world)),
-        "NODE_RANK": str(rank),
-        "RANK": str(rank),  # one process per node
+        **node_framework_environment(
+            frameworks=manifest.frameworks, head=world[0], hostname=node.hostname, world=world
+        ),
         # sandbox-entrypoint installs it and the private key (a secret file) in the user's
         # ~/.ssh: passwordless SSH among nodes.
         "SANDBOX_SSH_AUTHORIZED_KEY": ssh_public_key(
             sandbox.ssh_private_key, comment=f"sandbox-{sandbox.pk}"
         ),
     }
+
+
+def _head_gateway_prefix(node: Node) -> str:
+    if node.role == HEAD_ROLE:
+        return node.gateway_prefix
+    head = node.sandbox.nodes.live().filter(role=HEAD_ROLE).order_by("index").first()
+    return head.gateway_prefix if head is not None else ""
 
 
 def node_healthcheck(role: Role) -> HealthCheck | None:

@@ -17,9 +17,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.async_work import Outcome, close_unless_final
-from provisioning.containers import MASTER_PORT, node_rank
+from provisioning.containers import node_rank
 from provisioning.drivers import DriverError, driver_for_host
 from provisioning.errors import InvalidRequest, NotFound, StateConflict
+from provisioning.frameworks import MASTER_PORT, job_framework_environment
 from provisioning.models import Job, JobNode, Node, Sandbox
 from provisioning.scripts import script_text
 from provisioning.services import worker_locks
@@ -221,21 +222,28 @@ def hostfile(nodes: list[Node]) -> str:
     return "".join(f"{n.hostname} slots={len(n.gpu_uuids) or max(1, int(n.cpus))}\n" for n in nodes)
 
 
-def job_environment(job: Job, process: JobNode, processes: list[JobNode]) -> dict[str, str]:
-    """The distributed environment of one node's process, made from the job's nodes now (the
-    container's own variables date from its start and go stale when the sandbox is resized)."""
+def job_environment(
+    job: Job, process: JobNode, processes: list[JobNode], *, cluster: list[Node]
+) -> dict[str, str]:
+    """The distributed environment of one node's process, made from the job's nodes and the
+    sandbox's running nodes (`cluster`, head first) now: the container's own variables date from
+    its start and go stale when the sandbox is resized. Which frameworks' variables it holds,
+    the image's manifest says (provisioning.frameworks)."""
+    hostfile_path = f"{job.workdir}/hostfile"
     return {
-        "MASTER_ADDR": processes[0].node.hostname,
-        "MASTER_PORT": str(job.master_port),
-        "WORLD_SIZE": str(len(processes)),
-        "NODE_RANK": str(process.rank),
-        "RANK": str(process.rank),
-        "LOCAL_RANK": "0",
+        **job_framework_environment(
+            frameworks=job.sandbox.catalog_item.spec.frameworks,
+            head=cluster[0].hostname,
+            job_nodes=[p.node.hostname for p in processes],
+            rank=process.rank,
+            port=job.master_port,
+            hostfile=hostfile_path,
+        ),
         # Libraries size their thread pools by the host's cores, not the node's CPU limit; with
         # more threads than CPUs the engine throttles them (a small DDP run went 3x slower).
         "OMP_NUM_THREADS": str(max(1, int(process.node.cpus))),
         "SANDBOX_JOB_ID": str(job.pk),
-        "SANDBOX_HOSTFILE": f"{job.workdir}/hostfile",
+        "SANDBOX_HOSTFILE": hostfile_path,
     }
 
 
@@ -263,7 +271,7 @@ def _launch(job: Job, processes: list[JobNode]) -> None:
             started = driver.exec_start(
                 name=node.container_name,
                 command=["setsid", "-w", "sh", "-c", _RUN, "job", job.workdir],
-                environment=job_environment(job, process, processes),
+                environment=job_environment(job, process, processes, cluster=cluster),
                 user=user,
                 workdir=workdir,
                 detach=True,

@@ -20,6 +20,7 @@ MANIFEST = {
     "capabilities": [],
     "environment": {},
     "host_labels": {},
+    "frameworks": ["torch"],
     "roles": {
         "head": {
             "min_nodes": 1,

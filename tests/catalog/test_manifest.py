@@ -256,3 +256,20 @@ def test_a_catalog_item_reads_its_stored_manifest_as_a_manifest():
 
     item.manifest = {**copy.deepcopy(MANIFEST), "workspace": "/home/scientist"}
     assert item.spec.workspace == "/home/scientist"
+
+
+def test_frameworks_name_what_jobs_get_and_default_to_torch():
+    assert manifest_validate(changed("frameworks", ["spark", "dask", "spark"])).frameworks == (
+        "spark",
+        "dask",
+    )
+    assert manifest_validate(changed("frameworks", [])).frameworks == ()
+    assert manifest_validate(changed("frameworks", ...)).frameworks == ("torch",)
+    # A manifest stored before the field existed reads as what every job got then.
+    stored = copy.deepcopy(MANIFEST)
+    del stored["frameworks"]
+    assert Manifest.from_json(stored).frameworks == ("torch",)
+    assert errors_of(changed("frameworks", ["ray", "mpi"])) == [
+        "frameworks[0]: 'ray' is not one of torch, tensorflow, mpi, spark, dask"
+    ]
+    assert errors_of(changed("frameworks", "mpi")) == ["frameworks: must be a list, not a string"]
