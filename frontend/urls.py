@@ -94,6 +94,7 @@ urlpatterns = [
     # Asked by the gateway (nginx) for every request it serves; and where a login it asked for returns.
     path("gateway/auth", gateway.gateway_auth, name="gateway-auth"),
     path("gateway/continue/", gateway.gateway_continue, name="gateway-continue"),
+    path("gateway/endpoint-auth", gateway.endpoint_gateway_auth, name="gateway-endpoint-auth"),
     path("sandboxes/<int:pk>/jobs/", jobs.sandbox_jobs_panel, name="sandbox-jobs"),
     path("sandboxes/<int:pk>/jobs/run/", jobs.job_run_page, name="job-run"),
     path("sandboxes/<int:pk>/jobs/validate/", jobs.job_validate_page, name="job-validate"),

@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("identity.api.urls")),
     path("", include("catalog.api.urls")),
     path("", include("provisioning.api.urls")),
+    path("", include("serving.api.urls")),
 ]

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "identity",
     "catalog",
     "provisioning",
+    "serving",
     "frontend",
 ]
 
@@ -121,6 +122,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Capacity that frees triggers a pass at once; this catches hosts that come back by
     # themselves and expires launches queued too long.
+    # Endpoints: traffic counters, scaling, replacing dead replicas.
+    "serving-reconcile": {
+        "task": "serving.tasks.serving_reconcile",
+        "schedule": env_int("PORTAL_SERVING_RECONCILE_EVERY_S", 10),
+    },
     "queue-admit": {
         "task": "provisioning.tasks.queue_admit",
         "schedule": env_int("PORTAL_QUEUE_ADMIT_EVERY_S", 30),
@@ -261,8 +267,25 @@ BOOTSTRAP_ADMIN_EMAIL = env_str("PORTAL_ADMIN_EMAIL", "admin@localhost")
 GATEWAY_BIND = env_str("PORTAL_GATEWAY_BIND", "127.0.0.1:8002")
 GATEWAY_URL = env_str("PORTAL_GATEWAY_URL", f"http://{GATEWAY_BIND}").rstrip("/")
 GATEWAY_SECRET = env_str("PORTAL_GATEWAY_SECRET", "")
+# The gateway's run folder (deploy/gateway/run.sh: $PORTAL_RUN_DIR/gateway): the portal writes each
+# endpoint's upstream group there and reloads nginx through its pid file, so it runs on the
+# gateway's machine.
+GATEWAY_RUN_DIR = Path(env_str("PORTAL_RUN_DIR", str(BASE_DIR / "var" / "run"))) / "gateway"
 # A node's last activity is written at most this often (every request asks the portal).
 GATEWAY_ACTIVITY_EVERY_S = int(env_str("PORTAL_GATEWAY_ACTIVITY_EVERY_S", "60"))
+
+# Model serving (serving/): how long a replica may take to load its model before its deploy
+# fails (or its rollout is rolled back); requests per second one replica is sized for (the
+# scaler adds replicas above it); idle seconds before an endpoint whose min is 0 scales to zero;
+# how long the gateway's answer for a waking endpoint waits for its first replica.
+SERVING_READY_TIMEOUT_S = env_int("PORTAL_SERVING_READY_TIMEOUT_S", 180)
+SERVING_TARGET_RPS = float(env_str("PORTAL_SERVING_TARGET_RPS", "20"))
+SERVING_IDLE_S = env_int("PORTAL_SERVING_IDLE_S", 300)
+SERVING_WAKE_WAIT_S = env_int("PORTAL_SERVING_WAKE_WAIT_S", 120)
+# Seconds a replica taken out of the gateway's rotation keeps running, for the requests the
+# gateway's old workers still send it, before its container stops.
+SERVING_DRAIN_S = float(env_str("PORTAL_SERVING_DRAIN_S", "3"))
+SERVING_MODEL_DIR = env_str("PORTAL_SERVING_MODEL_DIR", "")
 
 # /healthz answers within this budget (load balancers probe it often, with short timeouts): a
 # dependency that has not answered by then is reported as not answering.

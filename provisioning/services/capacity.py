@@ -2,6 +2,7 @@
 (provisioning.placement), so that placing nodes is atomic with the transaction that creates or
 grows a sandbox."""
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from django.conf import settings
@@ -10,6 +11,16 @@ from django.db.models import Sum
 from provisioning.models import Host, Node
 from provisioning.placement import HostSnapshot, NodeRequest, Placement, place_sandbox
 from provisioning.selectors import host_gpus_in_use
+
+#: Other apps' containers that hold cpus and memory on hosts (an endpoint's replicas): each
+#: callable takes host ids and answers {host id: (cpus, memory_mib)}. Registered by those apps
+#: in their AppConfig.ready, as provisioning imports none of them.
+_HOST_USAGE: list[Callable[[list[int]], dict[int, tuple[Decimal, int]]]] = []
+
+
+def register_host_usage(usage: Callable[[list[int]], dict[int, tuple[Decimal, int]]]) -> None:
+    if usage not in _HOST_USAGE:
+        _HOST_USAGE.append(usage)
 
 
 def hosts_snapshot(*, lock: bool, host_ids: list[int] | None = None) -> list[HostSnapshot]:
@@ -25,6 +36,11 @@ def hosts_snapshot(*, lock: bool, host_ids: list[int] | None = None) -> list[Hos
         for row in holding.values("host").annotate(cpus=Sum("cpus"), memory_mib=Sum("memory_mib"))
     }
     used_gpus = host_gpus_in_use(host_ids=[h.pk for h in hosts])
+    for usage in _HOST_USAGE:
+        for host_id, (cpus, memory_mib) in usage([h.pk for h in hosts]).items():
+            row = used.setdefault(host_id, {"cpus": Decimal("0"), "memory_mib": 0})
+            row["cpus"] = (row["cpus"] or Decimal("0")) + cpus
+            row["memory_mib"] = (row["memory_mib"] or 0) + memory_mib
     return [
         HostSnapshot(
             id=h.pk,
