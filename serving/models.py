@@ -171,3 +171,6 @@ class EndpointTraffic(models.Model):
     # Recent (time, requests per second) points for the page's live chart, newest last.
     history = models.JSONField(default=list, blank=True)
     updated = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"traffic of {self.endpoint_id}"

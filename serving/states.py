@@ -51,6 +51,7 @@ ENDPOINT_BUSY = frozenset({E.PENDING, E.DEPLOYING, E.UPDATING})
 #: Endpoints the serving reconciler keeps at their wanted replica count.
 ENDPOINT_SETTLED = frozenset({E.READY})
 ENDPOINT_FINAL = frozenset({E.DELETED})
+ENDPOINT_LIVE = frozenset(set(E) - ENDPOINT_FINAL)
 
 #: Replicas that still have (or will have) a container, and hold their cpus and memory.
 REPLICA_LIVE = frozenset(set(R) - {R.DELETED})

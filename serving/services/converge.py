@@ -27,7 +27,7 @@ from serving.model_source import model_source, model_source_release
 from serving.models import Endpoint, Replica
 from serving.services.endpoints import replica_add, replica_forget
 from serving.services.routes import route_remove, route_write
-from serving.states import REPLICA_LIVE, EndpointAction, EndpointStatus, ReplicaStatus, ENDPOINT_TRANSITIONS
+from serving.states import ENDPOINT_TRANSITIONS, REPLICA_LIVE, EndpointAction, EndpointStatus, ReplicaStatus
 from tenants.resources import QuotaExceeded
 
 log = logging.getLogger(__name__)

@@ -5,6 +5,8 @@ answer waits for its first replica and names that replica's address, since the g
 is reloaded by workers other than the one holding this request."""
 
 import re
+import urllib.error
+import urllib.request
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -84,3 +86,24 @@ def _record_request(endpoint: Endpoint) -> None:
     now = timezone.now()
     if endpoint.last_request is None or now - endpoint.last_request > timedelta(seconds=ACTIVITY_EVERY_S):
         Endpoint.objects.filter(pk=endpoint.pk).update(last_request=now)
+
+
+def endpoint_try(*, endpoint: Endpoint, body: str) -> tuple[int, str]:
+    """The endpoint page's "try it": one inference request, sent by the portal to a ready replica
+    (the browser gets the answer, never the address). Returns the status and the body."""
+    replica = Replica.objects.filter(endpoint=endpoint, status=ReplicaStatus.READY, ip__isnull=False).first()
+    if replica is None:
+        raise EndpointNotReady(f"Endpoint {endpoint.name!r} has no replica ready now.")
+    request = urllib.request.Request(  # noqa: S310 - a replica's own address
+        f"http://{replica.ip}:8080/v2/models/{endpoint.served_model_name}/infer",
+        data=body.encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
+            return answer.status, answer.read().decode(errors="replace")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(errors="replace")
+    except (urllib.error.URLError, OSError) as exc:
+        raise EndpointNotReady(f"The replica did not answer: {exc}") from exc

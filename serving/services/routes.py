@@ -38,7 +38,7 @@ def route_write(*, endpoint: Endpoint, reload: bool = True) -> list[str]:
     servers = [f"server {address} max_fails=1 fail_timeout=2s;" for address in addresses] or [NO_REPLICA]
     body = "\n".join(
         [
-            f"# Endpoint {endpoint.tenant.slug}/{endpoint.name}: written by the portal (serving.services.routes).",
+            f"# Endpoint {endpoint.tenant.slug}/{endpoint.name}, written by serving.services.routes",
             f"upstream {endpoint.upstream_name} {{",
             *(f"    {line}" for line in servers),
             "    keepalive 16;",
