@@ -5,9 +5,9 @@ answer waits for its first replica and names that replica's address, since the g
 is reloaded by workers other than the one holding this request."""
 
 import re
+import time
 import urllib.error
 import urllib.request
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 
