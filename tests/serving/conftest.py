@@ -8,11 +8,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from catalog.models import Flavor
 from conftest import Worker
+from provisioning.containers import LABEL_PREFIX
+from provisioning.drivers.docker import SITE_LABEL
 from serving.image_build import model_server_image
 from tenants.models import Membership, Tenant, User
 from tests.gateway.nginx import Gateway
@@ -103,6 +106,17 @@ def gateway(live_server, run_dir, serving_settings):
         running.stop()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(run_dir / "gateway" / "nginx.pid")
+
+
+@pytest.fixture(autouse=True)
+def _no_replica_left(docker_client):  # noqa: F811
+    """A test that fails midway leaves no replica running on the shared engine."""
+    yield
+    labels = [f"{LABEL_PREFIX}.endpoint", f"{SITE_LABEL}={settings.SITE}"]
+    for container in docker_client.api.containers(all=True, filters={"label": labels}):
+        docker_client.api.remove_container(container["Id"], force=True)
+    for network in docker_client.api.networks(filters={"label": labels}):
+        docker_client.api.remove_network(network["Id"])
 
 
 @pytest.fixture

@@ -33,7 +33,8 @@ def infer(url: str, key: str | None, xs: list[float]) -> tuple[int, list[float] 
         request.add_header("Authorization", f"Bearer {key}")
     try:
         with urllib.request.urlopen(request, timeout=60) as answer:  # noqa: S310 - the test gateway
-            return answer.status, json.loads(answer.read())["outputs"][0]["data"]
+            # Least squares fits the lines to within rounding.
+            return answer.status, [round(y, 6) for y in json.loads(answer.read())["outputs"][0]["data"]]
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"{}")
 
@@ -112,7 +113,7 @@ def test_endpoint_serves_rolls_heals_and_goes(teams, gateway, serving_worker, do
     )
     assert created.status_code == 202, created.json()
     pk = created.json()["id"]
-    assert created.json()["status"] == "pending"
+    assert created.json()["status"] in ("pending", "deploying")
     assert created.json()["protocol"] == "open-inference-v2"
     body = settled(client, pk, version="1")
     assert [(r["host"], r["status"]) for r in body["replicas"]["items"]] == [("local", "ready")] * 2
@@ -155,7 +156,7 @@ def test_endpoint_serves_rolls_heals_and_goes(teams, gateway, serving_worker, do
             == 202
         )
         body = settled(client, pk, version="2")
-    assert load.failures == []
+    assert load.answers and load.failures == []
     assert body["model"]["version"] == "2"
     assert "Version 3" in body["status_detail"] and "rolled back to version 2" in body["status_detail"]
 
@@ -169,7 +170,7 @@ def test_endpoint_serves_rolls_heals_and_goes(teams, gateway, serving_worker, do
             what="the dead replica's removal",
         )
         settled(client, pk, version="2")
-    assert load.failures == []
+    assert load.answers and load.failures == []
     assert len(containers_of(docker_client, pk)) == 2
 
     # Delete: no container, no route, no key, no quota left.
