@@ -21,11 +21,11 @@ import pytest
 from bench.report import machine
 from serving.models import Replica
 from tests.serving.conftest import (  # noqa: F401 - fixtures
-    _no_replica_left,
     docker_client,
     gateway,
     model_server_published,
     model_store,
+    no_replica_left,
     run_dir,
     serving_settings,
     serving_worker,

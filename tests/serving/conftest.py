@@ -108,8 +108,8 @@ def gateway(live_server, run_dir, serving_settings):
             os.unlink(run_dir / "gateway" / "nginx.pid")
 
 
-@pytest.fixture(autouse=True)
-def _no_replica_left(docker_client):  # noqa: F811
+@pytest.fixture
+def no_replica_left(docker_client):  # noqa: F811
     """A test that fails midway leaves no replica running on the shared engine."""
     yield
     labels = [f"{LABEL_PREFIX}.endpoint", f"{SITE_LABEL}={settings.SITE}"]
@@ -120,7 +120,7 @@ def _no_replica_left(docker_client):  # noqa: F811
 
 
 @pytest.fixture
-def teams(transactional_db, local_host):
+def teams(transactional_db, local_host, no_replica_left):
     lab = Tenant.objects.create(
         slug="lab", name="Lab", quota_cpus=Decimal("8"), quota_memory_mib=16384, quota_storage_gib=100
     )
