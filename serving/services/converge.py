@@ -41,7 +41,9 @@ PIDS_LIMIT = 512
 
 def endpoint_converge(*, endpoint_id: int) -> None:
     with _endpoint_lock(endpoint_id):
-        endpoint = Endpoint.objects.select_related("tenant", "flavor", "owner").get(pk=endpoint_id)
+        endpoint = Endpoint.objects.select_related("tenant", "flavor", "owner").filter(pk=endpoint_id).first()
+        if endpoint is None:  # a message that outlived its row: nothing to converge
+            return
         if endpoint.status == EndpointStatus.DELETED:
             _teardown(endpoint)
             return

@@ -28,8 +28,9 @@ from serving.states import ENDPOINT_BUSY, REPLICA_LIVE, EndpointStatus, ReplicaS
 
 log = logging.getLogger(__name__)
 
-#: Latency buckets (seconds) the replicas' histogram has, as the portal exports them.
-METRIC_LINE = re.compile(r"^(?P<name>[a-z_]+)\{(?P<labels>[^}]*)\}\s+(?P<value>[0-9.e+-]+)$")
+#: A sample of the Prometheus text format with labels.
+# Greedy: MLServer's path label holds braces of its own (/v2/models/{model_name}/infer).
+METRIC_LINE = re.compile(r"^(?P<name>[a-z_]+)\{(?P<labels>.*)\}\s+(?P<value>[0-9.e+-]+)$")
 HISTORY_POINTS = 60
 
 
@@ -128,9 +129,14 @@ def _scrape(ip: str) -> dict | None:
     """The replica's inference counters from MLServer's Prometheus endpoint (port 8082)."""
     try:
         with urllib.request.urlopen(f"http://{ip}:8082/metrics", timeout=2) as answer:  # noqa: S310
-            text = answer.read().decode()
+            return replica_counters_parse(answer.read().decode())
     except (urllib.error.URLError, OSError):
         return None
+
+
+def replica_counters_parse(text: str) -> dict:
+    """Requests, errors (4xx and 5xx), latency sum and histogram of the inference path, from a
+    replica's Prometheus text."""
     counters = {"requests": 0, "errors": 0, "latency_sum_s": 0.0, "buckets": {}}
     for line in text.splitlines():
         match = METRIC_LINE.match(line)

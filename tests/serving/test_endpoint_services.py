@@ -15,6 +15,7 @@ from serving.models import Endpoint, Replica
 from serving.selectors import serving_owns_name
 from serving.services.endpoints import endpoint_create, endpoint_delete, endpoint_update
 from serving.services.keys import endpoint_key_create, endpoint_key_revoke
+from serving.services.reconcile import replica_counters_parse
 from serving.services.routes import NO_REPLICA, route_file, route_write
 from serving.states import ENDPOINT_TRANSITIONS, EndpointAction, EndpointStatus, ReplicaStatus
 from tenants.models import Allocation, Membership, Tenant, User
@@ -150,3 +151,25 @@ def test_serving_names_are_left_to_serving(settings):
     settings.SITE = "t4"
     assert serving_owns_name("t4-ep12-r3") and serving_owns_name("t4-ep12-net")
     assert not serving_owns_name("t4-sbx12-head-0")
+
+
+# Lines as MLServer prints them.
+MLSERVER_METRICS = """
+# TYPE rest_server_requests_total counter
+rest_server_requests_total{app_name="mlserver",method="GET",path="/v2/models/{model_name}/ready",status_code="200"} 7.0
+rest_server_requests_total{app_name="mlserver",method="POST",path="/v2/models/{model_name}/infer",status_code="200"} 40.0
+rest_server_requests_total{app_name="mlserver",method="POST",path="/v2/models/{model_name}/infer",status_code="422"} 2.0
+rest_server_request_duration_seconds_bucket{app_name="mlserver",le="0.005",method="POST",path="/v2/models/{model_name}/infer",status_code="200"} 30.0
+rest_server_request_duration_seconds_bucket{app_name="mlserver",le="+Inf",method="POST",path="/v2/models/{model_name}/infer",status_code="200"} 40.0
+rest_server_request_duration_seconds_sum{app_name="mlserver",method="POST",path="/v2/models/{model_name}/infer",status_code="200"} 0.25
+"""  # noqa: E501
+
+
+def test_replica_counters_are_read_from_mlserver_metrics():
+    counters = replica_counters_parse(MLSERVER_METRICS)
+    assert counters == {
+        "requests": 42,
+        "errors": 2,
+        "latency_sum_s": 0.25,
+        "buckets": {"0.005": 30, "+Inf": 40},
+    }
