@@ -27,9 +27,8 @@ class ReplicaStatus(models.TextChoices):
     PENDING = "pending", "Placed on a host, container not started yet"
     STARTING = "starting", "Container started, the model is loading"
     READY = "ready", "Answers its readiness check; in the gateway's rotation"
-    FAILED = "failed", "Exited or never became ready; see the explanation"
     DRAINING = "draining", "Out of the gateway's rotation; removed once its requests are done"
-    DELETED = "deleted", "Container removed"
+    DELETED = "deleted", "Container removed (the explanation says why, when it failed to start)"
 
 
 E, R = EndpointStatus, ReplicaStatus

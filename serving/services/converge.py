@@ -80,7 +80,7 @@ def _step(endpoint: Endpoint) -> bool:
             if old:
                 _retire(endpoint, old[0])
             return True
-        _remove(endpoint, replica, drain=False, status=ReplicaStatus.FAILED, explanation=problem)
+        _remove(endpoint, replica, drain=False, explanation=problem)
         serving_before = [r for r in old if r.status == ReplicaStatus.READY]
         if serving_before:
             previous = serving_before[0].model_version
@@ -187,7 +187,7 @@ def _retire(endpoint: Endpoint, replica: Replica) -> None:
     _remove(endpoint, replica, drain=replica.status == ReplicaStatus.READY)
 
 
-def _remove(endpoint: Endpoint, replica: Replica, *, drain: bool, status=None, explanation: str = "") -> None:
+def _remove(endpoint: Endpoint, replica: Replica, *, drain: bool, explanation: str = "") -> None:
     """Out of the rotation first (nginx reloaded), then, after the requests it still holds, its
     container goes and its quota is released."""
     Replica.objects.filter(pk=replica.pk).update(status=ReplicaStatus.DRAINING)
@@ -202,7 +202,7 @@ def _remove(endpoint: Endpoint, replica: Replica, *, drain: bool, status=None, e
         # Left to the serving reconciler, which removes containers no live replica owns.
         log.warning("replica %s: %s", replica.pk, exc)
     replica_forget(replica=replica)
-    if status is not None:
+    if explanation:  # why it failed stays on the row, for the page
         Replica.objects.filter(pk=replica.pk).update(explanation=explanation)
 
 
