@@ -148,10 +148,15 @@ def _remove_orphans(host: Host, driver, containers: dict, busy: set[int]) -> int
     expected = {
         node.container_name for node in Node.objects.live().filter(host=host).select_related("sandbox")
     }
+    # Only sandboxes' containers, networks and volumes are this pass's: a tenant service's (a
+    # tracking server, tracking/) carries no sandbox label nor a sandbox's name, and its own app
+    # converges it.
     candidates = {
         name: state
         for name, state in containers.items()
-        if name not in expected and _label_id(state.labels, "sandbox") not in busy
+        if name not in expected
+        and _label_id(state.labels, "sandbox") is not None
+        and _label_id(state.labels, "sandbox") not in busy
     }
     # A live node recorded on another host is that host's to converge: this engine may be the
     # same one under a second name, where removing it would destroy a running sandbox.
@@ -175,11 +180,11 @@ def _remove_orphans(host: Host, driver, containers: dict, busy: set[int]) -> int
     live = set(Sandbox.objects.filter(status__in=SANDBOX_KEEPS_RESOURCES).values_list("pk", flat=True))
     keep = live | holding | busy
     for network in networks:
-        if sandbox_id_from_name(network) not in keep:
+        if sandbox_id_from_name(network) not in keep | {None}:
             driver.remove_network(name=network)
             removed += 1
     for volume in volumes:
-        if sandbox_id_from_name(volume) not in keep:
+        if sandbox_id_from_name(volume) not in keep | {None}:
             driver.remove_volume(name=volume)
             removed += 1
     return removed
