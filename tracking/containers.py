@@ -4,6 +4,8 @@ like a node, non-root with every capability dropped and no new privileges, with 
 pids limits, its artifacts on a sized volume, PostgreSQL's socket folder bound read-only, and its
 secrets as files."""
 
+import hashlib
+
 from django.conf import settings
 
 from provisioning.containers import LABEL_PREFIX
@@ -54,6 +56,8 @@ def tracking_server_spec(server: TrackingServer) -> NodeSpec:
             # libpq's password file: the password is on no command line and in no environment.
             "pgpass": f"*:*:{database}:{database}:{server.db_password}\n",
             "basic_auth.ini": basic_auth_config(server),
+            # Derived, so that it stays the same for the server's life without a column of its own.
+            "flask_secret_key": hashlib.sha256(f"flask:{server.password}".encode()).hexdigest(),
         },
     )
 

@@ -6,7 +6,9 @@ from django.conf import settings
 
 #: The name a sandbox's nodes reach the server by, on every sandbox network it joins.
 ALIAS = "mlflow"
-PORT = 5000
+# Not MLflow's usual 5000: deploy/firewall.sh closes that port (the image registry's) to traffic
+# from container bridges, nodes' traffic to this server included.
+PORT = 8080
 #: Where the gateway serves each tenant's MLflow UI; MLflow serves under it (--static-prefix).
 GATEWAY_ROOT = "/gateway/tracking/"
 #: The secret file (provisioning's secret files) nodes get the credentials in.

@@ -36,11 +36,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 GATEWAY_SECRET = "secret-of-the-tracking-test"  # noqa: S105 - test value
 
 # A job of a python-minimal sandbox (no mlflow package there): MLflow's REST API with what the
-# node was given, MLFLOW_TRACKING_URI and ~/.mlflow/credentials.
+# node was given, MLFLOW_TRACKING_URI and the credentials' secret file. (It reads the secret file
+# itself, not the ~/.mlflow/credentials link the entrypoint makes: other test runs on this
+# machine push their own python-minimal under the same tag.)
 REST_JOB = r"""
 import base64, configparser, json, os, urllib.request
 creds = configparser.ConfigParser()
-creds.read(os.path.expanduser("~/.mlflow/credentials"))
+creds.read("/run/sandbox-secrets/mlflow_credentials")
 user, password = creds["mlflow"]["mlflow_tracking_username"], creds["mlflow"]["mlflow_tracking_password"]
 auth = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 def call(path, body):
@@ -172,7 +174,7 @@ def test_tracking_end_to_end(
     assert server.status == TrackingStatus.READY, server.explanation
     assert tracking_server_ready_for(tenant=lab) == server
     config = tracking_client_config(server=server)
-    assert config.uri == "http://mlflow:5000/gateway/tracking/lab"
+    assert config.uri == "http://mlflow:8080/gateway/tracking/lab"
 
     # Hardened like a node.
     attrs = docker_client.api.inspect_container(naming.container_name(lab.pk))
@@ -211,7 +213,7 @@ def test_tracking_end_to_end(
             what="the job",
         )
         body = api(users["grace"]).get(f"/api/v1/jobs/{job_id}/").json()
-        assert body["status"] == "succeeded", body
+        assert body["status"] == "succeeded", body["nodes"]
         auth = basic(config.username, config.password)
         status, runs = rest(server, "runs/search", auth=auth, body={"experiment_ids": ["0"]})
         assert status == 200
@@ -251,7 +253,7 @@ def test_tracking_end_to_end(
             driver.remove(name=client_name)
         assert ran.exit_code == 0, ran.output
         assert "registered ['demo-model']" in ran.output, ran.output
-        status, models = rest(server, "registered-models/search", auth=auth, body={})
+        status, models = rest(server, "registered-models/search", auth=auth)
         assert status == 200 and [m["name"] for m in models["registered_models"]] == ["demo-model"]
 
         # Another tenant's node finds no `mlflow`, and cannot reach the server's addresses.
@@ -264,11 +266,12 @@ def test_tracking_end_to_end(
         ]
         probe = (
             "import socket, sys\n"
-            "try:\n    socket.getaddrinfo('mlflow', 5000); sys.exit('resolved mlflow')\n"
+            f"try:\n    socket.getaddrinfo('mlflow', {naming.PORT}); sys.exit('resolved mlflow')\n"
             "except socket.gaierror: pass\n"
             f"for ip in {ips!r}:\n"
             "    s = socket.socket(); s.settimeout(5)\n"
-            "    try:\n        s.connect((ip, 5000)); sys.exit('reached ' + ip)\n    except OSError: pass\n"
+            f"    try:\n        s.connect((ip, {naming.PORT})); sys.exit('reached ' + ip)\n"
+            "    except OSError: pass\n"
             "print('isolated')\n"
         )
         isolated = driver_for_host(local_host).exec_start(

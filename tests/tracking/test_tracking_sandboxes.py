@@ -30,7 +30,7 @@ def test_nodes_get_the_uri_and_credentials_and_the_server_joins_the_network(memb
     assert run(operation).status == "succeeded"
     for node in sandbox.nodes.all():
         spec = engine.containers[node.container_name]["spec"]
-        assert spec.environment["MLFLOW_TRACKING_URI"] == "http://mlflow:5000/gateway/tracking/acme"
+        assert spec.environment["MLFLOW_TRACKING_URI"] == "http://mlflow:8080/gateway/tracking/acme"
         credentials = spec.secret_files[naming.CREDENTIALS_FILE]
         assert f"mlflow_tracking_password = {tracking.password}" in credentials
         assert tracking.password not in str(spec.environment)
