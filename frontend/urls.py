@@ -28,6 +28,8 @@ tenant_urls = [
     path("tenants/switch/", tenants.tenant_switch, name="switch"),
     path("tenants/<slug:slug>/", tenants.tenant_detail_page, name="detail"),
     path("tenants/<slug:slug>/edit/", tenants.tenant_edit_page, name="edit"),
+    path("tenants/<slug:slug>/tracking/", tenants.tenant_tracking_page, name="tracking"),
+    path("tenants/<slug:slug>/tracking/purge/", tenants.tenant_tracking_purge_page, name="tracking-purge"),
     path("tenants/<slug:slug>/members/add/", tenants.member_add_page, name="member-add"),
     path(
         "tenants/<slug:slug>/members/<str:username>/role/",

@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 urlpatterns = [
+    path("", include("tracking.api.urls")),
     path("", include("tenants.api.urls")),
     path("", include("identity.api.urls")),
     path("", include("catalog.api.urls")),

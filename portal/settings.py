@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "identity",
     "catalog",
     "provisioning",
+    "tracking",
     "serving",
     "frontend",
 ]
@@ -130,6 +131,11 @@ CELERY_BEAT_SCHEDULE = {
     "queue-admit": {
         "task": "provisioning.tasks.queue_admit",
         "schedule": env_int("PORTAL_QUEUE_ADMIT_EVERY_S", 30),
+    },
+    # Tracking servers whose worker died, or whose container is gone, are converged again.
+    "tracking-reconcile": {
+        "task": "tracking.tasks.tracking_reconcile",
+        "schedule": env_int("PORTAL_TRACKING_RECONCILE_EVERY_S", 30),
     },
 }
 
@@ -245,6 +251,18 @@ DOCKER_DATA_ROOTS = env_list("PORTAL_DOCKER_DATA_ROOTS", ["/var/lib/docker"])
 WORKSPACE_DIR = env_str("PORTAL_WORKSPACE_DIR", str(BASE_DIR / "var" / "workspaces"))
 IMAGE_REGISTRY = env_str("PORTAL_REGISTRY", "127.0.0.1:5000")
 BASE_IMAGE = env_str("PORTAL_BASE_IMAGE", "portal/base:bookworm")
+
+# Experiment tracking (tracking/): each tenant that enables it gets an MLflow server of this image
+# (tracking/image, `manage.py tracking_image_build`), with an artifact volume of
+# TRACKING_STORAGE_GIB held against its storage quota, and a database on this PostgreSQL, reached
+# through its socket folder (TRACKING_PG_SOCKET_DIR, bound read-only into the container).
+TRACKING_IMAGE_SLUG = "mlflow"
+TRACKING_IMAGE_VERSION = "3.17.2-1"
+TRACKING_STORAGE_GIB = env_int("PORTAL_TRACKING_STORAGE_GIB", 5)
+TRACKING_CPUS = float(env_str("PORTAL_TRACKING_CPUS", "1"))
+TRACKING_MEMORY_MIB = env_int("PORTAL_TRACKING_MEMORY_MIB", 2048)
+TRACKING_PG_SOCKET_DIR = env_str("PORTAL_TRACKING_PG_SOCKET_DIR", "/var/run/postgresql")
+TRACKING_START_TIMEOUT_S = env_int("PORTAL_TRACKING_START_TIMEOUT_S", 300)
 # Allocatable CPUs of a host = its cores x this ratio; memory and GPUs are never overcommitted.
 CPU_OVERCOMMIT = env_str("PORTAL_CPU_OVERCOMMIT", "4")
 # The launch queue: a launch waits at most this many seconds for a host, then ends in error;

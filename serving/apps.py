@@ -7,10 +7,9 @@ class ServingConfig(AppConfig):
 
     def ready(self) -> None:
         # Replicas share the hosts with sandbox nodes: provisioning's placement counts what they
-        # hold, and its reconciler leaves their containers and networks to serving's.
+        # hold. (Its reconciler leaves alone what carries no sandbox label or name; serving's
+        # reconciler converges replicas.)
         from provisioning.services.capacity import register_host_usage
-        from provisioning.services.reconciler import register_foreign_names
-        from serving.selectors import replica_usage_by_host, serving_owns_name
+        from serving.selectors import replica_usage_by_host
 
         register_host_usage(replica_usage_by_host)
-        register_foreign_names(serving_owns_name)

@@ -57,6 +57,5 @@ def replica_usage_by_host(host_ids: list[int]) -> dict[int, tuple[Decimal, int]]
 
 
 def serving_owns_name(name: str) -> bool:
-    """Whether a Docker object's name is one serving makes (endpoint_prefix), for provisioning's
-    reconciler to leave alone."""
+    """Whether a Docker object's name is one serving makes (endpoint_prefix)."""
     return name.startswith(f"{settings.SITE}-ep")

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET
 from common.errors import Forbidden, NotFound, Unavailable
 from provisioning.services.gateway import GATEWAY_PATH, gateway_pass
 from serving.services.gateway import EndpointKeyRefused, endpoint_pass
+from tracking.services import tracking_gateway_pass, tracking_is_gateway_path
 
 
 @never_cache
@@ -36,8 +37,10 @@ def gateway_auth(request):
             f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': back})}"
         )
         return answer
+    # A tenant's MLflow UI (/gateway/tracking/<tenant>/) or a node's service.
+    check = tracking_gateway_pass if tracking_is_gateway_path(uri=uri) else gateway_pass
     try:
-        passed = gateway_pass(user=request.user, uri=uri)
+        passed = check(user=request.user, uri=uri)
     except (NotFound, Forbidden, Unavailable) as exc:
         answer = HttpResponse(status=403)
         answer["X-Gateway-Status"] = str(exc.status)

@@ -4,7 +4,6 @@ that operation; operations, jobs and image builds whose worker died or whose mes
 are handed to a worker again."""
 
 import logging
-from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -32,20 +31,6 @@ from provisioning.states import (
 )
 
 log = logging.getLogger(__name__)
-
-#: Other apps' objects on the hosts (an endpoint's replicas and networks), which those apps
-#: converge themselves: each callable says whether a container, network or volume name is its
-#: app's. Registered in their AppConfig.ready, as provisioning imports none of them.
-_FOREIGN_NAMES: list[Callable[[str], bool]] = []
-
-
-def register_foreign_names(owns: Callable[[str], bool]) -> None:
-    if owns not in _FOREIGN_NAMES:
-        _FOREIGN_NAMES.append(owns)
-
-
-def _foreign(name: str) -> bool:
-    return any(owns(name) for owns in _FOREIGN_NAMES)
 
 
 def reconcile_all() -> dict:
@@ -163,10 +148,15 @@ def _remove_orphans(host: Host, driver, containers: dict, busy: set[int]) -> int
     expected = {
         node.container_name for node in Node.objects.live().filter(host=host).select_related("sandbox")
     }
+    # Only sandboxes' containers, networks and volumes are this pass's: a tenant service's (a
+    # tracking server, tracking/) carries no sandbox label nor a sandbox's name, and its own app
+    # converges it.
     candidates = {
         name: state
         for name, state in containers.items()
-        if name not in expected and _label_id(state.labels, "sandbox") not in busy and not _foreign(name)
+        if name not in expected
+        and _label_id(state.labels, "sandbox") is not None
+        and _label_id(state.labels, "sandbox") not in busy
     }
     # A live node recorded on another host is that host's to converge: this engine may be the
     # same one under a second name, where removing it would destroy a running sandbox.
@@ -190,11 +180,11 @@ def _remove_orphans(host: Host, driver, containers: dict, busy: set[int]) -> int
     live = set(Sandbox.objects.filter(status__in=SANDBOX_KEEPS_RESOURCES).values_list("pk", flat=True))
     keep = live | holding | busy
     for network in networks:
-        if sandbox_id_from_name(network) not in keep and not _foreign(network):
+        if sandbox_id_from_name(network) not in keep | {None}:
             driver.remove_network(name=network)
             removed += 1
     for volume in volumes:
-        if sandbox_id_from_name(volume) not in keep and not _foreign(volume):
+        if sandbox_id_from_name(volume) not in keep | {None}:
             driver.remove_volume(name=volume)
             removed += 1
     return removed
