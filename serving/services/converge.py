@@ -23,7 +23,7 @@ from common.errors import ServiceError
 from provisioning.containers import LABEL_PREFIX
 from provisioning.drivers import DriverError, HealthCheck, NodeSpec, driver_for_host
 from serving.image_build import model_server_image
-from serving.model_source import model_source, model_source_release
+from serving.model_source import model_source, model_source_connect, model_source_release
 from serving.models import Endpoint, Replica
 from serving.services.endpoints import replica_add, replica_forget
 from serving.services.routes import route_remove, route_write
@@ -140,6 +140,7 @@ def _bring_up(endpoint: Endpoint, replica: Replica) -> str | None:
         spec = replica_spec(endpoint, replica)
         driver = driver_for_host(replica.host)
         driver.ensure_network(name=endpoint.network_name, labels=_labels(endpoint))
+        model_source_connect(endpoint=endpoint, host_id=replica.host_id)
         state = driver.start(spec)
     except (DriverError, ServiceError) as exc:
         return str(exc)
@@ -231,9 +232,9 @@ def _teardown(endpoint: Endpoint) -> None:
     hosts |= {r.host for r in endpoint.replicas.select_related("host")}
     for host in hosts:
         try:
-            model_source_release(endpoint=endpoint, network=endpoint.network_name)
+            model_source_release(endpoint=endpoint, host_id=host.pk)
             driver_for_host(host).remove_network(name=endpoint.network_name)
-        except DriverError as exc:
+        except (DriverError, ServiceError) as exc:
             log.warning("endpoint %s network on %s: %s", endpoint.pk, host, exc)
 
 

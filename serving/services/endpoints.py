@@ -14,6 +14,7 @@ from common.errors import Conflict, Invalid
 from provisioning.placement import NodeRequest, PlacementError, place
 from provisioning.quota_charges import node_resources
 from provisioning.services.capacity import hosts_snapshot
+from serving.model_source import model_source_host
 from serving.models import Endpoint, EndpointTraffic, Replica
 from serving.states import (
     ENDPOINT_BUSY,
@@ -189,6 +190,9 @@ def replica_add(*, endpoint: Endpoint, version: str | None = None) -> Replica:
     flavor = endpoint.flavor
     request = NodeRequest(key="replica", cpus=Decimal(flavor.cpus), memory_mib=flavor.memory_mib)
     hosts = hosts_snapshot(lock=True)
+    # Replicas fetch their model from the tenant's tracking server: they run where it runs.
+    if (only := model_source_host(endpoint=endpoint)) is not None:
+        hosts = [h for h in hosts if h.id == only]
     taken = set(endpoint.replicas.filter(status__in=REPLICA_LIVE).values_list("host_id", flat=True))
     overcommit = Decimal(settings.CPU_OVERCOMMIT)
     try:
