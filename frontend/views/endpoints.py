@@ -29,7 +29,11 @@ TRY_EXAMPLE = {"inputs": [{"name": "x", "shape": [1, 1], "datatype": "FP64", "da
 @login_required
 def endpoint_list_page(request):
     tenants = Tenant.objects.visible_to(request.user).order_by("slug")
-    form = EndpointCreateForm(request.POST or None, tenants=tenants)
+    # The Models page's Deploy buttons come with the model version filled in.
+    initial = {
+        k: request.GET[k] for k in ("tenant", "name", "model_name", "model_version") if k in request.GET
+    }
+    form = EndpointCreateForm(request.POST or None, tenants=tenants, initial=initial)
     if request.method == "POST" and form.is_valid():
         args = form.cleaned_data
         try:

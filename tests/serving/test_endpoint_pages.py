@@ -85,3 +85,13 @@ def test_another_tenants_endpoint_is_not_found(browser, member, fake_host, serve
     assert outsider.post(f"/endpoints/{endpoint.pk}/keys/", {"name": "x"}).status_code == 404
     assert outsider.post(f"/endpoints/{endpoint.pk}/delete/").status_code == 404
     assert f"/endpoints/{endpoint.pk}/" not in outsider.get("/endpoints/").content.decode()
+
+
+def test_models_page_without_tracking_says_how_to_get_it(browser, tenant):  # noqa: F811
+    page = browser.get("/models/").content.decode()
+    assert "No tenant of yours has experiment tracking on" in page
+
+
+def test_deploy_button_fills_the_endpoint_form(browser, fake_host, serve_flavor):  # noqa: F811
+    page = browser.get("/endpoints/?tenant=acme&name=churn&model_name=churn&model_version=4").content.decode()
+    assert 'value="churn"' in page and 'value="4"' in page
