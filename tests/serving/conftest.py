@@ -15,6 +15,8 @@ from rest_framework.test import APIClient
 from catalog.models import Flavor
 from conftest import Worker
 from provisioning.containers import LABEL_PREFIX
+from provisioning.drivers import driver_for_host
+from provisioning.models import Host
 from provisioning.drivers.docker import SITE_LABEL
 from serving.image_build import model_server_image
 from tenants.models import Membership, Tenant, User
@@ -109,14 +111,15 @@ def gateway(live_server, run_dir, serving_settings):
 
 
 @pytest.fixture
-def no_replica_left(docker_client):  # noqa: F811
+def no_replica_left(docker_client, local_host):  # noqa: F811
     """A test that fails midway leaves no replica running on the shared engine."""
     yield
     labels = [f"{LABEL_PREFIX}.endpoint", f"{SITE_LABEL}={settings.SITE}"]
     for container in docker_client.api.containers(all=True, filters={"label": labels}):
         docker_client.api.remove_container(container["Id"], force=True)
+    driver = driver_for_host(Host.objects.get(name="local"))
     for network in docker_client.api.networks(filters={"label": labels}):
-        docker_client.api.remove_network(network["Id"])
+        driver.remove_network(name=network["Name"])  # a tracking server that joined it leaves it
 
 
 @pytest.fixture
