@@ -16,8 +16,8 @@ from catalog.models import Flavor
 from conftest import Worker
 from provisioning.containers import LABEL_PREFIX
 from provisioning.drivers import driver_for_host
-from provisioning.models import Host
 from provisioning.drivers.docker import SITE_LABEL
+from provisioning.models import Host
 from serving.image_build import model_server_image
 from tenants.models import Membership, Tenant, User
 from tests.gateway.nginx import Gateway
