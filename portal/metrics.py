@@ -239,9 +239,6 @@ def endpoint_metrics():
         "portal_endpoint_latency_seconds", "Inference request latency in the replicas", labels=labels
     )
     replicas = GaugeMetricFamily("portal_endpoint_replicas", "Replicas wanted by the scaler", labels=labels)
-    rate = GaugeMetricFamily(
-        "portal_endpoint_request_rate", "Requests per second, last measured", labels=labels
-    )
     rows = EndpointTraffic.objects.filter(endpoint__status__in=ENDPOINT_LIVE).select_related(
         "endpoint__tenant"
     )
@@ -256,8 +253,7 @@ def endpoint_metrics():
             sum_value=row.latency_sum_s,
         )
         replicas.add_metric(key, row.endpoint.desired_replicas)
-        rate.add_metric(key, row.endpoint.request_rate)
-    yield from (requests, errors, latency, replicas, rate)
+    yield from (requests, errors, latency, replicas)
 
 
 def broker_metrics():
