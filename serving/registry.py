@@ -13,7 +13,8 @@ from common.errors import Unavailable
 from tracking import naming
 from tracking.selectors import tracking_server_ready_for
 
-TIMEOUT_S = 5
+# MLflow runs one worker per server: on a busy machine a search takes seconds.
+TIMEOUT_S = 15
 MOST_MODELS = 200
 
 
