@@ -36,6 +36,8 @@ from provisioning.pool_selectors import pool_list
 from provisioning.selectors import host_utilisation_list
 from provisioning.services.drift import drift_totals
 from provisioning.states import SandboxStatus
+from serving.models import EndpointTraffic
+from serving.states import ENDPOINT_LIVE
 from tenants.models import Allocation, AuditEvent, Tenant
 from tenants.resources import DIMENSIONS
 from tenants.selectors.usage import tenant_quota, tenant_usage
@@ -65,6 +67,7 @@ class PortalCollector(Collector):
         yield from pool_metrics()
         yield from broker_metrics()
         yield from gpu_metrics()
+        yield from endpoint_metrics()
 
 
 def pool_metrics():
@@ -254,6 +257,35 @@ def operation_metrics():
     for row in rows:
         active.add_metric([row["kind"], row["status"]], row["count"])
     yield from (duration, wait, active)
+
+
+def endpoint_metrics():
+    """Each live endpoint's requests, errors and latency, as its replicas counted them (summed by
+    the serving reconciler, so a replica that restarts loses nothing), and its replicas."""
+    labels = ["tenant", "endpoint"]
+    requests = CounterMetricFamily("portal_endpoint_requests", "Inference requests served", labels=labels)
+    errors = CounterMetricFamily(
+        "portal_endpoint_errors", "Inference requests answered 4xx/5xx", labels=labels
+    )
+    latency = HistogramMetricFamily(
+        "portal_endpoint_latency_seconds", "Inference request latency in the replicas", labels=labels
+    )
+    replicas = GaugeMetricFamily("portal_endpoint_replicas", "Replicas wanted by the scaler", labels=labels)
+    rows = EndpointTraffic.objects.filter(endpoint__status__in=ENDPOINT_LIVE).select_related(
+        "endpoint__tenant"
+    )
+    for row in rows:
+        key = [row.endpoint.tenant.slug, row.endpoint.name]
+        requests.add_metric(key, row.requests)
+        errors.add_metric(key, row.errors)
+        bounds = sorted((b for b in row.buckets if b != "+Inf"), key=float)
+        latency.add_metric(
+            key,
+            buckets=[(b, row.buckets[b]) for b in bounds] + [("+Inf", row.buckets.get("+Inf", row.requests))],
+            sum_value=row.latency_sum_s,
+        )
+        replicas.add_metric(key, row.endpoint.desired_replicas)
+    yield from (requests, errors, latency, replicas)
 
 
 def broker_metrics():

@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "identity",
     "catalog",
     "provisioning",
+    "tracking",
+    "serving",
     "frontend",
 ]
 
@@ -119,13 +121,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "identity.tasks.directory_accounts_check",
         "schedule": env_int("PORTAL_LDAP_CHECK_EVERY_S", 300),
     },
-    # Capacity that frees triggers a pass at once; this catches hosts that come back by
-    # themselves and expires launches queued too long.
     # Replaces lost pooled nodes and refills pools a claim did not ask to refill (a host back).
     "pools-maintain": {
         "task": "provisioning.tasks.pools_maintain",
         "schedule": env_int("PORTAL_POOL_EVERY_S", 15),
     },
+    # Endpoints: traffic counters, scaling, replacing dead replicas.
+    "serving-reconcile": {
+        "task": "serving.tasks.serving_reconcile",
+        "schedule": env_int("PORTAL_SERVING_RECONCILE_EVERY_S", 10),
+    },
+    # Capacity that frees triggers a pass at once; this catches hosts that come back by
+    # themselves and expires launches queued too long.
     "queue-admit": {
         "task": "provisioning.tasks.queue_admit",
         "schedule": env_int("PORTAL_QUEUE_ADMIT_EVERY_S", 30),
@@ -135,6 +142,11 @@ CELERY_BEAT_SCHEDULE = {
     "images-prune": {
         "task": "provisioning.tasks.images_prune",
         "schedule": env_int("PORTAL_IMAGE_PRUNE_EVERY_S", 3600),
+    },
+    # Tracking servers whose worker died, or whose container is gone, are converged again.
+    "tracking-reconcile": {
+        "task": "tracking.tasks.tracking_reconcile",
+        "schedule": env_int("PORTAL_TRACKING_RECONCILE_EVERY_S", 30),
     },
 }
 
@@ -252,6 +264,18 @@ IMAGE_REGISTRY = env_str("PORTAL_REGISTRY", "127.0.0.1:5000")
 # Tasks sent by name after a catalog build pushed a new image (catalog imports no other app).
 IMAGE_PUBLISHED_TASKS = ["provisioning.tasks.images_prune"]
 BASE_IMAGE = env_str("PORTAL_BASE_IMAGE", "portal/base:bookworm")
+
+# Experiment tracking (tracking/): each tenant that enables it gets an MLflow server of this image
+# (tracking/image, `manage.py tracking_image_build`), with an artifact volume of
+# TRACKING_STORAGE_GIB held against its storage quota, and a database on this PostgreSQL, reached
+# through its socket folder (TRACKING_PG_SOCKET_DIR, bound read-only into the container).
+TRACKING_IMAGE_SLUG = "mlflow"
+TRACKING_IMAGE_VERSION = "3.17.2-1"
+TRACKING_STORAGE_GIB = env_int("PORTAL_TRACKING_STORAGE_GIB", 5)
+TRACKING_CPUS = float(env_str("PORTAL_TRACKING_CPUS", "1"))
+TRACKING_MEMORY_MIB = env_int("PORTAL_TRACKING_MEMORY_MIB", 2048)
+TRACKING_PG_SOCKET_DIR = env_str("PORTAL_TRACKING_PG_SOCKET_DIR", "/var/run/postgresql")
+TRACKING_START_TIMEOUT_S = env_int("PORTAL_TRACKING_START_TIMEOUT_S", 300)
 # Allocatable CPUs of a host = its cores x this ratio; memory and GPUs are never overcommitted.
 CPU_OVERCOMMIT = env_str("PORTAL_CPU_OVERCOMMIT", "4")
 # The launch queue: a launch waits at most this many seconds for a host, then ends in error;
@@ -277,8 +301,25 @@ BOOTSTRAP_ADMIN_EMAIL = env_str("PORTAL_ADMIN_EMAIL", "admin@localhost")
 GATEWAY_BIND = env_str("PORTAL_GATEWAY_BIND", "127.0.0.1:8002")
 GATEWAY_URL = env_str("PORTAL_GATEWAY_URL", f"http://{GATEWAY_BIND}").rstrip("/")
 GATEWAY_SECRET = env_str("PORTAL_GATEWAY_SECRET", "")
+# The gateway's run folder (deploy/gateway/run.sh: $PORTAL_RUN_DIR/gateway): the portal writes each
+# endpoint's upstream group there and reloads nginx through its pid file, so it runs on the
+# gateway's machine.
+GATEWAY_RUN_DIR = Path(env_str("PORTAL_RUN_DIR", str(BASE_DIR / "var" / "run"))) / "gateway"
 # A node's last activity is written at most this often (every request asks the portal).
 GATEWAY_ACTIVITY_EVERY_S = int(env_str("PORTAL_GATEWAY_ACTIVITY_EVERY_S", "60"))
+
+# Model serving (serving/): how long a replica may take to load its model before its deploy
+# fails (or its rollout is rolled back); requests per second one replica is sized for (the
+# scaler adds replicas above it); idle seconds before an endpoint whose min is 0 scales to zero;
+# how long the gateway's answer for a waking endpoint waits for its first replica.
+SERVING_READY_TIMEOUT_S = env_int("PORTAL_SERVING_READY_TIMEOUT_S", 180)
+SERVING_TARGET_RPS = float(env_str("PORTAL_SERVING_TARGET_RPS", "20"))
+SERVING_IDLE_S = env_int("PORTAL_SERVING_IDLE_S", 300)
+SERVING_WAKE_WAIT_S = env_int("PORTAL_SERVING_WAKE_WAIT_S", 120)
+# Seconds a replica taken out of the gateway's rotation keeps running, for the requests the
+# gateway's old workers still send it, before its container stops.
+SERVING_DRAIN_S = float(env_str("PORTAL_SERVING_DRAIN_S", "3"))
+SERVING_MODEL_DIR = env_str("PORTAL_SERVING_MODEL_DIR", "")
 
 # /healthz answers within this budget (load balancers probe it often, with short timeouts): a
 # dependency that has not answered by then is reported as not answering.

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from catalog.manifest import HEAD_ROLE, Manifest, Role
 from provisioning.drivers import HealthCheck, Mount, NodeSpec
+from provisioning.extensions import NodeAdditions, sandbox_extensions
 from provisioning.frameworks import node_framework_environment
 from provisioning.models import DataTap, Node, PoolNode, Sandbox
 from provisioning.sshkeys import ssh_public_key
@@ -35,6 +36,7 @@ def node_spec(node: Node, *, tap_sources: Mapping[int, str]) -> NodeSpec:
     symlink may have redirected since."""
     sandbox = node.sandbox
     manifest = sandbox.catalog_item.spec
+    additions = [extension.node_additions(node=node) for extension in sandbox_extensions()]
     return NodeSpec(
         name=node.container_name,
         hostname=node.hostname,
@@ -42,7 +44,7 @@ def node_spec(node: Node, *, tap_sources: Mapping[int, str]) -> NodeSpec:
         network=sandbox.network_name,
         user=manifest.user.container_user,
         labels=node_labels(node),
-        environment=node_environment(node, manifest),
+        environment={**node_environment(node, manifest), **_merged(additions, "environment")},
         nano_cpus=int(Decimal(node.cpus) * 1_000_000_000),
         memory_bytes=node.memory_mib * 1024 * 1024,
         pids_limit=PIDS_LIMIT,
@@ -52,7 +54,11 @@ def node_spec(node: Node, *, tap_sources: Mapping[int, str]) -> NodeSpec:
         healthcheck=node_healthcheck(manifest.roles[node.role]),
         # Files only the node's user reads, never environment variables: every process of the
         # node could read those from /proc, and `docker inspect` shows them.
-        secret_files={"ssh_private_key": sandbox.ssh_private_key, "jupyter_token": sandbox.secret},
+        secret_files={
+            **_merged(additions, "secret_files"),
+            "ssh_private_key": sandbox.ssh_private_key,
+            "jupyter_token": sandbox.secret,
+        },
     )
 
 
@@ -98,6 +104,13 @@ def pool_node_labels(pool_node: PoolNode) -> dict[str, str]:
     """Labels of a pooled node's container, network and workspace. A container keeps them once
     a sandbox adopts it (labels cannot change): the reconciler knows it by its new name."""
     return {f"{LABEL_PREFIX}.pool": str(pool_node.pk)}
+
+
+def _merged(additions: list[NodeAdditions], attribute: str) -> dict[str, str]:
+    merged: dict[str, str] = {}
+    for addition in additions:
+        merged.update(getattr(addition, attribute))
+    return merged
 
 
 def node_rank(node: Node) -> int:

@@ -45,6 +45,9 @@ class Tenant(models.Model):
         help_text="Fair-share weight: with twice the share, a tenant may use twice as much of a full "
         "site before its queued launches wait behind others'",
     )
+    tracking = models.BooleanField(
+        default=False, help_text="Wanted: the tenant runs an MLflow tracking server (tracking/)"
+    )
     created = models.DateTimeField(auto_now_add=True)
 
     objects = TenantQuerySet.as_manager()

@@ -22,7 +22,7 @@ if [[ ! $secret =~ ^[A-Za-z0-9_-]{20,}$ ]]; then
     echo "gateway: PORTAL_GATEWAY_SECRET must be 20 or more letters, digits, - or _" >&2
     exit 64
 fi
-mkdir -p "$run_dir"
+mkdir -p "$run_dir" "$run_dir/endpoints"
 chmod 700 "$run_dir"
 # Started as root (`make run`, which runs every process of the portal as root), nginx would run
 # its workers as nobody, who cannot reach a run folder under a private checkout or tmp folder:

@@ -18,6 +18,8 @@ from django.views.decorators.http import require_GET
 
 from common.errors import Forbidden, NotFound, Unavailable
 from provisioning.services.gateway import GATEWAY_PATH, gateway_pass
+from serving.services.gateway import EndpointKeyRefused, endpoint_pass
+from tracking.services import tracking_gateway_pass, tracking_is_gateway_path
 
 
 @never_cache
@@ -35,8 +37,10 @@ def gateway_auth(request):
             f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': back})}"
         )
         return answer
+    # A tenant's MLflow UI (/gateway/tracking/<tenant>/) or a node's service.
+    check = tracking_gateway_pass if tracking_is_gateway_path(uri=uri) else gateway_pass
     try:
-        passed = gateway_pass(user=request.user, uri=uri)
+        passed = check(user=request.user, uri=uri)
     except (NotFound, Forbidden, Unavailable) as exc:
         answer = HttpResponse(status=403)
         answer["X-Gateway-Status"] = str(exc.status)
@@ -45,6 +49,30 @@ def gateway_auth(request):
     answer["X-Gateway-Upstream"] = passed.upstream
     answer["X-Gateway-Authorization"] = passed.authorization
     answer["X-Gateway-Strip-Prefix"] = "1" if passed.strip_prefix else "0"
+    return answer
+
+
+@never_cache
+@require_GET
+def endpoint_gateway_auth(request):
+    """The answer for /endpoints/<tenant>/<name>/...: no session here, the caller's endpoint key
+    (Authorization: Bearer) decides. 401 goes to the caller as it is; other refusals as above."""
+    secret = request.headers.get("X-Gateway-Secret", "")
+    if not settings.GATEWAY_SECRET or not hmac.compare_digest(secret, settings.GATEWAY_SECRET):
+        raise Http404
+    try:
+        passed = endpoint_pass(
+            uri=request.headers.get("X-Original-URI", ""),
+            authorization=request.headers.get("X-Endpoint-Authorization", ""),
+        )
+    except EndpointKeyRefused:
+        return HttpResponse(status=401)
+    except (NotFound, Unavailable) as exc:
+        answer = HttpResponse(status=403)
+        answer["X-Gateway-Status"] = str(exc.status)
+        return answer
+    answer = HttpResponse(status=200)
+    answer["X-Endpoint-Upstream"] = passed.upstream
     return answer
 
 

@@ -22,6 +22,8 @@ from tenants.services.memberships import membership_add, membership_change_role,
 from tenants.services.notebook_limits import tenant_set_notebook_idle_limit
 from tenants.services.shares import tenant_set_share
 from tenants.services.tenants import tenant_create, tenant_select, tenant_update, tenant_update_quota
+from tracking.selectors import tracking_server_for, tracking_server_purgeable, tracking_server_ready_for
+from tracking.services import tracking_gateway_url, tracking_server_purge, tracking_set_enabled
 
 
 @login_required
@@ -78,6 +80,7 @@ def tenant_switch(request):
 def _detail_context(request, tenant, *, add_form=None) -> dict:
     can_admin = user_can_admin_tenant(user=request.user, tenant=tenant)
     memberships = paginate(request, membership_list(tenant=tenant)) if can_admin else None
+    tracking_server = tracking_server_for(tenant=tenant)
     return {
         "tenant": tenant,
         "can_admin": can_admin,
@@ -86,6 +89,10 @@ def _detail_context(request, tenant, *, add_form=None) -> dict:
         "memberships": memberships.object_list if can_admin else None,
         "add_form": (add_form or MemberAddForm()) if can_admin else None,
         "role_choices": MemberRoleForm.base_fields["role"].choices,
+        "tracking_server": tracking_server,
+        "tracking_ready": tracking_server_ready_for(tenant=tenant) is not None,
+        "tracking_purgeable": tracking_server_purgeable(server=tracking_server),
+        "tracking_url": tracking_gateway_url(tenant=tenant),
     }
 
 
@@ -183,4 +190,35 @@ def member_remove_page(request, slug, username):
         messages.error(request, error.message)
     else:
         messages.success(request, f"Removed {username}.")
+    return redirect("tenants:detail", slug=tenant.slug)
+
+
+@login_required
+@require_POST
+def tenant_tracking_page(request, slug):
+    """The tenant page's switch of its MLflow tracking server (tenant admins)."""
+    tenant = visible_tenant(request, slug, admin=True)
+    enabled = request.POST.get("tracking") == "on"
+    try:
+        tracking_set_enabled(actor=request.user, tenant=tenant, enabled=enabled, ip=client_ip(request))
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            "Experiment tracking is starting." if enabled else "Experiment tracking is being switched off.",
+        )
+    return redirect("tenants:detail", slug=tenant.slug)
+
+
+@login_required
+@require_POST
+def tenant_tracking_purge_page(request, slug):
+    tenant = visible_tenant(request, slug, admin=True)
+    try:
+        tracking_server_purge(actor=request.user, tenant=tenant, ip=client_ip(request))
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "The tracking server's runs, models and artifacts were deleted.")
     return redirect("tenants:detail", slug=tenant.slug)

@@ -78,6 +78,8 @@ class NodeSpec:
     # the node's user only: secrets never go into `environment` (every process of the node, and
     # `docker inspect`, would see them).
     secret_files: dict[str, str] = field(default_factory=dict)
+    # Arguments to the image's entrypoint; empty: the image's own command.
+    command: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,17 @@ class ContainerDriver(ABC):
 
     @abstractmethod
     def remove_network(self, *, name: str) -> None:
-        """Remove the network; absent is fine."""
+        """Remove the network; absent is fine. Containers that only joined it (connect_network:
+        a tenant's service, whose own network is another) are disconnected first."""
+
+    @abstractmethod
+    def connect_network(self, *, name: str, network: str, aliases: tuple[str, ...] = ()) -> None:
+        """Attach the running container `name` to `network` as well, where the network's other
+        containers find it by `aliases`; already attached is fine."""
+
+    @abstractmethod
+    def disconnect_network(self, *, name: str, network: str) -> None:
+        """Detach the container from the network; not attached, or either absent, is fine."""
 
     @abstractmethod
     def ensure_volume(

@@ -140,8 +140,43 @@ class DockerDriver(ContainerDriver):
     @_translate_errors
     def remove_network(self, *, name: str) -> None:
         for network in self.client.networks.list(names=[name]):
-            if network.name == name:
-                _ignore_missing(network.remove)
+            if network.name != name:
+                continue
+            # The engine refuses to remove a network with endpoints: a container that only joined
+            # it (connect_network: a tenant's service; its own network is another) leaves it.
+            for container_id in self.api.inspect_network(network.id).get("Containers") or {}:
+                self._leave_if_joined(container_id, network)
+            _ignore_missing(network.remove)
+
+    def _leave_if_joined(self, container_id: str, network) -> None:
+        try:
+            own = self.api.inspect_container(container_id)["HostConfig"].get("NetworkMode")
+            if own not in (network.name, network.id):
+                self.api.disconnect_container_from_network(container_id, network.id, force=True)
+        except docker.errors.NotFound:
+            return
+
+    @_translate_errors
+    def connect_network(self, *, name: str, network: str, aliases: tuple[str, ...] = ()) -> None:
+        attrs = self.api.inspect_container(name)
+        if network in (attrs.get("NetworkSettings", {}).get("Networks") or {}):
+            return
+        try:
+            self.api.connect_container_to_network(name, network, aliases=list(aliases) or None)
+        except docker.errors.APIError as exc:
+            # 403 "already exists in network": a concurrent call attached it first.
+            if exc.status_code != 403 or "already exists" not in str(exc.explanation):
+                raise
+
+    @_translate_errors
+    def disconnect_network(self, *, name: str, network: str) -> None:
+        try:
+            self.api.disconnect_container_from_network(name, network, force=True)
+        except docker.errors.NotFound:
+            return
+        except docker.errors.APIError as exc:
+            if "is not connected" not in str(exc.explanation):
+                raise
 
     @_translate_errors
     def ensure_volume(
@@ -302,6 +337,7 @@ class DockerDriver(ContainerDriver):
         try:
             self.api.create_container(
                 spec.image,
+                command=list(spec.command) or None,
                 name=spec.name,
                 hostname=spec.hostname,
                 user=spec.user,

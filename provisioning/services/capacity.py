@@ -2,6 +2,7 @@
 (provisioning.placement), so that placing nodes is atomic with the transaction that creates or
 grows a sandbox."""
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from django.conf import settings
@@ -11,6 +12,16 @@ from provisioning.models import Host, Node
 from provisioning.placement import HostSnapshot, NodeRequest, Placement, place_sandbox
 from provisioning.pool_selectors import pool_usage_by_host
 from provisioning.selectors import host_gpus_in_use
+
+#: Other apps' containers that hold cpus and memory on hosts (an endpoint's replicas): each
+#: callable takes host ids and answers {host id: (cpus, memory_mib)}. Registered by those apps
+#: in their AppConfig.ready, as provisioning imports none of them.
+_HOST_USAGE: list[Callable[[list[int]], dict[int, tuple[Decimal, int]]]] = []
+
+
+def register_host_usage(usage: Callable[[list[int]], dict[int, tuple[Decimal, int]]]) -> None:
+    if usage not in _HOST_USAGE:
+        _HOST_USAGE.append(usage)
 
 
 def hosts_snapshot(*, lock: bool, host_ids: list[int] | None = None) -> list[HostSnapshot]:
@@ -26,7 +37,13 @@ def hosts_snapshot(*, lock: bool, host_ids: list[int] | None = None) -> list[Hos
         for row in holding.values("host").annotate(cpus=Sum("cpus"), memory_mib=Sum("memory_mib"))
     }
     used_gpus = host_gpus_in_use(host_ids=[h.pk for h in hosts])
-    pooled = pool_usage_by_host(host_ids=[h.pk for h in hosts])  # warm nodes hold their room too
+    ids = [h.pk for h in hosts]
+    # Warm pooled nodes, and other apps' containers (an endpoint's replicas), hold room too.
+    for by_host in [pool_usage_by_host(host_ids=ids), *(usage(ids) for usage in _HOST_USAGE)]:
+        for host_id, (cpus, memory_mib) in by_host.items():
+            row = used.setdefault(host_id, {"cpus": Decimal("0"), "memory_mib": 0})
+            row["cpus"] = (row["cpus"] or Decimal("0")) + cpus
+            row["memory_mib"] = (row["memory_mib"] or 0) + memory_mib
     return [
         HostSnapshot(
             id=h.pk,
@@ -35,8 +52,8 @@ def hosts_snapshot(*, lock: bool, host_ids: list[int] | None = None) -> list[Hos
             memory_mib=h.memory_mib,
             gpu_uuids=tuple(g["uuid"] for g in h.gpus),
             labels=h.labels,
-            used_cpus=(used.get(h.pk, {}).get("cpus") or Decimal("0")) + pooled.get(h.pk, (0, 0))[0],
-            used_memory_mib=(used.get(h.pk, {}).get("memory_mib") or 0) + pooled.get(h.pk, (0, 0))[1],
+            used_cpus=used.get(h.pk, {}).get("cpus") or Decimal("0"),
+            used_memory_mib=used.get(h.pk, {}).get("memory_mib") or 0,
             used_gpu_uuids=frozenset(used_gpus.get(h.pk, ())),
             swarm=h.swarm,
         )

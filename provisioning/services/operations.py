@@ -15,6 +15,7 @@ from django.utils import timezone
 from common.async_work import Outcome, close_unless_final
 from provisioning.containers import node_spec, sandbox_labels, sandbox_tap_volumes
 from provisioning.drivers import DriverError, driver_for_host
+from provisioning.extensions import sandbox_extensions
 from provisioning.models import Host, Node, Operation, OperationPhase, Sandbox
 from provisioning.services import worker_locks
 from provisioning.services.datataps import (
@@ -213,11 +214,13 @@ def _start_nodes(operation: Operation, sandbox: Sandbox, nodes: list[Node], driv
         _swarm_manager(sandbox).ensure_network(
             name=sandbox.network_name, labels=sandbox_labels(sandbox), overlay=True
         )
-    for _host, driver in drivers.values():
+    for host, driver in drivers.values():
         if not sandbox.swarm:
             driver.ensure_network(name=sandbox.network_name, labels=sandbox_labels(sandbox))
         for name, driver_opts in tap_volumes.items():
             driver.ensure_volume(name=name, labels=sandbox_labels(sandbox), driver_opts=driver_opts)
+        for extension in sandbox_extensions():
+            extension.sandbox_network_ready(sandbox=sandbox, host=host, network=sandbox.network_name)
     _phase(operation, OperationPhase.NETWORK)
     states = {}
     for node in nodes:

@@ -151,10 +151,14 @@ def _remove_orphans(host: Host, driver, containers: dict, busy: set[int]) -> int
     }
     # Read after the listing, as `expected`: a pooled node made meanwhile is already a row.
     pooled = pool_objects_kept(host=host, sandbox_ids=set())
+    # Only sandboxes' and pools' objects are this pass's: a tenant service's (a tracking server,
+    # an endpoint's replica) carries neither label nor such a name, and its own app converges it.
     candidates = {
         name: state
         for name, state in containers.items()
-        if name not in expected | pooled and _label_id(state.labels, "sandbox") not in busy
+        if name not in expected | pooled
+        and (_label_id(state.labels, "sandbox") is not None or _label_id(state.labels, "pool") is not None)
+        and _label_id(state.labels, "sandbox") not in busy
     }
     # A live node recorded on another host is that host's to converge: this engine may be the
     # same one under a second name, where removing it would destroy a running sandbox.
@@ -180,14 +184,19 @@ def _remove_orphans(host: Host, driver, containers: dict, busy: set[int]) -> int
     # The pool's objects, and the pooled workspaces these sandboxes took over, keep their names.
     pooled = pool_objects_kept(host=host, sandbox_ids=keep)
     for network in networks:
-        if sandbox_id_from_name(network) not in keep and network not in pooled:
+        if _ours(network) and sandbox_id_from_name(network) not in keep and network not in pooled:
             driver.remove_network(name=network)
             removed += 1
     for volume in volumes:
-        if sandbox_id_from_name(volume) not in keep and volume not in pooled:
+        if _ours(volume) and sandbox_id_from_name(volume) not in keep and volume not in pooled:
             driver.remove_volume(name=volume)
             removed += 1
     return removed
+
+
+def _ours(name: str) -> bool:
+    """A sandbox's or a pooled node's network or volume (see naming)."""
+    return sandbox_id_from_name(name) is not None or name.startswith(f"{settings.SITE}-pool")
 
 
 def _label_id(labels: dict, kind: str) -> int | None:

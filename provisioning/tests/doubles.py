@@ -65,6 +65,20 @@ class FakeEngine(ContainerDriver):
     def remove_network(self, *, name) -> None:
         self._check()
         self.networks.discard(name)
+        for container in self.containers.values():
+            container.setdefault("joined", set()).discard(name)
+
+    def connect_network(self, *, name, network, aliases=()) -> None:
+        """Recorded per container in its "joined" set."""
+        self._check()
+        if name not in self.containers or network not in self.networks:
+            raise DriverError(f"container {name} or network {network} not found")
+        self.containers[name].setdefault("joined", set()).add(network)
+
+    def disconnect_network(self, *, name, network) -> None:
+        self._check()
+        if name in self.containers:
+            self.containers[name].setdefault("joined", set()).discard(network)
 
     def ensure_volume(self, *, name, labels, driver_opts=None, size_gib=None) -> None:
         self._check()

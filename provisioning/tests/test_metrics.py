@@ -12,6 +12,7 @@ from django.conf import settings
 from freezegun import freeze_time
 from prometheus_client.parser import text_string_to_metric_families
 
+from catalog.models import Flavor
 from portal.celery import app as celery_app
 from provisioning.drivers import gpus
 from provisioning.models import Operation
@@ -20,6 +21,7 @@ from provisioning.services.sandboxes import sandbox_resize, sandbox_start, sandb
 from provisioning.tasks import reconcile
 from provisioning.tests.doubles import FailingEngine, fake_engine_install
 from provisioning.tests.lifecycle import create, run
+from serving.models import Endpoint, EndpointTraffic
 
 DASHBOARD = Path(settings.BASE_DIR) / "deploy" / "grafana" / "portal-dashboard.json"
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
@@ -224,6 +226,12 @@ def dashboard_metric_names() -> set[str]:
 
 def test_the_dashboard_uses_only_exported_metrics_and_every_family(client, lifecycle, member, tenant):
     create(member, tenant, name="waiting")  # an operation in flight, for portal_operations_active
+    # A served model, for the endpoint panels (serving/).
+    flavor = Flavor.objects.create(name="serve", cpus=1, memory_mib=512, gpus=0, disk_gib=1)
+    endpoint = Endpoint.objects.create(
+        tenant=tenant, owner=member, name="line", model_name="line", model_version="1", flavor=flavor
+    )
+    EndpointTraffic.objects.create(endpoint=endpoint, requests=3, latency_sum_s=0.01, buckets={"0.005": 2})
     dashboard = json.loads(DASHBOARD.read_text())
     assert dashboard["schemaVersion"] >= 36 and dashboard["uid"] and dashboard["title"]
     panels = [p for p in dashboard["panels"] if p["type"] != "row"]

@@ -30,6 +30,7 @@ class TenantOutputSerializer(serializers.Serializer):
     usage = serializers.SerializerMethodField()
     notebook_idle_minutes = serializers.IntegerField(allow_null=True)
     share = serializers.IntegerField(help_text="Fair-share weight in the launch queue (default 1)")
+    tracking = serializers.BooleanField(help_text="Whether the tenant runs an MLflow tracking server")
     created = serializers.DateTimeField()
 
     @extend_schema_field(ResourcesSerializer)
@@ -149,4 +150,10 @@ class TenantDetailApi(APIView):
                 tenant = tenant_set_notebook_idle_limit(
                     actor=request.user, tenant=tenant, minutes=data["notebook_idle_minutes"], ip=ip
                 )
+            tenant = self.apply_more(request=request, tenant=tenant, data=data, ip=ip)
         return Response(TenantOutputSerializer(tenant).data)
+
+    def apply_more(self, *, request, tenant, data: dict, ip: str | None):
+        """What apps above tenants add to this PATCH (the tracking switch, in tracking.api):
+        they route a subclass here. Runs in the same transaction; returns the tenant."""
+        return tenant

@@ -2,14 +2,13 @@ from django.urls import path
 
 from tenants.api.audit import AuditListApi
 from tenants.api.members import MemberDetailApi, MemberListApi
-from tenants.api.tenants import TenantDetailApi, TenantListApi
+from tenants.api.tenants import TenantListApi
 from tenants.api.tokens import AuthTokenApi, TokenDetailApi, TokenListApi
 from tenants.api.usage import UsageApi
 
 urlpatterns = [
     path("auth/token/", AuthTokenApi.as_view(), name="api-auth-token"),
     path("tenants/", TenantListApi.as_view(), name="api-tenant-list"),
-    path("tenants/<slug:slug>/", TenantDetailApi.as_view(), name="api-tenant-detail"),
     path("tenants/<slug:slug>/members/", MemberListApi.as_view(), name="api-member-list"),
     path("tenants/<slug:slug>/members/<str:username>/", MemberDetailApi.as_view(), name="api-member-detail"),
     path("tokens/", TokenListApi.as_view(), name="api-token-list"),

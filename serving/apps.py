@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class ServingConfig(AppConfig):
+    name = "serving"
+    verbose_name = "Model serving"
+
+    def ready(self) -> None:
+        # Replicas share the hosts with sandbox nodes: provisioning's placement counts what they
+        # hold. (Its reconciler leaves alone what carries no sandbox label or name; serving's
+        # reconciler converges replicas.)
+        from provisioning.services.capacity import register_host_usage
+        from serving.selectors import replica_usage_by_host
+
+        register_host_usage(replica_usage_by_host)

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class TrackingConfig(AppConfig):
+    name = "tracking"
+    verbose_name = "Experiment tracking"
+
+    def ready(self):
+        # Sandboxes learn of the tenant's tracking server through provisioning's extension
+        # registry: provisioning never imports this app.
+        from provisioning.extensions import register_sandbox_extension
+        from tracking.extension import TrackingSandboxExtension
+
+        register_sandbox_extension(TrackingSandboxExtension())
