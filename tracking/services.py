@@ -196,6 +196,8 @@ def _start(server: TrackingServer) -> Outcome:
                 driver,
                 f"MLflow did not answer within {settings.TRACKING_START_TIMEOUT_S} s: {logs[-1500:]}",
             )
+        # Still making progress: the reconcile pass resumes only starts nobody works on.
+        TrackingServer.objects.filter(pk=server.pk).update(updated=timezone.now())
         return Outcome(again_in=2)
     TrackingServer.objects.filter(pk=server.pk, status=TrackingStatus.STARTING).update(
         status=TrackingStatus.READY, ip=state.ip, explanation="", updated=timezone.now()
