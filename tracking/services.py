@@ -273,7 +273,7 @@ def _join_sandbox_networks(server: TrackingServer, driver: ContainerDriver) -> N
             )
 
 
-def tracking_server_purge(*, actor: User, tenant: Tenant, ip: str | None = None) -> None:
+def tracking_server_purge(*, actor: User | None, tenant: Tenant, ip: str | None = None) -> None:
     """Remove a switched-off tracking server's data for good: its database and role, its artifact
     volume, and the storage it held. The tenant's runs, models and artifacts are gone after."""
     with transaction.atomic():
