@@ -196,6 +196,8 @@ def _start(server: TrackingServer) -> Outcome:
                 driver,
                 f"MLflow did not answer within {settings.TRACKING_START_TIMEOUT_S} s: {logs[-1500:]}",
             )
+        # Still making progress: the reconcile pass resumes only starts nobody works on.
+        TrackingServer.objects.filter(pk=server.pk).update(updated=timezone.now())
         return Outcome(again_in=2)
     TrackingServer.objects.filter(pk=server.pk, status=TrackingStatus.STARTING).update(
         status=TrackingStatus.READY, ip=state.ip, explanation="", updated=timezone.now()
@@ -271,7 +273,7 @@ def _join_sandbox_networks(server: TrackingServer, driver: ContainerDriver) -> N
             )
 
 
-def tracking_server_purge(*, actor: User, tenant: Tenant, ip: str | None = None) -> None:
+def tracking_server_purge(*, actor: User | None, tenant: Tenant, ip: str | None = None) -> None:
     """Remove a switched-off tracking server's data for good: its database and role, its artifact
     volume, and the storage it held. The tenant's runs, models and artifacts are gone after."""
     with transaction.atomic():

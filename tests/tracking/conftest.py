@@ -1,5 +1,6 @@
 """Fixtures of the tracking tests: two tenants with their people, and the tracking image."""
 
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from django.db import connections
 from rest_framework.test import APIClient
 
 from provisioning.drivers.docker import DockerDriver
+from provisioning.services.worker_locks import worker_lock
 from provisioning.tests.conftest import (  # noqa: F401 - fixtures
     cluster_item,
     engine,
@@ -23,6 +25,9 @@ from provisioning.tests.conftest import (  # noqa: F401 - fixtures
 from tenants.models import Membership, Tenant, User
 from tests.provisioning.conftest import docker_client, published  # noqa: F401 - fixtures
 from tracking.database import tracking_database_drop
+from tracking.models import TrackingServer
+from tracking.services import TRACKING_LOCK, tracking_server_purge
+from tracking.states import TrackingStatus
 
 PASSWORD = "tracking test"  # noqa: S105 - test users only
 
@@ -41,7 +46,23 @@ def people(transactional_db, local_host):
     Membership.objects.create(user=users["alice"], tenant=lab, role=Membership.Role.ADMIN)
     Membership.objects.create(user=users["grace"], tenant=lab)
     Membership.objects.create(user=users["mallory"], tenant=other)
-    return lab, other, users
+    yield lab, other, users
+    tracking_servers_removed()
+
+
+def tracking_servers_removed() -> None:
+    """Whatever a test switched on goes, with what a worker of the session (which may run
+    another test's tasks meanwhile) made of it: each server is switched off, its worker's lock
+    taken so that no step runs halfway through, and its data deleted."""
+    Tenant.objects.update(tracking=False)
+    TrackingServer.objects.update(status=TrackingStatus.DISABLED)
+    for server in TrackingServer.objects.select_related("tenant"):
+        for _ in range(1200):
+            with worker_lock(TRACKING_LOCK, server.pk) as acquired:
+                if acquired:
+                    tracking_server_purge(actor=None, tenant=server.tenant)
+                    break
+            time.sleep(0.5)
 
 
 def api(user) -> APIClient:

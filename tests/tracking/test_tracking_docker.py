@@ -1,7 +1,8 @@
 """A tenant's tracking server for real: MLflow in a container of the local engine, its backend
 store a database of its own on the platform's PostgreSQL, artifacts on a sized volume. A job in a
 sandbox of the tenant logs a metric, a client container on the sandbox's network logs a model and
-registers it, the registry lists it; another tenant's node reaches nothing, and a request without
+registers it, the registry lists it, also after its container died and the reconcile pass made
+it again; another tenant's node reaches nothing, and a request without
 the credentials gets 401; the MLflow UI answers through the real nginx gateway for a member and
 not for another tenant's user; switching off removes the container, deleting the data the rest."""
 
@@ -17,6 +18,7 @@ from django.conf import settings
 from django.test import Client
 
 from provisioning.drivers import NodeSpec, driver_for_host
+from provisioning.drivers.docker import SITE_LABEL
 from provisioning.models import Sandbox, SandboxStatus
 from provisioning.services.sandboxes import sandbox_create, sandbox_delete
 from tenants.selectors.usage import tenant_usage
@@ -28,7 +30,7 @@ from tracking.containers import credentials_file, tracking_image
 from tracking.database import tracking_database_exists
 from tracking.models import TrackingServer
 from tracking.selectors import tracking_server_ready_for
-from tracking.services import tracking_client_config
+from tracking.services import tracking_client_config, tracking_reconcile
 from tracking.states import TrackingStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -256,6 +258,22 @@ def test_tracking_end_to_end(
         status, models = rest(server, "registered-models/search", auth=auth)
         assert status == 200 and [m["name"] for m in models["registered_models"]] == ["demo-model"]
 
+        # Its container dies: the reconcile pass starts it again, with the same data, on the
+        # tenant's sandbox networks again.
+        docker_client.api.remove_container(naming.container_name(lab.pk), force=True)
+        assert tracking_reconcile()["restarted"] == 1
+        wait_for(
+            lambda: server_status(lab) in (TrackingStatus.READY, TrackingStatus.ERROR), what="MLflow again"
+        )
+        server.refresh_from_db()
+        assert server.status == TrackingStatus.READY, server.explanation
+        status, models = rest(server, "registered-models/search", auth=auth)
+        assert status == 200 and [m["name"] for m in models["registered_models"]] == ["demo-model"]
+        joined = docker_client.api.inspect_container(naming.container_name(lab.pk))["NetworkSettings"][
+            "Networks"
+        ]
+        assert notebook.network_name in joined
+
         # Another tenant's node finds no `mlflow`, and cannot reach the server's addresses.
         outsider_head = outsider.nodes.get(role="head")
         ips = [
@@ -323,6 +341,6 @@ def test_tracking_end_to_end(
     assert not tracking_database_exists(name=naming.database_name(lab.pk))
     assert not TrackingServer.objects.filter(tenant=lab).exists()
     assert tenant_usage(tenant=lab).storage_gib == 0
-    label = {"label": [f"org.sandbox-portal.tracking={lab.pk}"]}
+    label = {"label": [f"org.sandbox-portal.tracking={lab.pk}", f"{SITE_LABEL}={settings.SITE}"]}
     assert docker_client.api.containers(all=True, filters=label) == []
     assert docker_client.api.networks(filters=label) == []
