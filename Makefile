@@ -58,8 +58,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 # JupyterHub + DockerSpawner (in its own virtualenv, var/bench-venv, made on the first run) and
 # the portal, 1, 8 and 16 at once and in Chromium; prints the table, writes var/bench/. About
 # 15 minutes on 2 cores; BENCH_ROUNDS, BENCH_ROUNDS_16 and BENCH_COUNTS make it shorter.
-bench: setup
-	$(VENV)/bin/pytest bench -s -q
+bench: setup var/chp/node_modules/.bin/configurable-http-proxy
+	PORTAL_CHP_BIN=$(CURDIR)/var/chp/node_modules/.bin/configurable-http-proxy $(VENV)/bin/pytest bench -s -q
+
+# The peer JupyterHub's proxy, for the bench only (the portal itself no longer uses it).
+var/chp/node_modules/.bin/configurable-http-proxy:
+	@mkdir -p var/chp
+	npm install --silent --prefix var/chp configurable-http-proxy@4
 
 lint: venv
 	$(VENV)/bin/ruff check .
