@@ -22,6 +22,8 @@ from catalog.models import CatalogItem, Flavor, ImageBuild
 from identity.models import GroupMapping
 from provisioning.models import DataTap, Host, HostPathPrefix, Job, Operation, Sandbox
 from provisioning.services.sandboxes import sandbox_create
+from serving.models import Endpoint, EndpointKey
+from serving.services.keys import endpoint_key_create
 from tenants.models import Membership, Tenant, Token, User
 from tenants.services.tokens import token_create
 
@@ -64,6 +66,8 @@ class World:
     build: ImageBuild
     token: Token  # alice's
     group_mapping: GroupMapping  # grants membership of acme
+    endpoint: Endpoint  # acme's, alice's
+    endpoint_key: EndpointKey
     keys: dict[str, str] = field(default_factory=dict)  # role: an API token key
 
     def user(self, role: str) -> User:
@@ -93,6 +97,8 @@ class World:
             "catalog-builds": self.build.pk,
             "users": self.member.pk,
             "group-mappings": self.group_mapping.pk,
+            "endpoints": self.endpoint.pk,
+            "keys": self.endpoint_key.pk,
         }
 
 
@@ -144,6 +150,9 @@ def world(db) -> World:
         slug="custom", version="1", manifest=MANIFEST, dockerfile="FROM x", requested_by=root
     )
     token, _ = token_create(user=alice, name="alice-ci")
+    endpoint = Endpoint.objects.create(
+        tenant=acme, owner=alice, name="acme-model", model_name="line", model_version="1", flavor=flavor
+    )
     world = World(
         acme=acme,
         globex=globex,
@@ -164,6 +173,8 @@ def world(db) -> World:
         group_mapping=GroupMapping.objects.create(
             group="acme-team", grant="member", tenant=acme, tenant_slug="acme"
         ),
+        endpoint=endpoint,
+        endpoint_key=endpoint_key_create(endpoint=endpoint, actor=alice, name="app")[0],
     )
     for role in ROLES:
         world.keys[role] = token_create(user=world.user(role), name="tests")[1]

@@ -16,7 +16,7 @@ from django.apps import apps
 from tests.api.conftest import fill_path, operations
 
 # Collections whose objects belong to a tenant: a foreign one is a 404.
-TENANT_OWNED = {"tenants", "sandboxes", "operations", "datataps", "jobs"}
+TENANT_OWNED = {"tenants", "sandboxes", "operations", "datataps", "jobs", "endpoints"}
 # Collections only site admins reach at all.
 SITE_ADMIN_ONLY = {"hosts", "pools", "datatap-prefixes", "catalog-builds", "users", "group-mappings"}
 # Site-wide collections everybody reads and only site admins change.
@@ -51,6 +51,15 @@ def bodies(world) -> dict[tuple[str, str], dict]:
         ("POST", "/api/v1/hosts/"): {"name": "rogue", "url": "unix:///var/run/rogue.sock"},
         ("PATCH", "/api/v1/hosts/{id}/"): {"state": "disabled"},
         ("POST", "/api/v1/pools/"): {"catalog_item": world.item.slug, "flavor": world.flavor.name, "size": 1},
+        ("POST", "/api/v1/endpoints/"): {
+            "tenant": "acme",
+            "name": "intruder",
+            "model": {"name": "line", "version": "1"},
+            "replicas": {"min": 1, "max": 1},
+            "flavor": world.flavor.name,
+        },
+        ("PATCH", "/api/v1/endpoints/{id}/"): {"replicas": {"min": 1, "max": 2}},
+        ("POST", "/api/v1/endpoints/{id}/keys/"): {"name": "stolen"},
         ("PATCH", "/api/v1/catalog/{slug}/"): {"enabled": False},
         ("POST", "/api/v1/flavors/"): {
             "name": "huge",
@@ -80,7 +89,7 @@ def expected(role: str, method: str, path: str) -> int | None:
     if role == "outsider":
         if collection in TENANT_OWNED and on_object:
             return 404
-        if method == "POST" and collection in {"sandboxes", "datataps"} and not on_object:
+        if method == "POST" and collection in {"sandboxes", "datataps", "endpoints"} and not on_object:
             return 404  # the body names acme
     if role == "member":
         if collection == "tenants" and on_object and (method in WRITES or "members" in segments):
@@ -97,7 +106,7 @@ def expected(role: str, method: str, path: str) -> int | None:
 def database_state() -> dict[str, list]:
     """Every row of our apps, but the audit log (it records the refusals, as it should)."""
     state = {}
-    for app in ("tenants", "identity", "catalog", "provisioning"):
+    for app in ("tenants", "identity", "catalog", "provisioning", "tracking", "serving"):
         for model in apps.get_app_config(app).get_models():
             if model._meta.label in {"tenants.AuditEvent", "tenants.Token"}:
                 continue  # tokens: last_used moves with each authenticated request
