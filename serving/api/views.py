@@ -104,6 +104,7 @@ class EndpointKeys(APIView):
         return Response(EndpointKeyOutput(endpoint_keys(endpoint=_managed(request, pk)), many=True).data)
 
     @extend_schema(request=EndpointKeyInput, responses={201: EndpointKeyCreatedOutput})
+    @api_create(secret_fields=("key",))
     def post(self, request, pk: int):
         endpoint = _managed(request, pk)
         data = EndpointKeyInput(data=request.data)

@@ -71,11 +71,14 @@ def run_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("serving-run")
 
 
-@pytest.fixture(scope="session")
-def serving_worker(django_db_setup, django_db_blocker, run_dir, model_store):
-    """A worker whose routes land in the test gateway's run folder."""
+@pytest.fixture(scope="module")
+def serving_worker(django_db_setup, django_db_blocker, run_dir, model_store, celery_worker_process):
+    """A worker whose routes land in the test gateway's run folder. The run's shared worker
+    knows neither that folder nor the model store: it steps aside meanwhile (a task it took
+    would fail the endpoint), and takes tasks again when the module ends."""
     from portal.celery import app
 
+    celery_worker_process.consume(False)
     app.control.purge()
     worker = Worker(
         "serving-worker",
@@ -87,6 +90,7 @@ def serving_worker(django_db_setup, django_db_blocker, run_dir, model_store):
         yield worker.wait_ready()
     finally:
         worker.stop()
+        celery_worker_process.consume(True)
 
 
 @pytest.fixture
