@@ -20,3 +20,8 @@ def sandbox_id_from_name(name: str) -> int | None:
 def pool_prefix(pool_node_id: int) -> str:
     """A pooled node's objects: never mistaken for a sandbox's (sandbox_id_from_name gives None)."""
     return f"{settings.SITE}-pool{pool_node_id}"
+
+
+def made_by_this_site(name: str) -> bool:
+    """A sandbox's or a pooled node's network, volume or container name (not a tenant service's)."""
+    return sandbox_id_from_name(name) is not None or name.startswith(f"{settings.SITE}-pool")

@@ -13,7 +13,7 @@ from catalog.services.builds import image_builds_resume
 from provisioning.containers import LABEL_PREFIX
 from provisioning.drivers import DriverError, HostUnreachable, driver_for_host
 from provisioning.models import Host, Node, Operation, Sandbox
-from provisioning.naming import sandbox_id_from_name
+from provisioning.naming import made_by_this_site, sandbox_id_from_name
 from provisioning.pool_selectors import pool_objects_kept
 from provisioning.services.datataps import DataTapRefused
 from provisioning.services.dispatch import operation_enqueue
@@ -184,19 +184,14 @@ def _remove_orphans(host: Host, driver, containers: dict, busy: set[int]) -> int
     # The pool's objects, and the pooled workspaces these sandboxes took over, keep their names.
     pooled = pool_objects_kept(host=host, sandbox_ids=keep)
     for network in networks:
-        if _ours(network) and sandbox_id_from_name(network) not in keep and network not in pooled:
+        if made_by_this_site(network) and sandbox_id_from_name(network) not in keep and network not in pooled:
             driver.remove_network(name=network)
             removed += 1
     for volume in volumes:
-        if _ours(volume) and sandbox_id_from_name(volume) not in keep and volume not in pooled:
+        if made_by_this_site(volume) and sandbox_id_from_name(volume) not in keep and volume not in pooled:
             driver.remove_volume(name=volume)
             removed += 1
     return removed
-
-
-def _ours(name: str) -> bool:
-    """A sandbox's or a pooled node's network or volume (see naming)."""
-    return sandbox_id_from_name(name) is not None or name.startswith(f"{settings.SITE}-pool")
 
 
 def _label_id(labels: dict, kind: str) -> int | None:

@@ -10,7 +10,7 @@ from common.errors import Invalid
 from serving.models import Endpoint, EndpointKey
 from tenants.models import User
 from tenants.services.audit import audit_record
-from tenants.services.tokens import PREFIX_BYTES, token_hash, token_split
+from tenants.services.tokens import key_mint, token_hash, token_split
 
 
 @transaction.atomic
@@ -22,11 +22,7 @@ def endpoint_key_create(
         raise Invalid(
             fields={"name": ["Name the key (1 to 100 characters): what will call the endpoint with it?"]}
         )
-    while True:
-        prefix = secrets.token_hex(PREFIX_BYTES)
-        if not EndpointKey.objects.filter(prefix=prefix).exists():
-            break
-    key = f"{prefix}.{secrets.token_urlsafe(32)}"
+    prefix, key = key_mint(taken=lambda prefix: EndpointKey.objects.filter(prefix=prefix).exists())
     row = EndpointKey.objects.create(
         endpoint=endpoint, name=name, prefix=prefix, key_hash=token_hash(key), created_by=actor
     )

@@ -3,6 +3,7 @@
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -63,6 +64,15 @@ def token_expiry(*, expires: datetime | None, minted_with: Token | None = None) 
     return expires
 
 
+def key_mint(*, taken: Callable[[str], bool]) -> tuple[str, str]:
+    """A new secret key `<prefix>.<secret>` and its prefix. The prefix finds the key's row, so
+    it must be one `taken` says no row holds yet; the database keeps only the key's hash."""
+    while True:
+        prefix = secrets.token_hex(PREFIX_BYTES)
+        if not taken(prefix):
+            return prefix, f"{prefix}.{secrets.token_urlsafe(32)}"
+
+
 @transaction.atomic
 def token_create(
     *,
@@ -75,11 +85,7 @@ def token_create(
     """Create a token for `user`, expiring as `token_expiry` decides. Returns it with its key,
     which nobody can read again."""
     expires = token_expiry(expires=expires, minted_with=minted_with)
-    while True:
-        prefix = secrets.token_hex(PREFIX_BYTES)
-        if not Token.objects.filter(prefix=prefix).exists():
-            break
-    key = f"{prefix}.{secrets.token_urlsafe(32)}"
+    prefix, key = key_mint(taken=lambda prefix: Token.objects.filter(prefix=prefix).exists())
     token = Token.objects.create(
         user=user, name=name, prefix=prefix, key_hash=token_hash(key), expires=expires
     )
