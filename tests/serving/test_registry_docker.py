@@ -11,7 +11,11 @@ from serving.models import Endpoint
 from tenants.models import Membership, User
 from tests.notebooks.browser import wait_for
 from tests.serving.test_endpoints_docker import containers_of, infer, settled
-from tests.tracking.conftest import tracking_image_built, tracking_leftovers_removed  # noqa: F401 - fixtures
+from tests.tracking.conftest import (  # noqa: F401 - fixtures
+    tracking_image_built,
+    tracking_leftovers_removed,
+    tracking_servers_removed,
+)
 from tracking import naming
 from tracking.models import TrackingServer
 from tracking.selectors import tracking_server_ready_for
@@ -33,6 +37,14 @@ print("registered")
 """
 
 
+@pytest.fixture
+def tracking_purged_after():
+    """The tenant's tracking server, its database and its sized volume go when the test ends
+    (the session's first fixture only removes what an interrupted run left)."""
+    yield
+    tracking_servers_removed()
+
+
 def test_replicas_fetch_the_version_from_the_tenants_registry(
     teams,
     gateway,
@@ -40,6 +52,7 @@ def test_replicas_fetch_the_version_from_the_tenants_registry(
     docker_client,
     tracking_image_built,  # noqa: F811 - a fixture, imported above
     model_server_published,
+    tracking_purged_after,
 ):
     lab, _other, clients = teams
     client = clients["lab"]
