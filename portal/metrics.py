@@ -36,7 +36,8 @@ from provisioning.pool_selectors import pool_list
 from provisioning.selectors import host_utilisation_list
 from provisioning.services.drift import drift_totals
 from provisioning.states import SandboxStatus
-from serving.models import EndpointTraffic
+from serving.models import Endpoint, EndpointTraffic
+from serving.selectors import endpoint_drift
 from serving.states import ENDPOINT_LIVE
 from tenants.models import Allocation, AuditEvent, Tenant
 from tenants.resources import DIMENSIONS
@@ -261,7 +262,8 @@ def operation_metrics():
 
 def endpoint_metrics():
     """Each live endpoint's requests, errors and latency, as its replicas counted them (summed by
-    the serving reconciler, so a replica that restarts loses nothing), and its replicas."""
+    the serving reconciler, so a replica that restarts loses nothing), its replicas, and how many
+    of its features drifted."""
     labels = ["tenant", "endpoint"]
     requests = CounterMetricFamily("portal_endpoint_requests", "Inference requests served", labels=labels)
     errors = CounterMetricFamily(
@@ -285,7 +287,19 @@ def endpoint_metrics():
             sum_value=row.latency_sum_s,
         )
         replicas.add_metric(key, row.endpoint.desired_replicas)
-    yield from (requests, errors, latency, replicas)
+    drifted = GaugeMetricFamily(
+        "portal_endpoint_drift_features",
+        "Features whose recent inference inputs' mean is past the drift threshold from the training data's",
+        labels=labels,
+    )
+    watched = Endpoint.objects.filter(status__in=ENDPOINT_LIVE, input_stats__isnull=False).select_related(
+        "tenant", "input_stats"
+    )
+    for endpoint in watched:
+        drifted.add_metric(
+            [endpoint.tenant.slug, endpoint.name], endpoint_drift(endpoint=endpoint).drifted_count
+        )
+    yield from (requests, errors, latency, replicas, drifted)
 
 
 def broker_metrics():

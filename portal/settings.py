@@ -244,6 +244,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "DataTapKindEnum": "provisioning.models.DataTap.Kind",
         "OperationKindEnum": "provisioning.models.Operation.Kind",
+        "DriftVerdictEnum": "serving.drift.DriftVerdict",
     },
 }
 
@@ -320,6 +321,11 @@ SERVING_WAKE_WAIT_S = env_int("PORTAL_SERVING_WAKE_WAIT_S", 120)
 # gateway's old workers still send it, before its container stops.
 SERVING_DRAIN_S = float(env_str("PORTAL_SERVING_DRAIN_S", "3"))
 SERVING_MODEL_DIR = env_str("PORTAL_SERVING_MODEL_DIR", "")
+# The drift signal: each replica summarises its last INPUT_WINDOW_ROWS inference inputs; a
+# feature has drifted when its recent mean is more than DRIFT_THRESHOLD training standard
+# deviations from the training mean.
+SERVING_INPUT_WINDOW_ROWS = env_int("PORTAL_SERVING_INPUT_WINDOW_ROWS", 1000)
+SERVING_DRIFT_THRESHOLD = float(env_str("PORTAL_SERVING_DRIFT_THRESHOLD", "0.5"))
 
 # /healthz answers within this budget (load balancers probe it often, with short timeouts): a
 # dependency that has not answered by then is reported as not answering.

@@ -12,8 +12,9 @@ from catalog.registry import RegistryClient
 from catalog.services.images import ImagePublishResult, image_publish
 
 IMAGE_DIR = Path(__file__).resolve().parent / "image"
-#: Bumped when the image's contract with the portal changes (ports, start script, variables).
-IMAGE_VERSION = "1"
+#: Bumped when the image's contract with the portal changes (ports, start script, variables,
+#: metrics). 2: the portal runtime's input and training summaries on the metrics port.
+IMAGE_VERSION = "2"
 IMAGE_SLUG = "model-server"
 
 

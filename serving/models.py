@@ -174,3 +174,24 @@ class EndpointTraffic(models.Model):
 
     def __str__(self) -> str:
         return f"traffic of {self.endpoint_id}"
+
+
+class EndpointInputStats(models.Model):
+    """The two sides of an endpoint's drift signal (serving.drift compares them): its recent
+    inference inputs, merged over its replicas' windows by the serving reconciler, and the
+    training data's statistics its model carries. Summaries map a feature's name to its stats
+    (serving.input_stats)."""
+
+    endpoint = models.OneToOneField(Endpoint, on_delete=models.CASCADE, related_name="input_stats")
+    # rows, mean, std, min, max per feature; kept while no replica has seen a request (scaled
+    # to zero, just restarted), so the page goes on showing what was last seen.
+    window = models.JSONField(default=dict, blank=True)
+    window_updated = models.DateTimeField(null=True, blank=True)
+    # count, mean, std, min, max per feature, of the model version below.
+    training = models.JSONField(default=dict, blank=True)
+    # The model version the training statistics were read from; empty until a replica was read.
+    training_version = models.CharField(max_length=50, blank=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"input statistics of {self.endpoint_id}"

@@ -1,11 +1,13 @@
 """Reads of endpoints, replicas and keys; every query of tenant-owned rows starts from
 `.visible_to(user)`."""
 
+import dataclasses
 from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import Prefetch, Sum
 
+from serving.drift import Drift, drift_assess
 from serving.models import Endpoint, EndpointKey, Replica
 from serving.states import REPLICA_LIVE, REPLICA_SERVING
 
@@ -14,7 +16,7 @@ def endpoint_list(*, user):
     return (
         Endpoint.objects.visible_to(user)
         .live()
-        .select_related("tenant", "owner", "flavor")
+        .select_related("tenant", "owner", "flavor", "input_stats")
         .prefetch_related(
             Prefetch(
                 "replicas",
@@ -30,6 +32,22 @@ def endpoint_can_manage(*, user, endpoint: Endpoint) -> bool:
     if user.is_site_admin or endpoint.owner_id == user.pk:
         return True
     return Endpoint.objects.administered_by(user).filter(pk=endpoint.pk).exists()
+
+
+def endpoint_drift(*, endpoint: Endpoint) -> Drift:
+    """The endpoint's drift signal from the input statistics the reconciler last kept."""
+    stats = getattr(endpoint, "input_stats", None)
+    if stats is None:
+        return drift_assess(
+            inputs={}, training={}, training_read=False, threshold=settings.SERVING_DRIFT_THRESHOLD
+        )
+    drift = drift_assess(
+        inputs=stats.window,
+        training=stats.training,
+        training_read=bool(stats.training_version),
+        threshold=settings.SERVING_DRIFT_THRESHOLD,
+    )
+    return dataclasses.replace(drift, as_of=stats.window_updated, training_version=stats.training_version)
 
 
 def endpoint_keys(*, endpoint: Endpoint):

@@ -50,6 +50,18 @@ def wait(seconds: float) -> str:
 
 
 @register.filter
+def figure(value) -> str:
+    """A measured number at four significant digits (38.5, 2.068, 1e-05; whole above 10,000:
+    41000, not 4.1e+04), or a dash when there is none."""
+    if value is None or value == "":
+        return "–"
+    number = float(value)
+    if 1e4 <= abs(number) < 1e15:
+        return f"{number:.0f}"
+    return f"{number:.4g}"
+
+
+@register.filter
 def bs_widget(field):
     """The field's widget with Bootstrap classes, marked invalid and tied to its help and error
     text by aria-describedby so screen readers announce them with the input."""

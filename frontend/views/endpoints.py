@@ -1,6 +1,7 @@
 """Endpoint pages: the tenant's served models with their status and replicas; on an endpoint's
 page its URL and the curl line, its keys (shown once, revoked), a rollout to another version,
-its traffic as a live chart, and a "try it" form."""
+its traffic as a live chart, its drift signal (recent inputs against the training data), and a
+"try it" form."""
 
 import json
 from decimal import Decimal
@@ -17,7 +18,7 @@ from common.errors import ServiceError
 from common.forms import add_service_error
 from frontend.charts import stacked_bar_chart
 from frontend.endpoint_forms import EndpointCreateForm, EndpointKeyForm, EndpointTryForm, EndpointVersionForm
-from serving.selectors import endpoint_can_manage, endpoint_keys, endpoint_list
+from serving.selectors import endpoint_can_manage, endpoint_drift, endpoint_keys, endpoint_list
 from serving.services.endpoints import endpoint_create, endpoint_delete, endpoint_update
 from serving.services.gateway import endpoint_try
 from serving.services.keys import endpoint_key_create, endpoint_key_revoke
@@ -95,7 +96,7 @@ def endpoint_detail_page(request, pk):
 
 @login_required
 def endpoint_status_fragment(request, pk):
-    """The part of the page that htmx refreshes: status, replicas and the traffic chart."""
+    """The part of the page that htmx refreshes: status, replicas, the traffic chart, drift."""
     return render(
         request, "frontend/endpoints/_status.html", _detail_context(request, _endpoint(request, pk))
     )
@@ -118,6 +119,7 @@ def _detail_context(request, endpoint) -> dict:
         "traffic": traffic,
         "mean_latency_ms": latency,
         "chart": chart,
+        "drift": endpoint_drift(endpoint=endpoint),
         "can_manage": endpoint_can_manage(user=request.user, endpoint=endpoint),
         "keys": endpoint_keys(endpoint=endpoint)
         if endpoint_can_manage(user=request.user, endpoint=endpoint)

@@ -1,7 +1,10 @@
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from serving.drift import DriftVerdict
 from serving.models import Endpoint, EndpointKey, Replica
+from serving.selectors import endpoint_drift
 
 
 class ModelRefInput(serializers.Serializer):
@@ -36,6 +39,51 @@ class ReplicaOutput(serializers.ModelSerializer):
         fields = ["id", "host", "status", "status_detail", "model_version", "created"]
 
 
+class TrainingStatsOutput(serializers.Serializer):
+    """As pandas describe() gave them when the model was logged; a stat it lacked is left out."""
+
+    count = serializers.FloatField(required=False)
+    mean = serializers.FloatField()
+    std = serializers.FloatField(required=False, help_text="Sample standard deviation (ddof 1)")
+    min = serializers.FloatField(required=False)
+    max = serializers.FloatField(required=False)
+
+
+class RecentStatsOutput(serializers.Serializer):
+    rows = serializers.IntegerField()
+    mean = serializers.FloatField()
+    std = serializers.FloatField(help_text="Standard deviation over the rows (ddof 0)")
+    min = serializers.FloatField()
+    max = serializers.FloatField()
+
+
+class FeatureDriftOutput(serializers.Serializer):
+    name = serializers.CharField()
+    training = TrainingStatsOutput(allow_null=True, help_text="null: not in the training statistics")
+    recent = RecentStatsOutput(allow_null=True, help_text="null: no recent request carried it")
+    score = serializers.FloatField(
+        allow_null=True,
+        help_text="|recent mean - training mean| / training std; null when a side or the training std "
+        "is missing, or that std is 0 and the means differ (then drifted)",
+    )
+    drifted = serializers.BooleanField(help_text="score above the threshold")
+
+
+class EndpointDriftOutput(serializers.Serializer):
+    """The recent inference inputs (the last rows each replica saw, merged over the replicas)
+    against the training data the model was logged with
+    (metadata={"training_stats": X.describe().to_dict()})."""
+
+    verdict = serializers.ChoiceField(choices=DriftVerdict.choices)
+    summary = serializers.CharField(help_text="The verdict in a sentence")
+    threshold = serializers.FloatField(help_text="In training standard deviations")
+    rows = serializers.IntegerField(help_text="Rows in the recent window")
+    drifted_features = serializers.IntegerField(source="drifted_count")
+    as_of = serializers.DateTimeField(allow_null=True, help_text="When the window last changed")
+    training_version = serializers.CharField(help_text="The model version the training statistics are of")
+    features = FeatureDriftOutput(many=True)
+
+
 class ModelEndpointOutput(serializers.ModelSerializer):
     tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
@@ -44,6 +92,7 @@ class ModelEndpointOutput(serializers.ModelSerializer):
     replicas = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
     status_detail = serializers.CharField(source="explanation", read_only=True)
+    drift = serializers.SerializerMethodField()
 
     class Meta:
         model = Endpoint
@@ -60,12 +109,17 @@ class ModelEndpointOutput(serializers.ModelSerializer):
             "protocol",
             "replicas",
             "request_rate",
+            "drift",
             "created",
             "updated",
         ]
 
     def get_model(self, endpoint) -> dict:
         return {"name": endpoint.model_name, "version": endpoint.model_version}
+
+    @extend_schema_field(EndpointDriftOutput)
+    def get_drift(self, endpoint) -> dict:
+        return EndpointDriftOutput(endpoint_drift(endpoint=endpoint)).data
 
     def get_url(self, endpoint) -> str:
         return f"{settings.GATEWAY_URL}{endpoint.path}"

@@ -251,6 +251,7 @@ def replica_spec(endpoint: Endpoint, replica: Replica) -> NodeSpec:
             **source.environment,
             "MODEL_NAME": endpoint.served_model_name,
             "MODEL_VERSION": replica.model_version,
+            "INPUT_WINDOW_ROWS": str(settings.SERVING_INPUT_WINDOW_ROWS),
         },
         nano_cpus=int(Decimal(replica.cpus) * 1_000_000_000),
         memory_bytes=replica.memory_mib * 1024 * 1024,

@@ -1,5 +1,6 @@
 """The serving reconciler, run by beat: for every endpoint, read its replicas' request counters
-(each replica's Prometheus /metrics), keep the endpoint's traffic totals, decide the replica
+and input summaries (each replica's Prometheus /metrics), keep the endpoint's traffic totals and
+the inputs' window merged over its replicas (the drift signal's serving side), decide the replica
 count from the measured request rate (scale to zero after SERVING_IDLE_S without a request when
 min is 0), and hand any endpoint whose replicas are not what is wanted (one died, or its host
 went away) to a converge. It also removes what no live endpoint owns: containers, networks and
@@ -20,7 +21,8 @@ from provisioning.containers import LABEL_PREFIX
 from provisioning.drivers import DriverError, driver_for_host
 from provisioning.models import Host
 from provisioning.states import HostState
-from serving.models import Endpoint, EndpointTraffic, Replica
+from serving.input_stats import input_windows_merge, replica_summaries_parse
+from serving.models import Endpoint, EndpointInputStats, EndpointTraffic, Replica
 from serving.selectors import serving_owns_name
 from serving.services.endpoints import endpoint_converge_soon, endpoint_scale
 from serving.services.routes import route_names, route_remove_named
@@ -86,17 +88,20 @@ def _needs_converge(endpoint: Endpoint) -> bool:
 
 
 def traffic_measure(*, endpoint: Endpoint) -> float:
-    """Add what each ready replica served since the last look to the endpoint's totals; returns
-    the endpoint's request rate (per second) over that time."""
+    """Add what each ready replica served since the last look to the endpoint's totals, and keep
+    their inputs' summaries; returns the endpoint's request rate (per second) over that time."""
     traffic, _ = EndpointTraffic.objects.get_or_create(endpoint=endpoint)
     now = timezone.now()
     requests = errors = 0
     latency = 0.0
     buckets: dict[str, float] = {}
+    summaries = []
     for replica in endpoint.replicas.filter(status=ReplicaStatus.READY, ip__isnull=False):
-        counters = _scrape(replica.ip)
-        if counters is None:
+        text = _scrape(replica.ip)
+        if text is None:
             continue
+        summaries.append((replica.model_version, *replica_summaries_parse(text)))
+        counters = replica_counters_parse(text)
         before = replica.counters or {}
         # A replica that restarted counts from zero again: its whole count is new.
         restarted = counters["requests"] < before.get("requests", 0)
@@ -122,14 +127,37 @@ def traffic_measure(*, endpoint: Endpoint) -> float:
         updated=now,
     )
     Endpoint.objects.filter(pk=endpoint.pk).update(request_rate=rate)
+    input_stats_record(endpoint=endpoint, summaries=summaries)
     return rate
 
 
-def _scrape(ip: str) -> dict | None:
-    """The replica's inference counters from MLServer's Prometheus endpoint (port 8082)."""
+def input_stats_record(*, endpoint: Endpoint, summaries: list[tuple[str, dict, dict | None]]) -> None:
+    """Keep the endpoint's inputs window, merged from its replicas' (model version, inputs,
+    training) summaries, and the training statistics of the version it serves. A pass where no
+    replica has seen a request leaves the last window in place."""
+    if not summaries:
+        return
+    changes = {}
+    windows = [inputs for _version, inputs, _training in summaries if inputs]
+    if windows:
+        changes.update(window=input_windows_merge(windows), window_updated=timezone.now())
+    # During a rollout replicas serve two versions: the training data is the wanted one's.
+    current = [
+        training
+        for version, _inputs, training in summaries
+        if version == endpoint.model_version and training is not None
+    ]
+    if current:
+        changes.update(training=current[0], training_version=endpoint.model_version)
+    if changes:
+        EndpointInputStats.objects.update_or_create(endpoint=endpoint, defaults=changes)
+
+
+def _scrape(ip: str) -> str | None:
+    """The replica's Prometheus text (MLServer's metrics port, 8082)."""
     try:
         with urllib.request.urlopen(f"http://{ip}:8082/metrics", timeout=2) as answer:  # noqa: S310
-            return replica_counters_parse(answer.read().decode())
+            return answer.read().decode()
     except (urllib.error.URLError, OSError):
         return None
 

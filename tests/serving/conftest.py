@@ -25,16 +25,22 @@ from tests.provisioning.conftest import docker_client  # noqa: F401 - fixture
 
 SECRET = "secret-of-the-serving-tests"  # noqa: S105 - a test value
 
-#: Version 1: y = 2x + 1; version 2: y = 3x - 1 (both linear regressions on one feature);
+#: Version 1: y = 2x + 1; version 2: y = 3x - 1 (both linear regressions on one feature, trained
+#: on x = 0..9 and carrying its statistics as the drift signal wants them: feature "0", mean 4.5);
 #: version 3: a model directory whose model file is damaged, so it never loads.
 TRAIN = """
-import sys, numpy as np, mlflow.sklearn
+import sys, numpy as np, pandas as pd, mlflow.sklearn
 from mlflow.models import infer_signature
 from sklearn.linear_model import LinearRegression
 out, a, b = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
 X = np.arange(10, dtype=float).reshape(-1, 1)
 model = LinearRegression().fit(X, a * X[:, 0] + b)
-mlflow.sklearn.save_model(model, out, signature=infer_signature(X, model.predict(X)))
+mlflow.sklearn.save_model(
+    model,
+    out,
+    signature=infer_signature(X, model.predict(X)),
+    metadata={"training_stats": pd.DataFrame(X).describe().to_dict()},
+)
 """
 
 

@@ -1,5 +1,6 @@
 """The Endpoints pages: the list and the deploy form, an endpoint's page with its replicas, URL
-and curl line, a key shown once, a rollout asked for, and another tenant's endpoint unseen."""
+and curl line, a key shown once, a rollout asked for, its drift signal, and another tenant's
+endpoint unseen."""
 
 from decimal import Decimal
 
@@ -8,7 +9,7 @@ from django.test import Client
 
 from catalog.models import Flavor
 from provisioning.tests.conftest import fake_host, member, tenant  # noqa: F401 - fixtures
-from serving.models import Endpoint, EndpointKey, Replica
+from serving.models import Endpoint, EndpointInputStats, EndpointKey, Replica
 from serving.states import EndpointStatus, ReplicaStatus
 from tenants.models import Membership, Tenant, User
 
@@ -95,3 +96,49 @@ def test_models_page_without_tracking_says_how_to_get_it(browser, tenant):  # no
 def test_deploy_button_fills_the_endpoint_form(browser, fake_host, serve_flavor):  # noqa: F811
     page = browser.get("/endpoints/?tenant=acme&name=churn&model_name=churn&model_version=4").content.decode()
     assert 'value="churn"' in page and 'value="4"' in page
+
+
+def test_drift_shows_on_the_page_and_in_the_api(browser, fake_host, serve_flavor):  # noqa: F811
+    deploy(browser)
+    endpoint = Endpoint.objects.get()
+    assert browser.get(f"/api/v1/endpoints/{endpoint.pk}/").json()["drift"]["verdict"] == "no_requests"
+    assert "No requests yet" in browser.get(f"/endpoints/{endpoint.pk}/").content.decode()
+
+    EndpointInputStats.objects.create(
+        endpoint=endpoint,
+        window={
+            "age": {"rows": 120, "mean": 61.25, "std": 4.0, "min": 50.0, "max": 70.0},
+            "income": {"rows": 120, "mean": 41000.0, "std": 9000.0, "min": 20000.0, "max": 90000.0},
+        },
+        training={
+            "age": {"count": 5000.0, "mean": 38.5, "std": 11.0, "min": 18.0, "max": 90.0},
+            "income": {"count": 5000.0, "mean": 40000.0, "std": 10000.0, "min": 0.0, "max": 250000.0},
+        },
+        training_version="1",
+    )
+    drift = browser.get(f"/api/v1/endpoints/{endpoint.pk}/").json()["drift"]
+    assert (drift["verdict"], drift["rows"], drift["drifted_features"], drift["threshold"]) == (
+        "drifted",
+        120,
+        1,
+        0.5,
+    )
+    assert drift["summary"].startswith("1 of 2 features drifted: age mean 61.2 vs 38.5 in training")
+    age, income = drift["features"]
+    assert age == {
+        "name": "age",
+        "training": {"count": 5000.0, "mean": 38.5, "std": 11.0, "min": 18.0, "max": 90.0},
+        "recent": {"rows": 120, "mean": 61.25, "std": 4.0, "min": 50.0, "max": 70.0},
+        "score": pytest.approx(2.068, abs=1e-3),
+        "drifted": True,
+    }
+    assert (income["name"], income["score"], income["drifted"]) == ("income", 0.1, False)
+
+    page = browser.get(f"/endpoints/{endpoint.pk}/").content.decode()
+    assert 'id="endpoint-drift"' in page and "1 of 2 features drifted" in page
+    assert "the last 120 rows" in page and "training data of version 1" in page
+    assert '<tr class="table-warning">\n        <th scope="row">age</th>' in page
+    metrics = Client().get("/metrics").content.decode()
+    assert 'portal_endpoint_drift_features{endpoint="line",tenant="acme"} 1.0' in metrics
+    for cell in ("<td>38.5</td>", "<td>61.25</td>", "<td>2.068</td>", "<td>41000</td>", "<td>0.1</td>"):
+        assert cell in page, page[page.index("drift-features") :][:2500]
