@@ -31,3 +31,12 @@ class AppImageState(models.TextChoices):
     BUILDING = "building", "Its image is being built; it can be launched once it is ready"
     READY = "ready", "Its image is in the registry; it can be launched"
     FAILED = "failed", "Its image could not be built; the build's log says why"
+
+
+class PlatformImageState(models.TextChoices):
+    """Where an image the platform runs, not a catalog item (catalog.services.platform_images),
+    stands when an engine could not start it."""
+
+    READY = "ready", "In the registry: the engine's own error is the reason"
+    BUILDING = "building", "Not in the registry yet and a worker builds it now: what needs it waits"
+    MISSING = "missing", "Not in the registry and nobody builds it: it must be built first"

@@ -35,7 +35,7 @@ class Outcome:
     on_nodes: bool = False
 
 
-def enqueue_after_commit(task, object_id: int, *, what: str) -> None:
+def enqueue_after_commit(task, object_id: int | str, *, what: str) -> None:
     """Hand the work to a worker once the transaction that recorded it commits: a worker must
     never see a row the database does not have yet.
 

@@ -2,6 +2,7 @@
 them, the quota bars of the dashboard, the tenant page and the launch check, and operation
 progress, so that templates compare no state by hand."""
 
+import json
 from decimal import Decimal
 
 from provisioning.models import Operation
@@ -27,6 +28,14 @@ def plain(value):
     if isinstance(value, Decimal):
         return f"{value.normalize():f}"
     return value
+
+
+def json_readable(text: str) -> str:
+    """A JSON answer indented, so that a prediction deep in it shows; any other text as it is."""
+    try:
+        return json.dumps(json.loads(text), indent=2)
+    except ValueError:
+        return text
 
 
 def quota_bars(lines: list[QuotaLine]) -> list[dict]:

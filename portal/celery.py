@@ -20,6 +20,7 @@ app.conf.task_routes = {
     "provisioning.tasks.readiness_watch": {"queue": "readiness"},
     "provisioning.tasks.job_run": {"queue": "long"},
     "catalog.tasks.image_build_run_task": {"queue": "long"},
+    "catalog.tasks.platform_image_build_task": {"queue": "long"},
     # A converge waits for replicas to load their models (a minute or two at most).
     "serving.tasks.endpoint_converge_task": {"queue": "long"},
 }

@@ -13,3 +13,9 @@ class ServingConfig(AppConfig):
         from serving.selectors import replica_usage_by_host
 
         register_host_usage(replica_usage_by_host)
+
+        # The model server's image is built with the catalog's platform images (`make run`).
+        from catalog.services.platform_images import platform_image_register
+        from serving.image_build import PLATFORM_IMAGE, model_server_platform_image
+
+        platform_image_register(PLATFORM_IMAGE, model_server_platform_image)

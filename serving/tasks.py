@@ -8,7 +8,9 @@ from serving.services.reconcile import serving_reconcile as reconcile_endpoints
 
 @shared_task(acks_late=True, ignore_result=True)
 def endpoint_converge_task(endpoint_id: int) -> None:
-    endpoint_converge(endpoint_id=endpoint_id)
+    outcome = endpoint_converge(endpoint_id=endpoint_id)
+    if outcome.again_in is not None:
+        endpoint_converge_task.apply_async((endpoint_id,), countdown=outcome.again_in)
 
 
 @shared_task(ignore_result=True)

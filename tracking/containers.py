@@ -1,5 +1,5 @@
 """The container a tracking server is, decided in one place (as provisioning.containers decides
-a node's): the `mlflow` image (tracking/image, built by `manage.py tracking_image_build`), run
+a node's): the `mlflow` image (tracking/image, built by `make run`: tracking.image_build), run
 like a node, non-root with every capability dropped and no new privileges, with CPU, memory and
 pids limits, its artifacts on a sized volume, PostgreSQL's socket folder bound read-only, and its
 secrets as files."""
@@ -11,6 +11,7 @@ from django.conf import settings
 from provisioning.containers import LABEL_PREFIX
 from provisioning.drivers import Mount, NodeSpec
 from tracking import naming
+from tracking.image_build import tracking_platform_image
 from tracking.models import TrackingServer
 
 #: The image's own user (tracking/image/Dockerfile).
@@ -22,7 +23,7 @@ SOCKET_DIR = "/run/postgresql"
 
 
 def tracking_image() -> str:
-    return f"{settings.IMAGE_REGISTRY}/{settings.TRACKING_IMAGE_SLUG}:{settings.TRACKING_IMAGE_VERSION}"
+    return tracking_platform_image().reference
 
 
 def tracking_labels(server: TrackingServer) -> dict[str, str]:

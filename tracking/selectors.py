@@ -25,3 +25,9 @@ def tracking_server_purgeable(*, server: TrackingServer | None) -> bool:
         and not server.tenant.tracking
         and server.status in TRACKING_TRANSITIONS["purge"].allowed_from
     )
+
+
+def tracking_server_failed(*, server: TrackingServer | None) -> bool:
+    """Whether its last start failed: its explanation then says why, and otherwise what a start
+    waits for (its image being built)."""
+    return server is not None and server.status == TRACKING_TRANSITIONS["enable"].fails

@@ -15,6 +15,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from catalog.services.platform_images import platform_image_check
+from catalog.states import PlatformImageState
 from common.async_work import Outcome, enqueue_after_commit
 from common.errors import Conflict, Unavailable
 from provisioning.containers import LABEL_PREFIX
@@ -32,6 +34,7 @@ from tenants.services.quota import quota_release, quota_reserve
 from tracking import naming
 from tracking.containers import tracking_labels, tracking_server_spec
 from tracking.database import DatabaseUnavailable, tracking_database_drop, tracking_database_ensure
+from tracking.image_build import tracking_platform_image
 from tracking.models import TrackingServer
 from tracking.selectors import tracking_server_purgeable
 from tracking.states import TRACKING_IN_FLIGHT, TRACKING_TRANSITIONS, TrackingStatus
@@ -43,6 +46,8 @@ TRACKING_LOCK = 71_101
 #: The gateway's address of a tenant's MLflow UI: /gateway/tracking/<tenant slug>/...
 GATEWAY_PATH = re.compile(r"^/gateway/tracking/(?P<slug>[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?)(?:/|$)")
 PROBE_TIMEOUT_S = 3
+#: How often a start that waits for its image being built looks again.
+IMAGE_WAIT_S = 10
 
 
 @dataclass(frozen=True)
@@ -182,8 +187,17 @@ def _start(server: TrackingServer) -> Outcome:
             name=naming.volume_name(tenant_id), labels=tracking_labels(server), size_gib=server.storage_gib
         )
         state = driver.start(tracking_server_spec(server))
-    except (DriverError, DatabaseUnavailable) as exc:
+    except DatabaseUnavailable as exc:
         return _fail(server, driver, f"The tracking server could not start: {exc}")
+    except DriverError as exc:
+        image = platform_image_check(image=tracking_platform_image())
+        if image.state == PlatformImageState.BUILDING:
+            # Its start timeout counts from when the image is there.
+            TrackingServer.objects.filter(pk=server.pk, status=TrackingStatus.STARTING).update(
+                explanation=image.explanation, started=timezone.now(), updated=timezone.now()
+            )
+            return Outcome(again_in=IMAGE_WAIT_S)
+        return _fail(server, driver, f"The tracking server could not start: {image.explanation or exc}")
     if not state.running:
         logs = driver.logs(name=naming.container_name(tenant_id), tail=20).strip()
         return _fail(server, driver, f"MLflow exited ({state.exit_code}): {logs[-1500:]}")

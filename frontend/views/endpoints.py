@@ -18,13 +18,13 @@ from common.errors import ServiceError
 from common.forms import add_service_error
 from frontend.charts import stacked_bar_chart
 from frontend.endpoint_forms import EndpointCreateForm, EndpointKeyForm, EndpointTryForm, EndpointVersionForm
+from frontend.presenters import json_readable
 from serving.selectors import endpoint_can_manage, endpoint_drift, endpoint_keys, endpoint_list
 from serving.services.endpoints import endpoint_create, endpoint_delete, endpoint_update
+from serving.services.examples import endpoint_request_example
 from serving.services.gateway import endpoint_try
 from serving.services.keys import endpoint_key_create, endpoint_key_revoke
 from tenants.models import Tenant
-
-TRY_EXAMPLE = {"inputs": [{"name": "x", "shape": [1, 1], "datatype": "FP64", "data": [1.0]}]}
 
 
 @login_required
@@ -79,16 +79,17 @@ def endpoint_detail_page(request, pk):
     context.update(
         version_form=EndpointVersionForm(initial={"model_version": endpoint.model_version}),
         key_form=EndpointKeyForm(),
-        try_form=EndpointTryForm(initial={"body": json.dumps(TRY_EXAMPLE)}),
+        try_form=EndpointTryForm(initial={"body": context["example"]}),
     )
     if request.method == "POST" and "body" in request.POST:
         try_form = EndpointTryForm(request.POST)
         context["try_form"] = try_form
         if try_form.is_valid():
             try:
-                context["try_status"], context["try_answer"] = endpoint_try(
+                context["try_status"], answer = endpoint_try(
                     endpoint=endpoint, body=try_form.cleaned_data["body"]
                 )
+                context["try_answer"] = json_readable(answer)
             except ServiceError as exc:
                 add_service_error(try_form, exc)
     return render(request, "frontend/endpoints/detail.html", context)
@@ -98,11 +99,13 @@ def endpoint_detail_page(request, pk):
 def endpoint_status_fragment(request, pk):
     """The part of the page that htmx refreshes: status, replicas, the traffic chart, drift."""
     return render(
-        request, "frontend/endpoints/_status.html", _detail_context(request, _endpoint(request, pk))
+        request,
+        "frontend/endpoints/_status.html",
+        _detail_context(request, _endpoint(request, pk), fragment=True),
     )
 
 
-def _detail_context(request, endpoint) -> dict:
+def _detail_context(request, endpoint, *, fragment: bool = False) -> dict:
     traffic = getattr(endpoint, "traffic", None)
     history = traffic.history if traffic else []
     chart = stacked_bar_chart(
@@ -124,6 +127,8 @@ def _detail_context(request, endpoint) -> dict:
         "keys": endpoint_keys(endpoint=endpoint)
         if endpoint_can_manage(user=request.user, endpoint=endpoint)
         else [],
+        # The curl line and the "try it" form; the fragment htmx refreshes shows neither.
+        "example": "" if fragment else json.dumps(endpoint_request_example(endpoint=endpoint)),
     }
 
 
@@ -163,7 +168,7 @@ def endpoint_key_create_page(request, pk):
     context.update(
         version_form=EndpointVersionForm(initial={"model_version": endpoint.model_version}),
         key_form=form if "new_key" not in context else EndpointKeyForm(),
-        try_form=EndpointTryForm(initial={"body": json.dumps(TRY_EXAMPLE)}),
+        try_form=EndpointTryForm(initial={"body": context["example"]}),
         keys=endpoint_keys(endpoint=endpoint),
     )
     return render(request, "frontend/endpoints/detail.html", context)

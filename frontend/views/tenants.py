@@ -22,7 +22,12 @@ from tenants.services.memberships import membership_add, membership_change_role,
 from tenants.services.notebook_limits import tenant_set_notebook_idle_limit
 from tenants.services.shares import tenant_set_share
 from tenants.services.tenants import tenant_create, tenant_select, tenant_update, tenant_update_quota
-from tracking.selectors import tracking_server_for, tracking_server_purgeable, tracking_server_ready_for
+from tracking.selectors import (
+    tracking_server_failed,
+    tracking_server_for,
+    tracking_server_purgeable,
+    tracking_server_ready_for,
+)
 from tracking.services import tracking_gateway_url, tracking_server_purge, tracking_set_enabled
 
 
@@ -91,6 +96,7 @@ def _detail_context(request, tenant, *, add_form=None) -> dict:
         "role_choices": MemberRoleForm.base_fields["role"].choices,
         "tracking_server": tracking_server,
         "tracking_ready": tracking_server_ready_for(tenant=tenant) is not None,
+        "tracking_failed": tracking_server_failed(server=tracking_server),
         "tracking_purgeable": tracking_server_purgeable(server=tracking_server),
         "tracking_url": tracking_gateway_url(tenant=tenant),
     }

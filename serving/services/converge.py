@@ -19,10 +19,13 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from catalog.services.platform_images import platform_image_check
+from catalog.states import PlatformImageState
+from common.async_work import Outcome
 from common.errors import ServiceError
 from provisioning.containers import LABEL_PREFIX
 from provisioning.drivers import DriverError, HealthCheck, NodeSpec, driver_for_host
-from serving.image_build import model_server_image
+from serving.image_build import model_server_image, model_server_platform_image
 from serving.model_source import model_source, model_source_connect, model_source_release
 from serving.models import Endpoint, Replica
 from serving.services.endpoints import replica_add, replica_forget
@@ -37,25 +40,42 @@ ENDPOINT_LOCK = 72_001
 READY_POLL_S = 1.0
 #: Processes one replica may run: MLServer and its model, no more.
 PIDS_LIMIT = 512
+#: How often a converge that waits for the model server's image being built looks again.
+IMAGE_WAIT_S = 10
 
 
-def endpoint_converge(*, endpoint_id: int) -> None:
+class _ImageBuilding(Exception):  # noqa: N818 - not an error: the converge goes on later
+    """The model server's image is being built: replicas start once it is in the registry."""
+
+
+def endpoint_converge(*, endpoint_id: int) -> Outcome:
+    """Says when to look again: only while the model server's image is being built."""
     with _endpoint_lock(endpoint_id):
         endpoint = Endpoint.objects.select_related("tenant", "flavor", "owner").filter(pk=endpoint_id).first()
         if endpoint is None:  # a message that outlived its row: nothing to converge
-            return
+            return Outcome()
         if endpoint.status == EndpointStatus.DELETED:
             _teardown(endpoint)
-            return
+            return Outcome()
         if endpoint.status == EndpointStatus.PENDING:
             _set_status(endpoint, ENDPOINT_TRANSITIONS[EndpointAction.CREATE].through)
         _remove_dead(endpoint)
-        while _step(endpoint):
-            endpoint.refresh_from_db()
-            if endpoint.status == EndpointStatus.DELETED:
-                _teardown(endpoint)
-                return
+        try:
+            while _step(endpoint):
+                endpoint.refresh_from_db()
+                if endpoint.status == EndpointStatus.DELETED:
+                    _teardown(endpoint)
+                    return Outcome()
+        except _ImageBuilding as waiting:
+            # A first deploy says so on the endpoint (its ready clears it); the waiting replica
+            # says so in any case.
+            Endpoint.objects.filter(pk=endpoint.pk, status=EndpointStatus.DEPLOYING).update(
+                explanation=str(waiting), updated=timezone.now()
+            )
+            route_write(endpoint=endpoint)
+            return Outcome(again_in=IMAGE_WAIT_S)
         route_write(endpoint=endpoint)
+    return Outcome()
 
 
 def _step(endpoint: Endpoint) -> bool:
@@ -135,16 +155,23 @@ def _rollback(endpoint: Endpoint, *, failed: str, previous: str, problem: str) -
 
 
 def _bring_up(endpoint: Endpoint, replica: Replica) -> str | None:
-    """Start the replica and wait for its model to answer; None when ready, else why not."""
+    """Start the replica and wait for its model to answer; None when ready, else why not.
+    Raises _ImageBuilding, the replica left pending, while the model server's image is built."""
     try:
         spec = replica_spec(endpoint, replica)
         driver = driver_for_host(replica.host)
         driver.ensure_network(name=endpoint.network_name, labels=_labels(endpoint))
         model_source_connect(endpoint=endpoint, host_id=replica.host_id)
         state = driver.start(spec)
-    except (DriverError, ServiceError) as exc:
+    except ServiceError as exc:
         return str(exc)
-    Replica.objects.filter(pk=replica.pk).update(status=ReplicaStatus.STARTING, ip=state.ip)
+    except DriverError as exc:
+        image = platform_image_check(image=model_server_platform_image())
+        if image.state == PlatformImageState.BUILDING:
+            Replica.objects.filter(pk=replica.pk).update(explanation=image.explanation)
+            raise _ImageBuilding(image.explanation) from exc
+        return image.explanation or str(exc)
+    Replica.objects.filter(pk=replica.pk).update(status=ReplicaStatus.STARTING, ip=state.ip, explanation="")
     deadline = time.monotonic() + settings.SERVING_READY_TIMEOUT_S
     while time.monotonic() < deadline:
         try:

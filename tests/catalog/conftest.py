@@ -1,13 +1,16 @@
 import contextlib
 import urllib.request
 import uuid
+from contextlib import contextmanager
 
 import docker
 import pytest
 from django.conf import settings
+from django.db import connections
 
 from catalog.imagebuilder import ImageBuilder
 from catalog.registry import MANIFEST_TYPES, RegistryClient
+from catalog.services.platform_images import PlatformImage, platform_image_lock
 from tenants.tests.factories import UserFactory
 
 TINY_DOCKERFILE = "ARG BASE_IMAGE=portal/base:bookworm\nFROM ${BASE_IMAGE}\nCOPY hello.txt /hello.txt\n"
@@ -73,3 +76,17 @@ def image_remove(docker_client, *, slug: str, version: str) -> None:
     registry_delete(slug=slug, version=version)
     with contextlib.suppress(docker.errors.ImageNotFound):
         docker_client.images.remove(f"{settings.IMAGE_REGISTRY}/{slug}:{version}", force=True)
+
+
+@contextmanager
+def another_worker_builds(image: PlatformImage):
+    """The image's build lock, held by another worker's session as a build holds it."""
+    worker = connections.create_connection("default")
+    try:
+        with worker.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s, %s)", list(platform_image_lock(image)))
+        yield
+        with worker.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", list(platform_image_lock(image)))
+    finally:
+        worker.close()

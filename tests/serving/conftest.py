@@ -46,7 +46,8 @@ mlflow.sklearn.save_model(
 
 @pytest.fixture(scope="session")
 def model_server_published(django_db_setup, django_db_blocker):
-    call_command("serving_image_build", verbosity=0)
+    with django_db_blocker.unblock():  # the build takes its advisory lock
+        call_command("serving_image_build", verbosity=0)
     return model_server_image()
 
 

@@ -54,6 +54,8 @@ def test_deploy_then_see_it_call_it_and_roll_it(browser, fake_host, serve_flavor
     assert "line" in listing and "ready" in listing
     page = browser.get(f"/endpoints/{endpoint.pk}/").content.decode()
     assert "http://gateway.example:8002/endpoints/acme/line/v2/models/line/infer" in page
+    # No replica answers here with the model's inputs: one generic feature is offered.
+    assert "&quot;name&quot;: &quot;x&quot;, &quot;shape&quot;: [1, 1]" in page
     assert "fake-1" in page and 'id="endpoint-replicas"' in page
     assert "every 3s" in browser.get(f"/endpoints/{endpoint.pk}/status/").content.decode()
 

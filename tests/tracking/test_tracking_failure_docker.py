@@ -7,11 +7,16 @@ import time
 
 import docker.errors
 import pytest
+from django.test import Client
 
+from provisioning.models import Host
+from tenants.models import Tenant
 from tenants.selectors.usage import tenant_usage
+from tests.catalog.conftest import another_worker_builds
 from tests.tracking.conftest import api
 from tracking import naming
 from tracking.database import tracking_database_exists
+from tracking.image_build import tracking_platform_image
 from tracking.models import TrackingServer
 from tracking.services import tracking_converge
 from tracking.states import TRACKING_IN_FLIGHT, TrackingStatus
@@ -57,3 +62,37 @@ def test_a_start_whose_image_is_missing_fails_and_leaves_nothing_running(people,
     with pytest.raises(docker.errors.NotFound):
         docker_client.api.inspect_volume(naming.volume_name(lab.pk))
     assert tenant_usage(tenant=lab).storage_gib == 0
+
+
+def test_a_start_waits_while_its_image_is_being_built_then_fails_plainly_when_nobody_builds_it(
+    people, docker_client, settings
+):
+    """A site's first run builds the image in the background (catalog.services.platform_images):
+    a tenant admin who switches tracking on before it is done sees the start wait, saying why."""
+    lab, _other, users = people
+    settings.TRACKING_IMAGE_VERSION = "pytest-being-built"
+    image = tracking_platform_image()
+    # Switched on as the service does, without the worker's message: this test takes the steps.
+    Tenant.objects.filter(pk=lab.pk).update(tracking=True)
+    server = TrackingServer.objects.create(
+        tenant=lab, host=Host.objects.get(name="local"), storage_gib=1, status=TrackingStatus.STARTING
+    )
+    with another_worker_builds(image):
+        outcome = tracking_converge(server_id=server.pk)
+        server.refresh_from_db()
+        assert outcome.again_in is not None and server.status == TrackingStatus.STARTING
+        assert server.explanation.startswith(
+            f"Waiting for the MLflow tracking server's image ({image.reference})"
+        )
+        # Waiting is no failure: the tenant page says it in grey, not red.
+        admin = Client()
+        admin.force_login(users["alice"])
+        page = admin.get("/tenants/lab/").content.decode()
+        assert 'class="text-body-secondary small" data-testid="tracking-explanation">Waiting for' in page
+
+    assert settle(server).status == TrackingStatus.ERROR
+    assert f"({image.reference}) is not in the registry, and no build of it is running" in server.explanation
+    assert "manage.py tracking_image_build" in server.explanation
+    with pytest.raises(docker.errors.NotFound):
+        docker_client.api.inspect_container(naming.container_name(lab.pk))
+    assert not docker_client.api.networks(names=[naming.network_name(lab.pk)])

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from catalog.services.builds import image_builds_shipped_request
+from catalog.services.platform_images import platform_images_request
 from provisioning.services.hosts import host_ensure_default, host_inventory_refresh
 from provisioning.services.pools import pool_default_ensure
 from tenants.services.bootstrap import default_tenant_ensure, site_admin_ensure
@@ -10,7 +11,8 @@ from tenants.services.bootstrap import default_tenant_ensure, site_admin_ensure
 class Command(BaseCommand):
     help = (
         "Create the first site admin, the default tenant, register the local Docker engine and have "
-        "the shipped catalog images that are missing or out of date built in the background."
+        "the shipped catalog images and the platform's own (MLflow, the model server) that are "
+        "missing or out of date built in the background."
     )
 
     def handle(self, *args, **options):
@@ -37,4 +39,11 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Shipped images: {len(builds)} to check or build in the background, one at a time "
             "(the App Store shows each one's progress)"
+        )
+        # Not catalog items, so not in the App Store: tracking servers and endpoints run them,
+        # and wait for them, saying so, when they are needed before they are built.
+        platform = platform_images_request()
+        self.stdout.write(
+            f"Platform images: {', '.join(platform)} to check or build in the background "
+            "(the `long` worker's log says how it went)"
         )

@@ -1,17 +1,15 @@
 """Build and push the tracking servers' image (tracking/image) with the catalog's builder:
-`manage.py tracking_image_build`. Unchanged, it is neither built nor pushed again."""
+`manage.py tracking_image_build`. Unchanged, it is neither built nor pushed again. `make run`
+has it built in the background (catalog.services.platform_images); this is the same build, by
+hand."""
 
-from pathlib import Path
-
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog.imagebuilder import ImageBuilder, ImageBuildFailed
+from catalog.imagebuilder import ImageBuildFailed
 from catalog.manifest import ManifestError
-from catalog.registry import RegistryClient, RegistryUnavailable
-from catalog.services.images import image_publish
-
-IMAGE_DIR = Path(__file__).resolve().parents[2] / "image"
+from catalog.registry import RegistryUnavailable
+from catalog.services.platform_images import platform_image_build
+from tracking.image_build import PLATFORM_IMAGE
 
 
 class Command(BaseCommand):
@@ -19,13 +17,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, verbosity, **options):
         try:
-            result = image_publish(
-                source=IMAGE_DIR,
-                slug=settings.TRACKING_IMAGE_SLUG,
-                version=settings.TRACKING_IMAGE_VERSION,
-                builder=ImageBuilder.for_url(settings.DOCKER_DEFAULT_URL),
-                registry=RegistryClient(address=settings.IMAGE_REGISTRY),
-                on_log=self.stdout.write if verbosity > 1 else None,
+            result = platform_image_build(
+                name=PLATFORM_IMAGE, wait=True, on_log=self.stdout.write if verbosity > 1 else None
             )
         except (ManifestError, ImageBuildFailed, RegistryUnavailable) as exc:
             raise CommandError(f"{exc}\n{getattr(exc, 'log', '')}") from exc
