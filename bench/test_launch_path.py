@@ -11,7 +11,9 @@ Prints every figure and ratio and writes var/bench/launch_path.json; BENCHMARKS.
 table. A case is one entry of `api_cases`. It measures and asserts nothing about speed.
 
 BENCH_ROUNDS (default 3) rounds for 1 and 8 at once, BENCH_ROUNDS_16 (default 1) for 16, and
-BENCH_COUNTS (default 1,8,16) bound the run; each round alternates which case goes first."""
+BENCH_COUNTS (default 1,8,16; empty: the Chromium cases only) bound the run; each round
+alternates which case goes first. Each Chromium sample also records where its time went
+(bench/browser_steps.py): the report adds the median of each step per case."""
 
 import os
 import re
@@ -19,19 +21,21 @@ import time
 
 import pytest
 
+from bench.browser_steps import BrowserSteps, steps_table
 from bench.conftest import FLAVOR, ITEM, PASSWORD
 from bench.peer_hub import PASSWORD as HUB_PASSWORD
 from bench.pool import WarmPool
 from bench.portal import Portal
 from bench.raw import raw_docker_run
 from bench.report import HUB, RAW, Report
+from provisioning.models import Operation
 from tests.browser.fixtures import login
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 ROUNDS_16 = int(os.environ.get("BENCH_ROUNDS_16", "1"))
-COUNTS = tuple(int(c) for c in os.environ.get("BENCH_COUNTS", "1,8,16").split(","))
+COUNTS = tuple(int(c) for c in os.environ.get("BENCH_COUNTS", "1,8,16").split(",") if c.strip())
 PORTAL_COLD = "portal cold"
 PORTAL_WARM = "portal warm"
 LAB_TIMEOUT_MS = 300_000
@@ -76,12 +80,25 @@ def test_launch_path(
         path = "Chromium: Launch (JupyterHub: log in) until JupyterLab's launcher"
         for round_no in range(ROUNDS):
             browser_cases = [
-                (HUB, lambda r=round_no: _hub_login_to_launcher(new_page(), peer_hub, f"web{r}")),
-                (PORTAL_COLD, lambda r=round_no: _portal_launch_to_launcher(new_page(), portal, f"web{r}")),
+                (
+                    HUB,
+                    lambda r=round_no: _hub_login_to_launcher(
+                        new_page(), peer_hub, f"web{r}", report.steps_of(HUB)
+                    ),
+                ),
+                (
+                    PORTAL_COLD,
+                    lambda r=round_no: _portal_launch_to_launcher(
+                        new_page(), portal, f"web{r}", report.steps_of(PORTAL_COLD)
+                    ),
+                ),
                 (
                     PORTAL_WARM,
                     lambda r=round_no: pool.around(
-                        1, lambda: _portal_launch_to_launcher(new_page(), portal, f"warm{r}")
+                        1,
+                        lambda: _portal_launch_to_launcher(
+                            new_page(), portal, f"warm{r}", report.steps_of(PORTAL_WARM)
+                        ),
                     ),
                 ),
             ]
@@ -91,27 +108,35 @@ def test_launch_path(
                 report.measure(path, case, measure)
     finally:
         print("\n" + report.table())
+        if report.steps:
+            print("\n" + steps_table(report.steps))
         print(f"\nmachine: {report.machine}\nwritten: {', '.join(map(str, report.write()))}")
     # A case that broke is reported above with the rest, and fails the run: its figure is missing.
     if report.failures:
         pytest.fail("cases that did not finish:\n" + "\n".join(report.failures))
 
 
-def _hub_login_to_launcher(page, hub, username: str) -> float:
+def _hub_login_to_launcher(page, hub, username: str, steps_out: list) -> float:
+    steps = BrowserSteps()
     try:
         page.goto(f"{hub.url}/hub/login")
         page.get_by_label("Username").fill(username)
         page.get_by_label("Password").fill(HUB_PASSWORD)
+        steps.watch(page.context)
         pressed = time.monotonic()
+        steps.press()
         page.get_by_role("button", name="Sign in").click()
         page.locator(LAUNCHER).first.wait_for(timeout=LAB_TIMEOUT_MS)
-        return time.monotonic() - pressed
+        seconds = time.monotonic() - pressed
+        steps.mark("launcher")
+        steps_out.append(steps.summary())
+        return seconds
     finally:
         page.context.close()
         hub.stop_servers([username])
 
 
-def _portal_launch_to_launcher(page, portal, name: str) -> float:
+def _portal_launch_to_launcher(page, portal, name: str, steps_out: list) -> float:
     """The launch form's submit, the sandbox page until it offers *Open Jupyter*, its tab until
     JupyterLab's launcher shows: what a user does and waits for."""
     login(page, username=portal.username, password=PASSWORD)
@@ -119,16 +144,35 @@ def _portal_launch_to_launcher(page, portal, name: str) -> float:
     page.get_by_label("Name").fill(name)
     page.get_by_label("Size (flavor)").select_option(FLAVOR)
     page.locator("#quota-check").filter(has_text="Fits within the quota").wait_for()
+    steps = BrowserSteps()
+    steps.watch(page.context)
     pressed = time.monotonic()
+    steps.press()
     page.get_by_role("button", name="Launch", exact=True).click()
     try:
         page.wait_for_url(re.compile(r".*/sandboxes/\d+/$"))
         link = page.get_by_role("link", name="Open Jupyter", exact=True)
         link.wait_for(timeout=LAB_TIMEOUT_MS)
+        steps.mark("open_visible")
         with page.context.expect_page() as opened:
             link.click()
         opened.value.locator(LAUNCHER).first.wait_for(timeout=LAB_TIMEOUT_MS)
-        return time.monotonic() - pressed
+        seconds = time.monotonic() - pressed
+        steps.mark("launcher")
+        sandbox_path = re.sub(r"^https?://[^/]+", "", page.url)
+        running = _running_at(sandbox_path)
+        if running is not None:
+            steps.mark("running", running)
+        steps_out.append(steps.summary(sandbox_path=sandbox_path))
+        return seconds
     finally:
         page.context.close()
         portal.delete(portal.sandbox_ids(name=name))
+
+
+def _running_at(sandbox_path: str) -> float | None:
+    """When the sandbox's create operation ended (epoch seconds): from then on the portal says
+    it runs, and a look at the sandbox page offers *Open Jupyter*."""
+    sandbox_id = int(re.search(r"/sandboxes/(\d+)/", sandbox_path).group(1))
+    operation = Operation.objects.filter(sandbox_id=sandbox_id, kind=Operation.Kind.CREATE).first()
+    return operation.finished.timestamp() if operation and operation.finished else None
