@@ -51,8 +51,11 @@ class BrowserSteps:
     _finished: list = field(default_factory=list)
 
     def watch(self, context) -> None:
-        context.on("requestfinished", self._finished.append)
-        context.on("requestfailed", self._finished.append)
+        def seen(request) -> None:  # Playwright wraps handlers: a plain function, not a bound builtin
+            self._finished.append(request)
+
+        context.on("requestfinished", seen)
+        context.on("requestfailed", seen)
 
     def press(self) -> None:
         self.pressed = time.time()
@@ -161,6 +164,8 @@ def steps_table(samples: dict) -> str:
         "| --- | " + " | ".join("---" for _ in STEPS) + " | --- | --- | --- |",
     ]
     for case, summaries in samples.items():
+        if not summaries:
+            continue  # every sample of the case broke: the figures table says so
         cells = []
         for step in STEPS:
             values = [s["steps_s"][step] for s in summaries if step in s["steps_s"]]
