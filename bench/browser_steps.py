@@ -6,6 +6,8 @@ one of these per sample; the report prints the median of each step per case.
 Steps (each the time it was reached, seconds after the press; a step that does not apply to a
 side is absent):
 - `page`: the sandbox page (the launch form's redirect; the Hub's spawn-pending page) arrived;
+- `placed`, `started`, `ready`: the create operation's phases (a worker placed its node, the
+  container was started or adopted, its Jupyter answered the portal's probe);
 - `running`: the create operation ended: the portal's database says the sandbox runs;
 - `open_visible`: *Open Jupyter* showed on the sandbox page (the page's refresh saw it);
 - `tab_opened`: the new tab's first request left (the click, from the portal's side);
@@ -21,7 +23,18 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-STEPS = ("page", "running", "open_visible", "tab_opened", "lab_html", "lab_assets", "launcher")
+STEPS = (
+    "page",
+    "placed",
+    "started",
+    "ready",
+    "running",
+    "open_visible",
+    "tab_opened",
+    "lab_html",
+    "lab_assets",
+    "launcher",
+)
 LAB_PAGE = re.compile(r"/lab/?(\?.*)?$")
 STATIC = re.compile(r"/static/")
 
@@ -130,6 +143,11 @@ class BrowserSteps:
         if assets:
             at["lab_assets"] = max(f.ended for f in assets)
         hops = [f for f in tab_documents if f.redirected_to] if "open_visible" in at else []
+        lab_fetches = [
+            f
+            for f in fetches
+            if lab is not None and f.started >= lab.started and f.ended <= at.get("launcher", float("inf"))
+        ]
         return {
             "steps_s": {step: round(at[step] - self.pressed, 3) for step in STEPS if step in at},
             "refreshes": len(refreshes),
@@ -139,6 +157,17 @@ class BrowserSteps:
             "asset_bytes": sum(f.bytes for f in assets),
             "asset_encodings": sorted({f.encoding or "identity" for f in assets}),
             "asset_cache_control": sorted({f.cache_control or "-" for f in assets})[:3],
+            # From JupyterLab's page to the launcher: the time some request was in flight (the
+            # rest is the browser running JupyterLab's code with nothing asked).
+            "lab_waiting_s": round(_covered(lab_fetches), 3),
+            "lab_span_s": round(at["launcher"] - lab.started, 3)
+            if lab is not None and "launcher" in at
+            else None,
+            # Each of them: path, seconds after JupyterLab's page started it began and ended.
+            "lab_timeline": [
+                (_path(f.url)[-60:], round(f.started - lab.started, 3), round(f.ended - lab.started, 3))
+                for f in lab_fetches
+            ],
             "api_calls_before_launcher": len(
                 [
                     f
@@ -152,6 +181,16 @@ class BrowserSteps:
         }
 
 
+def _covered(fetches: list[Fetch]) -> float:
+    """Seconds during which at least one of the requests was in flight."""
+    total, end = 0.0, float("-inf")
+    for fetch in sorted(fetches, key=lambda f: f.started):
+        if fetch.ended > end:
+            total += fetch.ended - max(fetch.started, end)
+            end = fetch.ended
+    return total
+
+
 def _path(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.port or ''}{parts.path}"
@@ -160,8 +199,9 @@ def _path(url: str) -> str:
 def steps_table(samples: dict) -> str:
     """Median seconds after the press per step, per case: {case: [summary, ...]}."""
     lines = [
-        "| case | " + " | ".join(STEPS) + " | page refreshes | redirect hops (s) | static files (MiB) |",
-        "| --- | " + " | ".join("---" for _ in STEPS) + " | --- | --- | --- |",
+        "| case | " + " | ".join(STEPS) + " | page refreshes | redirect hops (s) | static files (MiB) "
+        "| JupyterLab: page to launcher, of it requests in flight (s) |",
+        "| --- | " + " | ".join("---" for _ in STEPS) + " | --- | --- | --- | --- |",
     ]
     for case, summaries in samples.items():
         if not summaries:
@@ -174,8 +214,11 @@ def steps_table(samples: dict) -> str:
         hops = statistics.median(s["redirects_s"] for s in summaries)
         count = statistics.median(s["assets"] for s in summaries)
         mib = statistics.median(s["asset_bytes"] for s in summaries) / 2**20
+        spans = [s["lab_span_s"] for s in summaries if s.get("lab_span_s") is not None]
+        waits = [s["lab_waiting_s"] for s in summaries if s.get("lab_span_s") is not None]
+        lab = f"{statistics.median(spans):.2f} ({statistics.median(waits):.2f})" if spans else "—"
         lines.append(
             f"| {case} | " + " | ".join(cells) + f" | {refreshes:g} | {len(summaries[0]['redirects'])} "
-            f"({hops:.2f}) | {count:g} ({mib:.1f}) |"
+            f"({hops:.2f}) | {count:g} ({mib:.1f}) | {lab} |"
         )
     return "\n".join(lines)

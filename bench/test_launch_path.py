@@ -18,6 +18,7 @@ alternates which case goes first. Each Chromium sample also records where its ti
 import os
 import re
 import time
+from datetime import datetime
 
 import pytest
 
@@ -160,9 +161,8 @@ def _portal_launch_to_launcher(page, portal, name: str, steps_out: list) -> floa
         seconds = time.monotonic() - pressed
         steps.mark("launcher")
         sandbox_path = re.sub(r"^https?://[^/]+", "", page.url)
-        running = _running_at(sandbox_path)
-        if running is not None:
-            steps.mark("running", running)
+        for step, at in _create_marks(sandbox_path).items():
+            steps.mark(step, at)
         steps_out.append(steps.summary(sandbox_path=sandbox_path))
         return seconds
     finally:
@@ -170,9 +170,14 @@ def _portal_launch_to_launcher(page, portal, name: str, steps_out: list) -> floa
         portal.delete(portal.sandbox_ids(name=name))
 
 
-def _running_at(sandbox_path: str) -> float | None:
-    """When the sandbox's create operation ended (epoch seconds): from then on the portal says
-    it runs, and a look at the sandbox page offers *Open Jupyter*."""
+def _create_marks(sandbox_path: str) -> dict[str, float]:
+    """The create operation's phases and its end (epoch seconds): from its end on the portal
+    says the sandbox runs, and a look at the sandbox page offers *Open Jupyter*."""
     sandbox_id = int(re.search(r"/sandboxes/(\d+)/", sandbox_path).group(1))
     operation = Operation.objects.filter(sandbox_id=sandbox_id, kind=Operation.Kind.CREATE).first()
-    return operation.finished.timestamp() if operation and operation.finished else None
+    if operation is None:
+        return {}
+    marks = {m["phase"]: datetime.fromisoformat(m["at"]).timestamp() for m in operation.phases}
+    if operation.finished:
+        marks["running"] = operation.finished.timestamp()
+    return marks
