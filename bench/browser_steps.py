@@ -6,8 +6,9 @@ one of these per sample; the report prints the median of each step per case.
 Steps (each the time it was reached, seconds after the press; a step that does not apply to a
 side is absent):
 - `page`: the sandbox page (the launch form's redirect; the Hub's spawn-pending page) arrived;
-- `placed`, `started`, `ready`: the create operation's phases (a worker placed its node, the
-  container was started or adopted, its Jupyter answered the portal's probe);
+- `placed`, `network`, `started`, `ready`: the create operation's phases (a worker placed its
+  node, made its network and volumes, started or adopted its container, and its Jupyter
+  answered the portal's probe);
 - `running`: the create operation ended: the portal's database says the sandbox runs;
 - `open_visible`: *Open Jupyter* showed on the sandbox page (the page's refresh saw it);
 - `tab_opened`: the new tab's first request left (the click, from the portal's side);
@@ -26,6 +27,7 @@ from urllib.parse import urlsplit
 STEPS = (
     "page",
     "placed",
+    "network",
     "started",
     "ready",
     "running",

@@ -17,8 +17,9 @@ so that a launch claims one instead of starting a container.
   the sandbox removes it.
 - `pool_maintain`: per host, replaces pooled nodes that were lost (removed by hand, stopped by
   an engine restart: a lost node is never claimable again), promotes those that answer to
-  ready, shrinks and refills each pool to its size, and cleans up after claims whose sandbox was
-  deleted before its worker adopted the node.
+  ready once their Jupyter is warmed (provisioning.services.jupyter_warmup), shrinks and
+  refills each pool to its size (not while a claim on the host is fresh), and cleans up after
+  claims whose sandbox was deleted before its worker adopted the node.
 
 A pooled node holds nothing of a tenant before its claim: its labels, environment and secrets
 are its own (pool_node_spec), its workspace is empty and made for it, and its network is its
@@ -40,6 +41,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
+from catalog.manifest import JUPYTER_SERVICE
 from catalog.models import CatalogItem, Flavor
 from provisioning.containers import pool_node_labels, pool_node_spec
 from provisioning.drivers import ContainerDriver, ContainerState, DriverError, NodeSpec, driver_for_host
@@ -52,6 +54,7 @@ from provisioning.pool_selectors import pool_role
 from provisioning.services import worker_locks
 from provisioning.services.admission import queue_admit_soon
 from provisioning.services.capacity import hosts_snapshot
+from provisioning.services.jupyter_warmup import jupyter_warm_up
 from provisioning.services.readiness import services_answer
 from provisioning.services.worker_locks import worker_lock
 from provisioning.states import (
@@ -326,6 +329,7 @@ def _pool_nodes_check(host: Host, driver: ContainerDriver) -> None:
             why = _pool_node_trouble(pool_node, state, deadline=deadline)
             if not why:
                 if pool_node.status == P.STARTING and _pool_node_answers(pool_node, driver, state):
+                    _pool_node_warm_up(pool_node, driver, state)
                     _pool_node_move(pool_node, "ready", ready_at=timezone.now())
                 continue
             if not _pool_node_move(pool_node, "lose", through=True, explanation=why):
@@ -358,6 +362,21 @@ def _pool_node_answers(pool_node: PoolNode, driver: ContainerDriver, state: Cont
     if driver.reaches_node_addresses and services and state.ip:
         return services_answer(ip=state.ip, services=services) is True
     return state.health == "none" and not services
+
+
+def _pool_node_warm_up(pool_node: PoolNode, driver: ContainerDriver, state: ContainerState) -> None:
+    """What its Jupyter builds on first asking, built before anyone claims it
+    (provisioning.services.jupyter_warmup), where the worker reaches it."""
+    services = pool_node.setting.catalog_item.spec.roles[pool_node.role].services
+    jupyter = next((s for s in services if s.name == JUPYTER_SERVICE and s.protocol == "http"), None)
+    if jupyter is None or not (driver.reaches_node_addresses and state.ip):
+        return
+    jupyter_warm_up(
+        ip=state.ip,
+        port=jupyter.port,
+        base_url=f"{pool_node.gateway_prefix}{JUPYTER_SERVICE}/",
+        token=pool_node.secret,
+    )
 
 
 def _pool_claims_abandoned_remove(host: Host, driver: ContainerDriver) -> None:

@@ -1,11 +1,13 @@
 """The warm pool on the real local engine, with the real worker, gateway (nginx) and Chromium: a
-jupyter-pytorch launch claims the pooled node, SSH takes the sandbox's key and knows the sandbox,
-JupyterLab answers through the gateway with the user's sign-on, the pool refills, and deleting
-the sandbox (then emptying the pool) leaves nothing behind."""
+jupyter-pytorch launch claims the pooled node (its Jupyter warmed first), SSH takes the
+sandbox's key and knows the sandbox, JupyterLab answers through the gateway with the user's
+sign-on, the pool refills, and deleting the sandbox (then emptying the pool) leaves nothing
+behind."""
 
 from decimal import Decimal
 
 import pytest
+import requests
 from django.conf import settings
 
 from provisioning.containers import LABEL_PREFIX
@@ -43,6 +45,13 @@ def _pool_objects(docker_client) -> dict:
     }
 
 
+def _direct() -> requests.Session:
+    """To a container's address on this machine: never through a proxy of the environment."""
+    session = requests.Session()
+    session.trust_env = False
+    return session
+
+
 def _exec(docker_client, container: str, command: list[str]) -> str:
     """The command's output, run as the node's user; fails the test unless it exits 0."""
     api = docker_client.api
@@ -73,6 +82,16 @@ def test_a_launch_claims_a_warm_jupyter_and_the_pool_refills(
     wait_for(lambda: len(_ready_pool_nodes()) == 1, what="a ready pooled node")
     (warm,) = _ready_pool_nodes()
     before = docker_client.api.inspect_container(warm.container_name)
+    # Its Jupyter was asked for JupyterLab's first-load requests before it counted as ready:
+    # Jupyter's last activity moves only on requests with its token, and none but the pool's
+    # warm-up has it before a claim.
+    ip = next(iter(before["NetworkSettings"]["Networks"].values()))["IPAddress"]
+    status = _direct().get(
+        f"http://{ip}:8888{warm.gateway_prefix}jupyter/api/status",
+        headers={"Authorization": f"token {warm.secret}"},
+        timeout=10,
+    )
+    assert status.json()["last_activity"] > status.json()["started"]
     assert not any(k.endswith((".tenant", ".sandbox")) for k in before["Config"]["Labels"])
     assert before["HostConfig"]["CapDrop"] == ["ALL"] and not before["HostConfig"]["Privileged"]
 
