@@ -108,6 +108,14 @@ class BrowserSteps:
             )
         return sorted(out, key=lambda f: f.started)
 
+    def troubles(self) -> list[str]:
+        """The requests that failed or were refused, for the report of a sample that broke."""
+        return [
+            f"{f.status or 'failed'} {f.method} {_path(f.url)} at +{f.started - self.pressed:.2f} s"
+            for f in self.fetches()
+            if f.status is None or f.status >= 400
+        ]
+
     def summary(self, *, sandbox_path: str = "") -> dict:
         """Seconds after the press per step, and what the steps were made of."""
         fetches = self.fetches()

@@ -21,6 +21,7 @@ import time
 from datetime import datetime
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from bench.browser_steps import BrowserSteps, steps_table
 from bench.conftest import FLAVOR, ITEM, PASSWORD
@@ -30,7 +31,7 @@ from bench.portal import Portal
 from bench.raw import raw_docker_run
 from bench.report import HUB, RAW, Report
 from provisioning.models import Operation
-from tests.browser.fixtures import login
+from tests.browser.fixtures import login, screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -157,7 +158,7 @@ def _portal_launch_to_launcher(page, portal, name: str, steps_out: list) -> floa
         steps.mark("open_visible")
         with page.context.expect_page() as opened:
             link.click()
-        opened.value.locator(LAUNCHER).first.wait_for(timeout=LAB_TIMEOUT_MS)
+        _launcher_wait(opened.value, steps, name)
         seconds = time.monotonic() - pressed
         steps.mark("launcher")
         sandbox_path = re.sub(r"^https?://[^/]+", "", page.url)
@@ -168,6 +169,20 @@ def _portal_launch_to_launcher(page, portal, name: str, steps_out: list) -> floa
     finally:
         page.context.close()
         portal.delete(portal.sandbox_ids(name=name))
+
+
+def _launcher_wait(lab, steps: BrowserSteps, name: str) -> None:
+    """Until JupyterLab's launcher shows; a tab that never gets there is reported with what it
+    shows (a screenshot in var/test-artifacts/) and the requests that failed."""
+    try:
+        lab.locator(LAUNCHER).first.wait_for(timeout=LAB_TIMEOUT_MS)
+    except PlaywrightTimeout as exc:
+        shot = screenshot(lab, f"bench-{name}-no-launcher")
+        shows = lab.locator("body").inner_text(timeout=5_000)[:300].replace("\n", " ")
+        raise RuntimeError(
+            f"no launcher at {lab.url}; the tab shows {shows!r} ({shot}); failed requests: "
+            + ("; ".join(steps.troubles()) or "none")
+        ) from exc
 
 
 def _create_marks(sandbox_path: str) -> dict[str, float]:
