@@ -119,14 +119,20 @@ class PeerHub:
     def start(self, seconds: float = 120) -> "PeerHub":
         hub = ensure_venv()
         config = self.state_dir / "jupyterhub_config.py"
+        # Free on their own addresses, each: the Hub binds 0.0.0.0, so its port must also differ
+        # from the proxy's API port on 127.0.0.1 (the same number came up once).
+        proxy_api_port = free_port()
+        hub_port = free_port(HUB_CONNECT_IP)
+        while hub_port == proxy_api_port or f":{hub_port}" in self.url:
+            hub_port = free_port(HUB_CONNECT_IP)
         config.write_text(
             CONFIG.format(
                 url=self.url,
-                hub_port=free_port(HUB_CONNECT_IP),
+                hub_port=hub_port,
                 connect_ip=HUB_CONNECT_IP,
                 state=str(self.state_dir),
                 chp=str(CHP),
-                proxy_api_port=free_port(),
+                proxy_api_port=proxy_api_port,
                 password=PASSWORD,
                 token=self.token,
                 image=self.image,

@@ -10,6 +10,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.browser_steps import steps_table
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "var" / "bench" / "launch_path.json"
 TABLE = ROOT / "var" / "bench" / "launch_path.md"
@@ -54,6 +56,11 @@ class Report:
     samples: dict = field(default_factory=dict)  # (path, case) -> [seconds]
     notes: list = field(default_factory=list)
     failures: list = field(default_factory=list)
+    steps: dict = field(default_factory=dict)  # Chromium case -> [where one sample's time went]
+
+    def steps_of(self, case: str) -> list:
+        """Where each Chromium sample of `case` spent its time (bench/browser_steps.py)."""
+        return self.steps.setdefault(case, [])
 
     def measure(self, path: str, case: str, run) -> None:
         """Runs one case and records its seconds; a case that breaks is recorded as broken and
@@ -116,6 +123,7 @@ class Report:
             "rows": self.rows(),
             "notes": self.notes,
             "failures": self.failures,
+            "browser_steps": self.steps,
         }
         RESULTS.write_text(json.dumps(body, indent=2) + "\n")
         m = self.machine
@@ -125,6 +133,16 @@ class Report:
             f"min) at the start {m['load_average_at_start']}, at the end {m['load_average_at_end']}.",
             "",
             self.table(),
+            *(
+                [
+                    "",
+                    "Chromium: seconds after the press, median per step (bench/browser_steps.py)",
+                    "",
+                    steps_table(self.steps),
+                ]
+                if self.steps
+                else []
+            ),
             *(f"\n- {note}" for note in self.notes + self.failures),
         ]
         TABLE.write_text("\n".join(lines) + "\n")

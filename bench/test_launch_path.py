@@ -11,27 +11,33 @@ Prints every figure and ratio and writes var/bench/launch_path.json; BENCHMARKS.
 table. A case is one entry of `api_cases`. It measures and asserts nothing about speed.
 
 BENCH_ROUNDS (default 3) rounds for 1 and 8 at once, BENCH_ROUNDS_16 (default 1) for 16, and
-BENCH_COUNTS (default 1,8,16) bound the run; each round alternates which case goes first."""
+BENCH_COUNTS (default 1,8,16; empty: the Chromium cases only) bound the run; each round
+alternates which case goes first. Each Chromium sample also records where its time went
+(bench/browser_steps.py): the report adds the median of each step per case."""
 
 import os
 import re
 import time
+from datetime import datetime
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from bench.browser_steps import BrowserSteps, steps_table
 from bench.conftest import FLAVOR, ITEM, PASSWORD
 from bench.peer_hub import PASSWORD as HUB_PASSWORD
 from bench.pool import WarmPool
 from bench.portal import Portal
 from bench.raw import raw_docker_run
 from bench.report import HUB, RAW, Report
-from tests.browser.fixtures import login
+from provisioning.models import Operation
+from tests.browser.fixtures import login, screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 ROUNDS_16 = int(os.environ.get("BENCH_ROUNDS_16", "1"))
-COUNTS = tuple(int(c) for c in os.environ.get("BENCH_COUNTS", "1,8,16").split(","))
+COUNTS = tuple(int(c) for c in os.environ.get("BENCH_COUNTS", "1,8,16").split(",") if c.strip())
 PORTAL_COLD = "portal cold"
 PORTAL_WARM = "portal warm"
 LAB_TIMEOUT_MS = 300_000
@@ -76,12 +82,25 @@ def test_launch_path(
         path = "Chromium: Launch (JupyterHub: log in) until JupyterLab's launcher"
         for round_no in range(ROUNDS):
             browser_cases = [
-                (HUB, lambda r=round_no: _hub_login_to_launcher(new_page(), peer_hub, f"web{r}")),
-                (PORTAL_COLD, lambda r=round_no: _portal_launch_to_launcher(new_page(), portal, f"web{r}")),
+                (
+                    HUB,
+                    lambda r=round_no: _hub_login_to_launcher(
+                        new_page(), peer_hub, f"web{r}", report.steps_of(HUB)
+                    ),
+                ),
+                (
+                    PORTAL_COLD,
+                    lambda r=round_no: _portal_launch_to_launcher(
+                        new_page(), portal, f"web{r}", report.steps_of(PORTAL_COLD)
+                    ),
+                ),
                 (
                     PORTAL_WARM,
                     lambda r=round_no: pool.around(
-                        1, lambda: _portal_launch_to_launcher(new_page(), portal, f"warm{r}")
+                        1,
+                        lambda: _portal_launch_to_launcher(
+                            new_page(), portal, f"warm{r}", report.steps_of(PORTAL_WARM)
+                        ),
                     ),
                 ),
             ]
@@ -91,27 +110,35 @@ def test_launch_path(
                 report.measure(path, case, measure)
     finally:
         print("\n" + report.table())
+        if report.steps:
+            print("\n" + steps_table(report.steps))
         print(f"\nmachine: {report.machine}\nwritten: {', '.join(map(str, report.write()))}")
     # A case that broke is reported above with the rest, and fails the run: its figure is missing.
     if report.failures:
         pytest.fail("cases that did not finish:\n" + "\n".join(report.failures))
 
 
-def _hub_login_to_launcher(page, hub, username: str) -> float:
+def _hub_login_to_launcher(page, hub, username: str, steps_out: list) -> float:
+    steps = BrowserSteps()
     try:
         page.goto(f"{hub.url}/hub/login")
         page.get_by_label("Username").fill(username)
         page.get_by_label("Password").fill(HUB_PASSWORD)
+        steps.watch(page.context)
         pressed = time.monotonic()
+        steps.press()
         page.get_by_role("button", name="Sign in").click()
         page.locator(LAUNCHER).first.wait_for(timeout=LAB_TIMEOUT_MS)
-        return time.monotonic() - pressed
+        seconds = time.monotonic() - pressed
+        steps.mark("launcher")
+        steps_out.append(steps.summary())
+        return seconds
     finally:
         page.context.close()
         hub.stop_servers([username])
 
 
-def _portal_launch_to_launcher(page, portal, name: str) -> float:
+def _portal_launch_to_launcher(page, portal, name: str, steps_out: list) -> float:
     """The launch form's submit, the sandbox page until it offers *Open Jupyter*, its tab until
     JupyterLab's launcher shows: what a user does and waits for."""
     login(page, username=portal.username, password=PASSWORD)
@@ -119,16 +146,53 @@ def _portal_launch_to_launcher(page, portal, name: str) -> float:
     page.get_by_label("Name").fill(name)
     page.get_by_label("Size (flavor)").select_option(FLAVOR)
     page.locator("#quota-check").filter(has_text="Fits within the quota").wait_for()
+    steps = BrowserSteps()
+    steps.watch(page.context)
     pressed = time.monotonic()
+    steps.press()
     page.get_by_role("button", name="Launch", exact=True).click()
     try:
         page.wait_for_url(re.compile(r".*/sandboxes/\d+/$"))
         link = page.get_by_role("link", name="Open Jupyter", exact=True)
         link.wait_for(timeout=LAB_TIMEOUT_MS)
+        steps.mark("open_visible")
         with page.context.expect_page() as opened:
             link.click()
-        opened.value.locator(LAUNCHER).first.wait_for(timeout=LAB_TIMEOUT_MS)
-        return time.monotonic() - pressed
+        _launcher_wait(opened.value, steps, name)
+        seconds = time.monotonic() - pressed
+        steps.mark("launcher")
+        sandbox_path = re.sub(r"^https?://[^/]+", "", page.url)
+        for step, at in _create_marks(sandbox_path).items():
+            steps.mark(step, at)
+        steps_out.append(steps.summary(sandbox_path=sandbox_path))
+        return seconds
     finally:
         page.context.close()
         portal.delete(portal.sandbox_ids(name=name))
+
+
+def _launcher_wait(lab, steps: BrowserSteps, name: str) -> None:
+    """Until JupyterLab's launcher shows; a tab that never gets there is reported with what it
+    shows (a screenshot in var/test-artifacts/) and the requests that failed."""
+    try:
+        lab.locator(LAUNCHER).first.wait_for(timeout=LAB_TIMEOUT_MS)
+    except PlaywrightTimeout as exc:
+        shot = screenshot(lab, f"bench-{name}-no-launcher")
+        shows = lab.locator("body").inner_text(timeout=5_000)[:300].replace("\n", " ")
+        raise RuntimeError(
+            f"no launcher at {lab.url}; the tab shows {shows!r} ({shot}); failed requests: "
+            + ("; ".join(steps.troubles()) or "none")
+        ) from exc
+
+
+def _create_marks(sandbox_path: str) -> dict[str, float]:
+    """The create operation's phases and its end (epoch seconds): from its end on the portal
+    says the sandbox runs, and a look at the sandbox page offers *Open Jupyter*."""
+    sandbox_id = int(re.search(r"/sandboxes/(\d+)/", sandbox_path).group(1))
+    operation = Operation.objects.filter(sandbox_id=sandbox_id, kind=Operation.Kind.CREATE).first()
+    if operation is None:
+        return {}
+    marks = {m["phase"]: datetime.fromisoformat(m["at"]).timestamp() for m in operation.phases}
+    if operation.finished:
+        marks["running"] = operation.finished.timestamp()
+    return marks

@@ -73,7 +73,7 @@ class PortalCollector(Collector):
 
 def pool_metrics():
     """The warm pool: its size per host, its pooled nodes per host and status, and the launches
-    it served (hits) and could have served but had none ready for (misses)."""
+    it served (hits) and those of its item and flavor that started cold, by reason (misses)."""
     size = GaugeMetricFamily(
         "portal_pool_size", "Ready nodes each host is to keep", labels=["catalog_item", "flavor"]
     )
@@ -87,14 +87,16 @@ def pool_metrics():
     )
     misses = CounterMetricFamily(
         "portal_pool_misses",
-        "Launches a pool could serve that found no pooled node ready",
-        labels=["catalog_item", "flavor"],
+        "Launches of a pooled item and flavor that started cold, by reason (none_ready: no pooled "
+        "node ready on a host they may use; tracking: their tenant's nodes get tracking at creation)",
+        labels=["catalog_item", "flavor", "reason"],
     )
     for view in pool_list():
         key = [view.setting.catalog_item.slug, view.setting.flavor.name]
         size.add_metric(key, view.setting.size)
         hits.add_metric(key, view.setting.hits)
-        misses.add_metric(key, view.setting.misses)
+        for reason, count in sorted(view.setting.miss_reasons.items()):
+            misses.add_metric([*key, reason], count)
         for host, counts in view.hosts.items():
             for status, count in counts.items():
                 nodes.add_metric([*key, host, status], count)

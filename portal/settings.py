@@ -288,6 +288,9 @@ NODE_READY_TIMEOUT_S = env_int("PORTAL_NODE_READY_TIMEOUT_S", 300)
 # "<catalog item>=<size>": the warm pool a new site keeps of that item's default flavor, made
 # once the item is in the catalog (the pool pass looks); a size set by a site admin, 0 too, wins.
 DEFAULT_POOL = env_str("PORTAL_DEFAULT_POOL", "jupyter-pytorch=1")
+# A host starts no pooled node this many seconds after a claim on it: a new node's Jupyter
+# would boot (seconds of a core) while the claimer's browser loads JupyterLab from the host.
+POOL_REFILL_AFTER_S = env_int("PORTAL_POOL_REFILL_AFTER_S", 10)
 # An operation whose worker died is resumed by the reconciler after this long without progress.
 OPERATION_STALE_S = env_int("PORTAL_OPERATION_STALE_S", 60)
 

@@ -432,10 +432,12 @@ class PoolSetting(models.Model):
     catalog_item = models.ForeignKey(CatalogItem, on_delete=models.CASCADE, related_name="+")
     flavor = models.ForeignKey(Flavor, on_delete=models.CASCADE, related_name="+")
     size = models.PositiveIntegerField(default=0, help_text="Ready nodes kept on each host that may run it")
-    # Launches of this item and flavor that claimed a pooled node, and those a pool could have
-    # served but found none ready (counted in the create's transaction).
+    # Launches of this item and flavor that claimed a pooled node, and those that did not though
+    # a pool of it exists (counted in the create's transaction), in all and per reason:
+    # POOL_MISS_NONE_READY, or what a tenant service refused (SandboxExtension.pool_refusal).
     hits = models.PositiveBigIntegerField(default=0)
     misses = models.PositiveBigIntegerField(default=0)
+    miss_reasons = models.JSONField(default=dict, blank=True, help_text="reason -> misses")
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:

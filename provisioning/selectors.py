@@ -1,5 +1,6 @@
 """Reads of provisioning data for the UI and the API."""
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -184,6 +185,25 @@ def sandbox_actions(*, user, sandbox: Sandbox) -> list[str]:
     if not sandbox_can_manage(user=user, sandbox=sandbox):
         return []
     return sandbox_actions_allowed(status=sandbox.status)
+
+
+def sandbox_change_stamp(*, sandbox: Sandbox) -> str:
+    """A short digest of the sandbox's state that changes whenever a worker moves it on: its
+    status and explanation, its nodes (status, address, host, size) and its latest operations
+    (status, progress, phases). A page that watches a launch asks with the stamp it shows and is
+    answered "nothing new" while it holds, without rendering anything. `sandbox` as sandbox_list
+    gives it (nodes prefetched): one query more, for the operations."""
+    operations = list(
+        sandbox.operations.order_by("-created").values_list(
+            "pk", "status", "progress_done", "progress_total", "progress_message", "explanation", "updated"
+        )[:10]
+    )
+    nodes = sorted(
+        (n.pk, n.status, n.ip, n.host_id, str(n.cpus), n.memory_mib, n.explanation)
+        for n in sandbox.nodes.all()
+    )
+    seen = (sandbox.status, sandbox.updated, sandbox.explanation, sandbox.preemption, nodes, operations)
+    return hashlib.blake2b(repr(seen).encode(), digest_size=8).hexdigest()
 
 
 def sandbox_live_nodes(*, sandbox: Sandbox) -> list[Node]:

@@ -13,6 +13,9 @@ from tracking.services import tracking_client_config, tracking_join_network
 
 log = logging.getLogger(__name__)
 
+#: The reason a tracking tenant's launch gives the warm pool (counted with its misses).
+POOL_REFUSAL = "tracking"
+
 
 class TrackingSandboxExtension(SandboxExtension):
     def node_additions(self, *, node) -> NodeAdditions:
@@ -24,6 +27,12 @@ class TrackingSandboxExtension(SandboxExtension):
             environment={"MLFLOW_TRACKING_URI": tracking_client_config(server=server).uri},
             secret_files={naming.CREDENTIALS_FILE: credentials_file(server)},
         )
+
+    def pool_refusal(self, *, sandbox) -> str:
+        # MLFLOW_TRACKING_URI is environment, which a pooled node cannot be given after its
+        # start: a tenant with tracking on starts cold, whether its server is up yet or not
+        # (a cold node placed on the server's host gets it; a pooled one never could).
+        return POOL_REFUSAL if sandbox.tenant.tracking else ""
 
     def sandbox_network_ready(self, *, sandbox, host, network: str) -> None:
         server = tracking_server_ready_for(tenant=sandbox.tenant)

@@ -7,6 +7,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.safestring import mark_safe
 
 from frontend.presenters import plain
+from provisioning.services.pools import POOL_MISS_NONE_READY
+from tracking.extension import POOL_REFUSAL as TRACKING_REFUSAL
 
 register = template.Library()
 
@@ -36,6 +38,15 @@ _STATUS_COLOURS = {
 @register.filter
 def status_colour(status: str) -> str:
     return _STATUS_COLOURS.get(str(status), "secondary")
+
+
+# Why a launch of a pooled item and flavor started cold (PoolSetting.miss_reasons), in words.
+_MISS_REASONS = {POOL_MISS_NONE_READY: "none ready", TRACKING_REFUSAL: "tenant's tracking on"}
+
+
+@register.filter
+def miss_reason(reason: str) -> str:
+    return _MISS_REASONS.get(reason, reason.replace("_", " "))
 
 
 @register.filter

@@ -1,16 +1,21 @@
 """The sandbox pages against the fake engine: launch form errors where they belong, the
 live check, actions and who may take them, htmx fragments, logs."""
 
+import html
 import re
+import time
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from provisioning.models import Operation, Sandbox, SandboxStatus
+from provisioning.services.notebooks import notebook_gateway_url
 from provisioning.services.operations import operation_advance
 from provisioning.services.sandboxes import sandbox_create
-from tenants.models import Tenant
+from tenants.models import Membership, Tenant
+from tenants.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -123,7 +128,51 @@ def test_a_busy_sandbox_keeps_being_polled(client, member, tenant, cluster_item,
 
     fragment = client.get(reverse("sandbox-detail", args=[sandbox.pk]), HTTP_HX_REQUEST="true")
 
-    assert 'hx-trigger="every 2s"' in fragment.content.decode()
+    assert 'hx-trigger="every 500ms"' in fragment.content.decode()
+
+
+def _next_look(fragment) -> str:
+    """The URL the live part asks next, as htmx reads it from the fragment."""
+    return html.unescape(re.search(r'hx-get="([^"]+)"', fragment.content.decode()).group(1))
+
+
+def test_a_look_at_an_unchanged_launch_renders_nothing_until_it_changes(
+    client, member, tenant, cluster_item, fake_host
+):
+    """While a launch is under way the page looks often; as long as nothing moved, the answer
+    is an empty 204 (htmx keeps the page), and the first look after the worker moved the
+    sandbox on gets the new state."""
+    sandbox = sandbox_create(owner=member, tenant=tenant, name="exp", catalog_item="cluster", flavor="small")
+    client.force_login(member)
+    fragment = client.get(reverse("sandbox-detail", args=[sandbox.pk]), HTTP_HX_REQUEST="true")
+    look = _next_look(fragment)
+
+    unchanged = client.get(look, HTTP_HX_REQUEST="true")
+    assert unchanged.status_code == 204 and unchanged.content == b""
+
+    operation = sandbox.operations.get()
+    while operation_advance(operation_id=operation.pk).again_in is not None:
+        pass
+    changed = client.get(look, HTTP_HX_REQUEST="true")
+    assert changed.status_code == 200 and changed.context["sandbox"].status == SandboxStatus.RUNNING
+    assert "hx-trigger" not in changed.content.decode()  # settled: no more looks
+
+
+def test_an_unchanged_launch_is_still_rendered_at_the_old_pace(
+    client, member, tenant, cluster_item, fake_host
+):
+    """What the stamp leaves out (a queued launch's position) is refreshed as before: a look
+    whose page was rendered 2 s ago or more is answered in full, as is a page that sends no
+    stamp, or an odd one."""
+    sandbox = sandbox_create(owner=member, tenant=tenant, name="exp", catalog_item="cluster", flavor="small")
+    client.force_login(member)
+    look = _next_look(client.get(reverse("sandbox-detail", args=[sandbox.pk]), HTTP_HX_REQUEST="true"))
+    stale = re.sub(r"at=[0-9.]+", f"at={time.time() - 2.5:.3f}", look)
+    for url in (stale, re.sub(r"at=[0-9.]+", "at=soon", look), reverse("sandbox-detail", args=[sandbox.pk])):
+        answer = client.get(url, HTTP_HX_REQUEST="true")
+        assert answer.status_code == 200 and 'id="sandbox-live"' in answer.content.decode()
+    # The whole page (no htmx) is always rendered.
+    assert client.get(look).status_code == 200
 
 
 def test_stop_and_delete_from_the_page(client, member, tenant, cluster_item, fake_host):
@@ -278,7 +327,16 @@ def test_open_jupyter_is_offered_for_a_running_notebook_only(client, member, ten
     while operation_advance(operation_id=operation.pk).again_in is not None:
         pass
 
-    assert f'href="{reverse("notebook-open", args=[notebook.pk])}"' in client.get(url).content.decode()
+    # Its owner goes straight to JupyterLab through the gateway (which checks who passes)...
+    notebook.refresh_from_db()
+    page = client.get(url).content.decode()
+    assert f'href="{notebook_gateway_url(sandbox=notebook)}"' in page
+    assert notebook_gateway_url(sandbox=notebook).startswith(f"{settings.GATEWAY_URL}/gateway/")
+    # ...a colleague who may not use it is offered nothing.
+    colleague = UserFactory(username="colleague")
+    Membership.objects.create(user=colleague, tenant=tenant, role=Membership.Role.MEMBER)
+    client.force_login(colleague)
+    assert "Open Jupyter" not in client.get(url).content.decode()
 
 
 def test_no_jupyter_button_for_an_app_without_jupyter(client, member, tenant, cluster_item, fake_host):

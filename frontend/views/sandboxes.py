@@ -1,9 +1,11 @@
 """Sandbox pages: list with live status, launch form with a live quota check, detail with
 nodes, endpoints, operations and logs, and the actions (start, stop, resize, delete)."""
 
+import time
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -21,6 +23,8 @@ from provisioning.selectors import (
     datatap_list,
     node_logs,
     sandbox_actions,
+    sandbox_can_manage,
+    sandbox_change_stamp,
     sandbox_endpoints,
     sandbox_launch_check,
     sandbox_list,
@@ -28,6 +32,7 @@ from provisioning.selectors import (
     sandbox_operations,
 )
 from provisioning.services import sandboxes as sandbox_services
+from provisioning.services.notebooks import notebook_gateway_url
 from provisioning.states import OPERATION_ACTIVE, SANDBOX_BUSY, SANDBOX_FINAL, SANDBOX_TROUBLED, SandboxStatus
 from tenants.resources import QuotaExceeded
 from tenants.selectors.tenants import tenant_current
@@ -155,10 +160,18 @@ def sandbox_launch_check_page(request):
     return render(request, "frontend/sandboxes/_launch_check.html", context)
 
 
+#: While a sandbox works, its page asks this often whether anything changed: a launch's end
+#: shows within about half of it. An unchanged answer is a 204 from one query, nothing rendered.
+LIVE_LOOK_EVERY_MS = 500
+#: ...and renders its live part at least this often all the same, for what the stamp leaves out
+#: (a queued launch's position moves with other launches): the pace it had before the stamp.
+LIVE_RENDER_EVERY_S = 2.0
+
+
 MANAGE = "Only the sandbox's owner and its tenant's admins may change it."
 
 
-def _detail_context(request, sandbox) -> dict:
+def _detail_context(request, sandbox, *, stamp: str = "") -> dict:
     operations = sandbox_operations(sandbox=sandbox)
     manifest = sandbox.catalog_item.spec
     live_nodes = sandbox_live_nodes(sandbox=sandbox)
@@ -170,20 +183,53 @@ def _detail_context(request, sandbox) -> dict:
         "endpoints": sandbox_endpoints(sandbox=sandbox),
         "operations": operation_rows(operations),
         "actions": sandbox_actions(user=request.user, sandbox=sandbox),
-        "can_open_notebook": manifest.has_jupyter and sandbox.status == SandboxStatus.RUNNING,
+        "notebook_url": _notebook_url(request, sandbox),
         "troubled": sandbox.status in SANDBOX_TROUBLED,
         "busy": sandbox.status in SANDBOX_BUSY or any(op.status in OPERATION_ACTIVE for op in operations),
         "resize_form": resize if resize.fields else None,
         "queue": queue_standing_of(sandbox=sandbox),
+        # What the live part's next look sends back (sandbox_detail_page answers 204 to it while
+        # nothing changed).
+        "stamp": stamp or sandbox_change_stamp(sandbox=sandbox),
+        "rendered_at": f"{time.time():.3f}",
+        "look_every_ms": LIVE_LOOK_EVERY_MS,
     }
+
+
+def _notebook_url(request, sandbox) -> str:
+    """Where *Open Jupyter* goes, for whoever may use the running sandbox: straight to its
+    JupyterLab through the gateway, which checks who passes itself (one hop less than the
+    portal's door, /sandboxes/<id>/jupyter/, whose check is the same). "" when there is none."""
+    if not sandbox.catalog_item.spec.has_jupyter or sandbox.status != SandboxStatus.RUNNING:
+        return ""
+    if not sandbox_can_manage(user=request.user, sandbox=sandbox):
+        return ""
+    try:
+        return notebook_gateway_url(sandbox=sandbox)
+    except StateConflict:  # its Jupyter node does not run (yet): the door says so
+        return reverse("notebook-open", args=[sandbox.pk])
 
 
 @login_required
 def sandbox_detail_page(request, pk: int):
-    context = _detail_context(request, visible_sandbox(request, pk))
+    sandbox = visible_sandbox(request, pk)
+    stamp = sandbox_change_stamp(sandbox=sandbox)
+    if _seen(request, stamp):
+        return HttpResponse(status=204)  # htmx keeps the page as it is
+    context = _detail_context(request, sandbox, stamp=stamp)
     return _live(request, "frontend/sandboxes/_live.html", context) or render(
         request, "frontend/sandboxes/detail.html", context
     )
+
+
+def _seen(request, stamp: str) -> bool:
+    """Whether the page that asks already shows this state, rendered recently enough."""
+    if not request.headers.get("HX-Request") or request.GET.get("stamp") != stamp:
+        return False
+    try:
+        return time.time() - float(request.GET.get("at", "")) < LIVE_RENDER_EVERY_S
+    except ValueError:
+        return False
 
 
 def _act(request, pk, service, done: str, **kwargs):

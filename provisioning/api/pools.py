@@ -28,6 +28,12 @@ class PoolOutput(serializers.Serializer):
     starting = serializers.IntegerField()
     hits = serializers.IntegerField(source="setting.hits")
     misses = serializers.IntegerField(source="setting.misses")
+    miss_reasons = serializers.DictField(
+        source="setting.miss_reasons",
+        child=serializers.IntegerField(),
+        help_text="misses by reason: none_ready (no pooled node ready on a host the launch may use), "
+        "or the tenant service that gives nodes environment at creation (tracking)",
+    )
     hosts = serializers.DictField(
         child=serializers.DictField(child=serializers.IntegerField()),
         help_text="host name -> pooled nodes by status (starting, ready, lost)",

@@ -244,6 +244,11 @@ def job_environment(
         "OMP_NUM_THREADS": str(max(1, int(process.node.cpus))),
         "SANDBOX_JOB_ID": str(job.pk),
         "SANDBOX_HOSTFILE": hostfile_path,
+        # Who the node is, as a node started cold has it in its environment: a node that came
+        # from the warm pool has the pooled node's (provisioning.services.pools).
+        "SANDBOX_ID": str(job.sandbox_id),
+        "SANDBOX_NAME": job.sandbox.name,
+        "SANDBOX_NODE": process.node.hostname,
     }
 
 

@@ -71,10 +71,12 @@ def notebook_open(*, user: User, sandbox_id: int, start: bool = False, ip: str |
             f"Sandbox {sandbox.name!r} is {sandbox.status}"
             + (f": {sandbox.explanation}" if sandbox.explanation else ".")
         )
-    return _jupyter_url(sandbox)
+    return notebook_gateway_url(sandbox=sandbox)
 
 
-def _jupyter_url(sandbox: Sandbox) -> str:
+def notebook_gateway_url(*, sandbox: Sandbox) -> str:
+    """The gateway URL of the running sandbox's JupyterLab, for a caller that checked who may
+    use it (the gateway checks again on every request)."""
     roles = sandbox.catalog_item.spec.roles
     for node in sandbox.nodes.all():  # ordered by role and index
         role = roles.get(node.role)

@@ -5,23 +5,30 @@ so that a launch claims one instead of starting a container.
 - `pool_claim`: in the create's transaction, a one-node launch a pooled node can serve takes one
   (a row lock and a conditional update: never handed out twice). From then on the node counts
   against the tenant's quota (the create reserved it, as a cold launch does); before, it counted
-  only against its host (placement sees pooled nodes as used room).
+  only against its host (placement sees pooled nodes as used room). A launch whose tenant's
+  services give its nodes environment at creation (tracking's MLFLOW_TRACKING_URI) declines:
+  a miss, counted under that reason.
 - `pool_node_adopt`: the launch's worker joins the claimed container to the sandbox's network
-  under the node's hostname, leaves the pool's own network, renames it to the node's name and
-  writes the sandbox's secrets into it. Labels cannot change: the container keeps its pool label,
-  and the reconciler knows it by its name, as every node. Its workspace volume became the
-  sandbox's at the claim (`Sandbox.pooled_workspace`), so deleting the sandbox removes it.
+  under the node's hostname, leaves the pool's own network, renames it to the node's name,
+  writes the sandbox's secrets into it and sets up SSH as the image's entrypoint would have
+  (authorized key, private key, the variables of SSH sessions). Labels cannot change: the
+  container keeps its pool label, and the reconciler knows it by its name, as every node. Its
+  workspace volume became the sandbox's at the claim (`Sandbox.pooled_workspace`), so deleting
+  the sandbox removes it.
 - `pool_maintain`: per host, replaces pooled nodes that were lost (removed by hand, stopped by
   an engine restart: a lost node is never claimable again), promotes those that answer to
-  ready, shrinks and refills each pool to its size, and cleans up after claims whose sandbox was
-  deleted before its worker adopted the node.
+  ready once their Jupyter is warmed (provisioning.services.jupyter_warmup), shrinks and
+  refills each pool to its size (not while a claim on the host is fresh), and cleans up after
+  claims whose sandbox was deleted before its worker adopted the node.
 
 A pooled node holds nothing of a tenant before its claim: its labels, environment and secrets
 are its own (pool_node_spec), its workspace is empty and made for it, and its network is its
-own, so pooled nodes never reach one another. What a claimed node does not get (the image reads
-them at start only): SANDBOX_ID and SANDBOX_NAME in its environment and the sandbox's SSH key
-in ~/.ssh (the key is in its secrets folder). Pools yield to the launch queue: no refill while
-launches wait for room (their pooled nodes are removed to make it), and no claim either."""
+own, so pooled nodes never reach one another. What a claimed node does not get: the container's
+own environment (fixed at its start) keeps the pooled node's, so JupyterLab and its kernels and
+terminals lack SANDBOX_ID and SANDBOX_NAME and see the pooled node's SANDBOX_NODE; SSH sessions
+(~/.ssh/environment) and jobs (their own environment) have the sandbox's. Pools yield to the
+launch queue: no refill while launches wait for room (their pooled nodes are removed to make
+it), and no claim either."""
 
 import logging
 from datetime import timedelta
@@ -30,19 +37,24 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
+from catalog.manifest import JUPYTER_SERVICE
 from catalog.models import CatalogItem, Flavor
 from provisioning.containers import pool_node_labels, pool_node_spec
 from provisioning.drivers import ContainerDriver, ContainerState, DriverError, NodeSpec, driver_for_host
+from provisioning.drivers.base import SECRETS_DIR
 from provisioning.errors import InvalidRequest
+from provisioning.extensions import sandbox_extensions
 from provisioning.models import Host, Node, PoolNode, PoolSetting, Sandbox
 from provisioning.placement import NodeRequest, PlacementError, place
 from provisioning.pool_selectors import pool_role
 from provisioning.services import worker_locks
 from provisioning.services.admission import queue_admit_soon
 from provisioning.services.capacity import hosts_snapshot
+from provisioning.services.jupyter_warmup import jupyter_warm_up
 from provisioning.services.readiness import services_answer
 from provisioning.services.worker_locks import worker_lock
 from provisioning.states import (
@@ -60,9 +72,8 @@ log = logging.getLogger(__name__)
 POOL_MAX_SIZE = 64
 #: While a pooled node starts, the pool's task looks at it about this often.
 POOL_LOOK_AGAIN_S = 0.5
-#: A claim's refill waits this long: on a small host, starting the next pooled node at once
-#: would compete with the engine calls that hand the claimed one over (a burst claims many).
-POOL_REFILL_AFTER_S = 3.0
+#: The miss of a launch the pool could serve that found no ready pooled node on a host it may use.
+POOL_MISS_NONE_READY = "none_ready"
 
 P = PoolNodeStatus
 
@@ -128,6 +139,10 @@ def pool_claim(*, sandbox: Sandbox, nodes: list[Node]) -> bool:
     )
     if setting is None or Sandbox.objects.filter(status=SandboxStatus.QUEUED).exists():
         return False
+    refusal = next((r for e in sandbox_extensions() if (r := e.pool_refusal(sandbox=sandbox))), "")
+    if refusal:
+        _pool_miss(setting, refusal)  # e.g. its tenant's tracking: environment only a cold start gives
+        return False
     (node,) = nodes
     pool_node = (
         PoolNode.objects.select_for_update(skip_locked=True, of=("self",))
@@ -142,7 +157,7 @@ def pool_claim(*, sandbox: Sandbox, nodes: list[Node]) -> bool:
         .first()
     )
     if pool_node is None or not _pool_node_move(pool_node, "claim", node=node, claimed_at=timezone.now()):
-        PoolSetting.objects.filter(pk=setting.pk).update(misses=F("misses") + 1)
+        _pool_miss(setting, POOL_MISS_NONE_READY)
         return False
     PoolSetting.objects.filter(pk=setting.pk).update(hits=F("hits") + 1)
     node.host_id = pool_node.host_id
@@ -153,8 +168,21 @@ def pool_claim(*, sandbox: Sandbox, nodes: list[Node]) -> bool:
     sandbox.secret = pool_node.secret
     sandbox.pooled_workspace = pool_node.workspace_volume
     sandbox.save(update_fields=["secret", "pooled_workspace", "updated"])
-    pools_maintain_soon(host_id=pool_node.host_id, after_s=POOL_REFILL_AFTER_S)  # refill in the background
+    # Refill in the background, once the claimer's JupyterLab had the host (_pools_resize).
+    pools_maintain_soon(host_id=pool_node.host_id, after_s=settings.POOL_REFILL_AFTER_S)
     return True
+
+
+def _pool_miss(setting: PoolSetting, reason: str) -> None:
+    """Count a launch the pool did not serve, in all and under its reason, in one statement (the
+    row stays locked by it until the create commits, as concurrent claims' counts need)."""
+    PoolSetting.objects.filter(pk=setting.pk).update(
+        misses=F("misses") + 1,
+        miss_reasons=RawSQL(
+            "jsonb_set(miss_reasons, %s, to_jsonb(COALESCE((miss_reasons ->> %s)::bigint, 0) + 1))",
+            ([reason], reason),
+        ),
+    )
 
 
 def pool_node_adopt(*, node: Node, spec: NodeSpec, driver: ContainerDriver) -> ContainerState | None:
@@ -188,9 +216,51 @@ def pool_node_adopt(*, node: Node, spec: NodeSpec, driver: ContainerDriver) -> C
             name=spec.name, network=spec.network, alias=spec.hostname, leave=pool_node.network_name
         )
     driver.put_secret_files(name=spec.name, files=spec.secret_files, owner=spec.user)
+    _pool_node_settle(spec, driver)
     driver.remove_network(name=pool_node.network_name)
     _pool_node_move(pool_node, "adopt")
     return driver.poll(name=spec.name)
+
+
+#: What the image's entrypoint does once, at a node's start, from its environment and secrets
+#: (catalog/layers/runtime/sandbox-entrypoint: start_sshd, write_ssh_environment), done again in
+#: an adopted node with the node's environment: the sandbox's key in ~/.ssh/authorized_keys, its
+#: private key as ~/.ssh/id_ed25519, and the variables SSH sessions get (SANDBOX_ID, SANDBOX_NAME,
+#: the node's name) in ~/.ssh/environment, which sshd reads at every login. The same filter as
+#: the entrypoint's, so the files are what a node started cold would have. Idempotent.
+_SETTLE_SSH = r"""set -euo pipefail
+secrets=$1
+umask 077
+mkdir -p "$HOME/.ssh"
+if [ -n "${SANDBOX_SSH_AUTHORIZED_KEY:-}" ]; then
+    printf '%s\n' "$SANDBOX_SSH_AUTHORIZED_KEY" > "$HOME/.ssh/authorized_keys.new"
+    mv "$HOME/.ssh/authorized_keys.new" "$HOME/.ssh/authorized_keys"
+fi
+if [ -s "$secrets/ssh_private_key" ]; then
+    printf '%s\n' "$(cat "$secrets/ssh_private_key")" > "$HOME/.ssh/id_ed25519.new"
+    mv "$HOME/.ssh/id_ed25519.new" "$HOME/.ssh/id_ed25519"
+fi
+while IFS= read -r -d '' entry; do
+    case "${entry%%=*}" in
+        HOME|HOSTNAME|PWD|OLDPWD|SHLVL|_|TERM|JUPYTER_TOKEN|SANDBOX_SSH_*) continue ;;
+    esac
+    [[ $entry == *$'\n'* ]] || printf '%s\n' "$entry"
+done < <(env -0) > "$HOME/.ssh/environment.new"
+mv "$HOME/.ssh/environment.new" "$HOME/.ssh/environment"
+"""
+
+
+def _pool_node_settle(spec: NodeSpec, driver: ContainerDriver) -> None:
+    """Give the adopted node what its image reads from the environment at start only: run with
+    the node's environment (a command's variables override the container's), as its user."""
+    done = driver.exec_start(
+        name=spec.name,
+        command=["bash", "-c", _SETTLE_SSH, "settle", SECRETS_DIR],
+        environment=spec.environment,
+        user=spec.user,
+    )
+    if done.exit_code != 0:
+        raise DriverError(f"setting up SSH in {spec.name} failed: {done.output.strip()[-300:]}")
 
 
 def pool_maintain(*, host_id: int) -> bool:
@@ -259,6 +329,7 @@ def _pool_nodes_check(host: Host, driver: ContainerDriver) -> None:
             why = _pool_node_trouble(pool_node, state, deadline=deadline)
             if not why:
                 if pool_node.status == P.STARTING and _pool_node_answers(pool_node, driver, state):
+                    _pool_node_warm_up(pool_node, driver, state)
                     _pool_node_move(pool_node, "ready", ready_at=timezone.now())
                 continue
             if not _pool_node_move(pool_node, "lose", through=True, explanation=why):
@@ -293,6 +364,21 @@ def _pool_node_answers(pool_node: PoolNode, driver: ContainerDriver, state: Cont
     return state.health == "none" and not services
 
 
+def _pool_node_warm_up(pool_node: PoolNode, driver: ContainerDriver, state: ContainerState) -> None:
+    """What its Jupyter builds on first asking, built before anyone claims it
+    (provisioning.services.jupyter_warmup), where the worker reaches it."""
+    services = pool_node.setting.catalog_item.spec.roles[pool_node.role].services
+    jupyter = next((s for s in services if s.name == JUPYTER_SERVICE and s.protocol == "http"), None)
+    if jupyter is None or not (driver.reaches_node_addresses and state.ip):
+        return
+    jupyter_warm_up(
+        ip=state.ip,
+        port=jupyter.port,
+        base_url=f"{pool_node.gateway_prefix}{JUPYTER_SERVICE}/",
+        token=pool_node.secret,
+    )
+
+
 def _pool_claims_abandoned_remove(host: Host, driver: ContainerDriver) -> None:
     """A claimed node whose sandbox was deleted (or whose create failed) before its worker
     adopted it is still the pool's container on the pool's network: remove them. Its workspace
@@ -309,6 +395,12 @@ def _pools_resize(host: Host, driver: ContainerDriver) -> None:
     ones start when it is too small and the host has room. While launches wait in the queue, the
     pools give their room back to them: a pooled node idles, a queued launch is someone's work."""
     queued = Sandbox.objects.filter(status=SandboxStatus.QUEUED).exists()
+    # Not while a claim is fresh: starting a pooled node (its Jupyter boots for seconds of a
+    # core) would compete with the claimer's first JupyterLab load, and with the engine calls
+    # that hand the claimed node over (a burst claims many). The claim asked for a pass then.
+    fresh_claim = PoolNode.objects.filter(
+        host=host, claimed_at__gt=timezone.now() - timedelta(seconds=settings.POOL_REFILL_AFTER_S)
+    ).exists()
     freed = False
     for setting in PoolSetting.objects.select_related("catalog_item", "flavor"):
         role = pool_role(setting.catalog_item)
@@ -325,7 +417,7 @@ def _pools_resize(host: Host, driver: ContainerDriver) -> None:
             if _pool_node_move(pool_node, "remove", explanation="The pool was made smaller."):
                 _pool_node_objects_remove(pool_node, driver)
                 freed = True
-        for _ in range(wanted - len(live)):
+        for _ in range(0 if fresh_claim else wanted - len(live)):
             pool_node = _pool_node_add(host, setting, role)
             if pool_node is None:
                 break  # the host is full

@@ -1,11 +1,13 @@
 """The warm pool on the real local engine, with the real worker, gateway (nginx) and Chromium: a
-jupyter-pytorch launch claims the pooled node, JupyterLab answers through the gateway with the
-user's sign-on, the pool refills, and deleting the sandbox (then emptying the pool) leaves
-nothing behind."""
+jupyter-pytorch launch claims the pooled node (its Jupyter warmed first), SSH takes the
+sandbox's key and knows the sandbox, JupyterLab answers through the gateway with the user's
+sign-on, the pool refills, and deleting the sandbox (then emptying the pool) leaves nothing
+behind."""
 
 from decimal import Decimal
 
 import pytest
+import requests
 from django.conf import settings
 
 from provisioning.containers import LABEL_PREFIX
@@ -13,6 +15,7 @@ from provisioning.drivers.docker import SITE_LABEL
 from provisioning.models import PoolNode, Sandbox, SandboxStatus
 from provisioning.services.pools import pool_set
 from provisioning.services.sandboxes import sandbox_create, sandbox_delete
+from provisioning.sshkeys import ssh_public_key
 from provisioning.states import PoolNodeStatus
 from tenants.models import Membership, Tenant, User
 from tests.browser.fixtures import login
@@ -42,6 +45,22 @@ def _pool_objects(docker_client) -> dict:
     }
 
 
+def _direct() -> requests.Session:
+    """To a container's address on this machine: never through a proxy of the environment."""
+    session = requests.Session()
+    session.trust_env = False
+    return session
+
+
+def _exec(docker_client, container: str, command: list[str]) -> str:
+    """The command's output, run as the node's user; fails the test unless it exits 0."""
+    api = docker_client.api
+    exec_id = api.exec_create(container, command, user="1000:1000")["Id"]
+    output = api.exec_start(exec_id).decode()
+    assert api.exec_inspect(exec_id)["ExitCode"] == 0, output
+    return output
+
+
 def test_a_launch_claims_a_warm_jupyter_and_the_pool_refills(
     transactional_db,
     local_host,
@@ -63,6 +82,16 @@ def test_a_launch_claims_a_warm_jupyter_and_the_pool_refills(
     wait_for(lambda: len(_ready_pool_nodes()) == 1, what="a ready pooled node")
     (warm,) = _ready_pool_nodes()
     before = docker_client.api.inspect_container(warm.container_name)
+    # Its Jupyter was asked for JupyterLab's first-load requests before it counted as ready:
+    # Jupyter's last activity moves only on requests with its token, and none but the pool's
+    # warm-up has it before a claim.
+    ip = next(iter(before["NetworkSettings"]["Networks"].values()))["IPAddress"]
+    status = _direct().get(
+        f"http://{ip}:8888{warm.gateway_prefix}jupyter/api/status",
+        headers={"Authorization": f"token {warm.secret}"},
+        timeout=10,
+    )
+    assert status.json()["last_activity"] > status.json()["started"]
     assert not any(k.endswith((".tenant", ".sandbox")) for k in before["Config"]["Labels"])
     assert before["HostConfig"]["CapDrop"] == ["ALL"] and not before["HostConfig"]["Privileged"]
 
@@ -92,6 +121,18 @@ def test_a_launch_claims_a_warm_jupyter_and_the_pool_refills(
         assert set(networks) == {sandbox.network_name}
         assert "head-0" in networks[sandbox.network_name]["Aliases"]
         assert not docker_client.api.networks(names=[warm.network_name])
+
+        # SSH as in a node started cold: the sandbox's key lets its user in, and the session
+        # knows whose node it is (the image's entrypoint set up the pooled node's at its start).
+        sandbox.refresh_from_db()
+        keys = _exec(docker_client, head.container_name, ["cat", "/home/scientist/.ssh/authorized_keys"])
+        assert keys.strip() == ssh_public_key(sandbox.ssh_private_key, comment=f"sandbox-{sandbox.pk}")
+        session = _exec(
+            docker_client,
+            head.container_name,
+            ["ssh", "-o", "BatchMode=yes", "head-0", 'echo "$SANDBOX_ID|$SANDBOX_NAME|$SANDBOX_NODE"'],
+        )
+        assert session.strip() == f"{sandbox.pk}|warm|head-0"
 
         # JupyterLab through the gateway, with grace's sign-on.
         page = new_page()

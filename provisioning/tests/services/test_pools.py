@@ -2,23 +2,30 @@
 the reconciler and deletes make of a claimed container, lost pooled nodes, and no pooled node
 handed out twice."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
+from django.utils import timezone
 
 from catalog.models import CatalogItem
 from provisioning.containers import LABEL_PREFIX
+from provisioning.drivers.base import SECRETS_DIR
 from provisioning.errors import InvalidRequest
 from provisioning.models import Node, PoolNode, PoolSetting, Sandbox
 from provisioning.services.capacity import hosts_snapshot
-from provisioning.services.pools import pool_default_ensure, pool_maintain, pool_set
+from provisioning.services.jobs import job_advance, job_create
+from provisioning.services.pools import POOL_MISS_NONE_READY, pool_default_ensure, pool_maintain, pool_set
 from provisioning.services.reconciler import host_reconcile
 from provisioning.services.sandboxes import sandbox_create, sandbox_delete
+from provisioning.sshkeys import ssh_public_key
 from provisioning.states import NodeStatus, PoolNodeStatus, SandboxStatus
 from provisioning.tests.conftest import HEALTHCHECK
-from provisioning.tests.doubles import node_container
+from provisioning.tests.doubles import JobProcesses, node_container
 from provisioning.tests.factories import HostFactory
 from provisioning.tests.lifecycle import run
+from provisioning.tests.services.test_jobs import launches
 from tenants.selectors.usage import tenant_usage
 
 P = PoolNodeStatus
@@ -133,8 +140,60 @@ def test_a_launch_claims_a_pooled_node_and_its_worker_adopts_it(pool, member, te
     assert sandbox.status == SandboxStatus.RUNNING
     assert node.__class__.objects.get(pk=node.pk).status == NodeStatus.RUNNING
 
-    fill(fake_host)  # the refill the claim asked for
+    # The refill the claim asked for waits until the claimer's JupyterLab had the host...
+    fill(fake_host)
+    assert PoolNode.objects.filter(status__in=[P.READY, P.STARTING]).count() == 1
+    # ...then comes.
+    PoolNode.objects.filter(pk=first.pk).update(
+        claimed_at=timezone.now() - timedelta(seconds=settings.POOL_REFILL_AFTER_S)
+    )
+    fill(fake_host)
     assert PoolNode.objects.filter(status=P.READY).count() == 2
+
+
+def test_an_adopted_node_gets_ssh_set_up_as_a_cold_one(pool, member, tenant, engine):
+    """What the image's entrypoint does at start from the environment (authorized key, private
+    key, the variables of SSH sessions) is done again in the claimed node, as its user, with the
+    node's own environment: the sandbox's key, id and name instead of the pooled node's."""
+    sandbox, operation = launch(member, tenant)
+    run(operation)
+    sandbox.refresh_from_db()
+    name = node_container(sandbox, "head-0")
+    (settle,) = [e for e in engine.execs.values() if e["container"] == name]
+    assert settle["command"][:2] == ["bash", "-c"] and settle["command"][-1] == SECRETS_DIR
+    assert "authorized_keys" in settle["command"][2] and ".ssh/environment" in settle["command"][2]
+    assert settle["user"] == "1000:1000"
+    env = settle["environment"]
+    assert env["SANDBOX_ID"] == str(sandbox.pk) and env["SANDBOX_NAME"] == "nb"
+    assert env["SANDBOX_NODE"] == "head-0"
+    assert env["SANDBOX_SSH_AUTHORIZED_KEY"] == ssh_public_key(
+        sandbox.ssh_private_key, comment=f"sandbox-{sandbox.pk}"
+    )
+    # Run after the secrets are there: the private key it copies is the sandbox's.
+    assert engine.containers[name]["secret_files"]["ssh_private_key"][0] == sandbox.ssh_private_key
+
+
+def test_a_job_in_an_adopted_node_knows_its_sandbox(pool, member, tenant, engine):
+    """The container's environment is the pooled node's; a job's own says whose node it is."""
+    sandbox, operation = launch(member, tenant)
+    run(operation)
+    JobProcesses(engine)
+    job = job_create(sandbox=Sandbox.objects.get(pk=sandbox.pk), actor=member, command="env")
+    job_advance(job_id=job.pk)
+    env = launches(engine)["head-0"]["environment"]
+    assert (env["SANDBOX_ID"], env["SANDBOX_NAME"], env["SANDBOX_NODE"]) == (str(sandbox.pk), "nb", "head-0")
+    assert "SANDBOX_ID" not in engine.containers[node_container(sandbox, "head-0")]["spec"].environment
+
+
+def test_an_adoption_whose_ssh_setup_fails_fails_the_launch_and_leaves_nothing(pool, member, tenant, engine):
+    """A node whose SSH is not the sandbox's is not handed over silently: the launch fails with
+    the reason, as a cold start that the engine refuses does, and its container goes."""
+    sandbox, operation = launch(member, tenant)
+    engine.exec_responder = lambda record: (1, "mv: cannot move: No space left on device\n")
+    assert run(operation).status == "failed"
+    assert "setting up SSH" in operation.explanation and "No space left" in operation.explanation
+    assert node_container(sandbox, "head-0") not in engine.containers
+    assert tenant_usage(tenant=tenant).cpus == 0
 
 
 def test_the_reconciler_takes_an_adopted_container_for_its_node(pool, member, tenant, engine, fake_host):
@@ -212,13 +271,40 @@ def test_launches_a_pool_cannot_serve_take_the_cold_path(pool, member, tenant, c
     assert not PoolNode.objects.filter(status=P.CLAIMED).exists()
     pool.refresh_from_db()
     assert (pool.hits, pool.misses) == (0, 1)  # a notebook the pool could not serve: a miss
+    assert pool.miss_reasons == {POOL_MISS_NONE_READY: 1}
 
 
 def test_a_pool_with_none_ready_counts_a_miss(site_admin, notebook, member, tenant, fake_host, engine):
     pool_set(actor=site_admin, catalog_item="notebook", flavor="small", size=1)  # none started yet
     sandbox, _operation = launch(member, tenant)
     assert sandbox.pooled_workspace == ""
-    assert PoolSetting.objects.get().misses == 1
+    setting = PoolSetting.objects.get()
+    assert (setting.misses, setting.miss_reasons) == (1, {POOL_MISS_NONE_READY: 1})
+
+
+def test_a_tenant_with_tracking_on_starts_cold_and_counts_a_miss_with_its_reason(
+    pool, member, tenant, engine, fake_host
+):
+    """Its nodes get MLFLOW_TRACKING_URI in their environment when they are created, which a
+    pooled node, started before any tenant, can never be given."""
+    tenant.tracking = True
+    tenant.save(update_fields=["tracking"])
+    sandbox, operation = launch(member, tenant)
+    assert sandbox.pooled_workspace == "" and not PoolNode.objects.filter(node__sandbox=sandbox).exists()
+    assert PoolNode.objects.filter(status=P.READY).count() == 2  # none taken
+    pool.refresh_from_db()
+    assert (pool.hits, pool.misses, pool.miss_reasons) == (0, 1, {"tracking": 1})
+
+    assert run(operation).status == "succeeded"
+    container = engine.containers[node_container(sandbox, "head-0")]
+    assert container["spec"].labels[f"{LABEL_PREFIX}.sandbox"] == str(sandbox.pk)  # a cold one
+
+    tenant.tracking = False
+    tenant.save(update_fields=["tracking"])
+    other, _operation = launch(member, tenant, name="nb2")
+    assert PoolNode.objects.get(node__sandbox=other).status == P.CLAIMED
+    pool.refresh_from_db()
+    assert (pool.hits, pool.misses, pool.miss_reasons) == (1, 1, {"tracking": 1})
 
 
 def test_a_smaller_pool_removes_its_extra_nodes(pool, site_admin, engine, fake_host):
@@ -278,12 +364,16 @@ def test_site_admins_set_and_read_pools_through_the_api(site_admin, member, note
         "starting": 0,
         "hits": 0,
         "misses": 0,
+        "miss_reasons": {},
         "hosts": {"fake-1": {"ready": 1}},
     }
 
 
 def test_the_hosts_page_and_metrics_show_the_pool(pool, site_admin, member, tenant, client):
     launch(member, tenant)
+    tenant.tracking = True
+    tenant.save(update_fields=["tracking"])
+    launch(member, tenant, name="tracked")
     client.force_login(site_admin)
     page = client.get("/hosts/").content.decode()
     assert "Warm pool" in page and "fake-1: 1 ready" in page
@@ -296,6 +386,8 @@ def test_the_hosts_page_and_metrics_show_the_pool(pool, site_admin, member, tena
         in metrics
     )
     assert 'portal_pool_size{catalog_item="notebook",flavor="small"} 3.0' in metrics
+    assert 'portal_pool_misses_total{catalog_item="notebook",flavor="small",reason="tracking"} 1.0' in metrics
+    assert "1 tenant&#x27;s tracking on" in page
 
 
 def test_a_new_site_keeps_its_default_pool_unless_an_admin_chose(site_admin, notebook, settings):
