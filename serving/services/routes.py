@@ -8,6 +8,7 @@ the rotation before its container stops, so no request is lost to a rollout."""
 import contextlib
 import os
 import signal
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -18,6 +19,8 @@ from serving.selectors import replica_serving_addresses
 #: A group must list a server: with no replica ready, this one is down and nginx answers 502
 #: (the portal's answer to the gateway names a replica's address directly while one wakes).
 NO_REPLICA = "server 127.0.0.1:9 down;"
+#: How long a reload waits for nginx's old workers to hand over to new ones.
+RELOAD_WAIT_S = 5.0
 
 
 class GatewayNotRunning(RuntimeError):
@@ -77,11 +80,33 @@ def route_remove_named(*, name: str) -> None:
 
 
 def gateway_reload() -> None:
-    """Ask the running nginx to load its configuration again, gracefully. Without a running
-    gateway there is nothing to do: it reads the files when it starts."""
+    """Ask the running nginx to load its configuration again, gracefully, and return once it
+    serves with it: nginx answers a SIGHUP at once but starts new workers on the new files a
+    moment later, and until the old ones quit they route by the old files (an endpoint said
+    ready would answer 502 from a group that listed no replica yet). Bounded by RELOAD_WAIT_S:
+    an old worker finishing a long request must not hold a converge. Without a running gateway
+    there is nothing to do: it reads the files when it starts."""
     pid_file = Path(settings.GATEWAY_RUN_DIR) / "nginx.pid"
     try:
         pid = int(pid_file.read_text().strip())
+        before = _workers_of(pid)
         os.kill(pid, signal.SIGHUP)
     except (FileNotFoundError, ValueError, ProcessLookupError):
         return
+    deadline = time.monotonic() + RELOAD_WAIT_S
+    while time.monotonic() < deadline:
+        now = _workers_of(pid)
+        if now and not now & before:
+            return
+        time.sleep(0.05)
+
+
+def _workers_of(master: int) -> set[int]:
+    """The pids whose parent is nginx's master: its workers (and cache helpers)."""
+    workers = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            # After the command's name in parentheses (which may hold spaces): state, ppid.
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == master:
+                workers.add(int(stat.parent.name))
+    return workers
