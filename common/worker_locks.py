@@ -19,3 +19,16 @@ def worker_lock(namespace: int, object_id: int):
         if acquired:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [namespace, object_id])
+
+
+def worker_lock_held(namespace: int, object_id: int) -> bool:
+    """Whether some worker holds the lock now. Looked up in pg_locks, not tried: a try that won
+    would hold the lock for a moment, and a worker starting then would skip its work."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            " AND classid = %s AND objid = %s AND objsubid = 2 AND database ="
+            " (SELECT oid FROM pg_database WHERE datname = current_database()))",
+            [namespace, object_id],
+        )
+        return cursor.fetchone()[0]

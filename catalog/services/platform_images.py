@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection
 from django.utils.text import capfirst
 
 from catalog.imagebuilder import ImageBuilder
@@ -33,7 +32,7 @@ from catalog.registry import RegistryClient, RegistryUnavailable
 from catalog.services.images import ImagePublishResult, image_publish
 from catalog.states import PlatformImageState
 from common.async_work import enqueue_after_commit
-from common.worker_locks import worker_lock
+from common.worker_locks import worker_lock, worker_lock_held
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +123,7 @@ def platform_image_check(*, image: PlatformImage) -> PlatformImageCheck:
             return PlatformImageCheck(PlatformImageState.READY, "")
     except RegistryUnavailable:
         return PlatformImageCheck(PlatformImageState.READY, "")
-    if _build_running(image):
+    if worker_lock_held(*platform_image_lock(image)):
         return PlatformImageCheck(
             PlatformImageState.BUILDING,
             f"Waiting for {image.title} ({image.reference}), which is being built, as on a "
@@ -136,19 +135,6 @@ def platform_image_check(*, image: PlatformImage) -> PlatformImageCheck:
         "is running: `make run` has it built in the background (the output of the `long` queue's "
         f"worker says how that went), or build it by hand with `manage.py {image.command}`.",
     )
-
-
-def _build_running(image: PlatformImage) -> bool:
-    """Whether a worker holds the image's build lock. Looked up, not tried: a try that won would
-    hold the lock for a moment, and a build starting then would skip its work."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
-            " AND classid = %s AND objid = %s AND objsubid = 2 AND database ="
-            " (SELECT oid FROM pg_database WHERE datname = current_database()))",
-            list(platform_image_lock(image)),
-        )
-        return cursor.fetchone()[0]
 
 
 def platform_image_lock(image: PlatformImage) -> tuple[int, int]:

@@ -9,7 +9,7 @@ from django.test import Client
 
 from serving.services.reconcile import serving_reconcile
 from tests.notebooks.browser import wait_for
-from tests.serving.test_endpoints_docker import containers_of, endpoint_body, infer, settled
+from tests.serving.test_endpoints_docker import containers_of, deploy, endpoint_body, infer, settled
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -70,19 +70,7 @@ def test_the_runtime_keeps_a_bounded_window_of_named_features(model_server_publi
 def test_inputs_far_from_the_training_data_are_flagged(teams, gateway, serving_worker, docker_client):
     _lab, _other, clients = teams
     client = clients["lab"]
-    created = client.post(
-        "/api/v1/endpoints/",
-        {
-            "tenant": "lab",
-            "name": "drifty",
-            "model": {"name": "line", "version": "1"},
-            "replicas": {"min": 2, "max": 2},
-            "flavor": "serve",
-        },
-        format="json",
-    )
-    assert created.status_code == 202, created.json()
-    pk = created.json()["id"]
+    pk = deploy(client, name="drifty")["id"]
     url = settled(client, pk, version="1")["url"]
     key = client.post(f"/api/v1/endpoints/{pk}/keys/", {"name": "app"}, format="json").json()["key"]
 

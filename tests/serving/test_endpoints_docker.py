@@ -74,6 +74,23 @@ class Load:
         return [answer for answer in self.answers if answer[0] != 200]
 
 
+def deploy(client, *, name: str, version: str = "1", replicas: int = 2) -> dict:
+    """POST /api/v1/endpoints/ for lab's model "line" on the serve flavor; its 202 body."""
+    created = client.post(
+        "/api/v1/endpoints/",
+        {
+            "tenant": "lab",
+            "name": name,
+            "model": {"name": "line", "version": version},
+            "replicas": {"min": replicas, "max": replicas},
+            "flavor": "serve",
+        },
+        format="json",
+    )
+    assert created.status_code == 202, created.json()
+    return created.json()
+
+
 def endpoint_body(client, pk):
     return client.get(f"/api/v1/endpoints/{pk}/").json()
 
@@ -104,20 +121,9 @@ def test_endpoint_serves_rolls_heals_and_goes(teams, gateway, serving_worker, do
     lab, _other, clients = teams
     client = clients["lab"]
 
-    created = client.post(
-        "/api/v1/endpoints/",
-        {
-            "tenant": "lab",
-            "name": "line",
-            "model": {"name": "line", "version": "1"},
-            "replicas": {"min": 2, "max": 2},
-            "flavor": "serve",
-        },
-        format="json",
-    )
-    assert created.status_code == 202, created.json()
-    pk = created.json()["id"]
-    assert created.json()["status"] in ("pending", "deploying")
+    created = deploy(client, name="line")
+    pk = created["id"]
+    assert created["status"] in ("pending", "deploying")
     assert created.json()["protocol"] == "open-inference-v2"
     body = settled(client, pk, version="1")
     assert [(r["host"], r["status"]) for r in body["replicas"]["items"]] == [("local", "ready")] * 2

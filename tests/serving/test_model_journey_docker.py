@@ -34,7 +34,7 @@ from tenants.selectors.usage import tenant_usage
 from tests.browser.fixtures import login, screenshot
 from tests.notebooks.browser import wait_for
 from tests.provisioning.conftest import leftovers, published, wait_for_status  # noqa: F401 - fixture
-from tests.serving.test_endpoints_docker import containers_of, settled
+from tests.serving.test_endpoints_docker import containers_of, deploy, settled
 from tests.tracking.conftest import (  # noqa: F401 - fixtures
     tracking_image_built,
     tracking_leftovers_removed,
@@ -236,19 +236,7 @@ def test_a_model_goes_from_a_sandbox_job_to_an_endpoint_and_through_its_pages(
         assert (stats["count"], stats["mean"], stats["min"], stats["max"]) == (20.0, 9.5, 0.0, 19.0)
 
         # Through the API: an endpoint of 2 replicas of version 1, and a key.
-        created = client.post(
-            "/api/v1/endpoints/",
-            {
-                "tenant": "lab",
-                "name": "line",
-                "model": {"name": "line", "version": "1"},
-                "replicas": {"min": 2, "max": 2},
-                "flavor": "serve",
-            },
-            format="json",
-        )
-        assert created.status_code == 202, created.json()
-        api_endpoint = created.json()["id"]
+        api_endpoint = deploy(client, name="line")["id"]
 
         # Meanwhile, the Models page lists the version; its Deploy button deploys it again.
         page.goto("/models/")
