@@ -124,7 +124,7 @@ def test_endpoint_serves_rolls_heals_and_goes(teams, gateway, serving_worker, do
     created = deploy(client, name="line")
     pk = created["id"]
     assert created["status"] in ("pending", "deploying")
-    assert created.json()["protocol"] == "open-inference-v2"
+    assert created["protocol"] == "open-inference-v2"
     body = settled(client, pk, version="1")
     assert [(r["host"], r["status"]) for r in body["replicas"]["items"]] == [("local", "ready")] * 2
     url = body["url"]
