@@ -4,16 +4,49 @@ server: the create call (`POST /api/v1/sandboxes/`) until the Jupyter that the s
 a node address today or the gateway's URL, so the case follows what the portal serves; the
 probe carries the user's portal session for a gateway that asks who passes."""
 
+import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 
 import requests
 
 from bench.probe import PROBE_EVERY_S, direct_session, jupyter_api_url, wait_until_answers
+from provisioning.models import Operation
 
 TIMEOUT_S = 600
 DELETED = "deleted"
 FAILED = "error"
+
+
+#: Where one create's time went, seconds after its call: the create operation's phases, the
+#: operation's end (the API says running) and the bench's probe getting Jupyter's answer.
+CREATE_STEPS = ("placed", "network", "started", "ready", "running", "answered")
+
+
+def create_steps(sandbox_id: int, *, started: float, answered: float) -> dict:
+    operation = Operation.objects.filter(sandbox_id=sandbox_id, kind=Operation.Kind.CREATE).first()
+    at = {"answered": answered}
+    if operation is not None:
+        at |= {m["phase"]: datetime.fromisoformat(m["at"]).timestamp() for m in operation.phases}
+        if operation.finished:
+            at["running"] = operation.finished.timestamp()
+    return {step: round(at[step] - started, 3) for step in CREATE_STEPS if step in at}
+
+
+def create_steps_table(samples: dict) -> str:
+    """Median seconds after the create call per step: {(case, count): [create_steps, ...]}."""
+    lines = [
+        "| case | at once | " + " | ".join(CREATE_STEPS) + " |",
+        "| --- | --- | " + " | ".join("---" for _ in CREATE_STEPS) + " |",
+    ]
+    for (case, count), rows in samples.items():
+        cells = []
+        for step in CREATE_STEPS:
+            values = [row[step] for row in rows if step in row]
+            cells.append(f"{statistics.median(values):.2f}" if values else "—")
+        lines.append(f"| {case} | {count} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 class Portal:
@@ -40,12 +73,13 @@ class Portal:
             timeout=30,
         ).raise_for_status()
 
-    def create(self, *, item: str, flavor: str, count: int, tag: str) -> float:
+    def create(self, *, item: str, flavor: str, count: int, tag: str, steps_out: list | None = None) -> float:
         """`count` create calls at once; seconds until every sandbox's Jupyter answers. One
         listing of the tenant's sandboxes per probe interval learns their endpoints, as a
         client waiting for a burst would, so the observer does not load the portal `count`
-        times over; each endpoint is then probed on its own, as the floor probes its nodes."""
-        started = time.monotonic()
+        times over; each endpoint is then probed on its own, as the floor probes its nodes.
+        `steps_out` gets, per sandbox, where its time went (create_steps)."""
+        started, wall_started = time.monotonic(), time.time()
         deadline = started + TIMEOUT_S
         created: list[int] = []
 
@@ -80,7 +114,13 @@ class Portal:
                         if call.done():
                             call.result()  # a refused create ends the case with its answer
                     time.sleep(PROBE_EVERY_S)
-                return max(probe.result() for probe in answering.values()) - started
+                answered = {sandbox_id: probe.result() for sandbox_id, probe in answering.items()}
+                if steps_out is not None:
+                    steps_out.extend(
+                        create_steps(sandbox_id, started=wall_started, answered=wall_started + at - started)
+                        for sandbox_id, at in answered.items()
+                    )
+                return max(answered.values()) - started
         finally:
             self.delete(created)
 

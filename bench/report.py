@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.browser_steps import steps_table
+from bench.portal import create_steps_table
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "var" / "bench" / "launch_path.json"
@@ -57,6 +58,11 @@ class Report:
     notes: list = field(default_factory=list)
     failures: list = field(default_factory=list)
     steps: dict = field(default_factory=dict)  # Chromium case -> [where one sample's time went]
+    create_steps: dict = field(default_factory=dict)  # (API case, count) -> [bench.portal.create_steps]
+
+    def create_steps_of(self, case: str, count: int) -> list:
+        """Where each sandbox of the portal's API cases spent its time (bench/portal.py)."""
+        return self.create_steps.setdefault((case, count), [])
 
     def steps_of(self, case: str) -> list:
         """Where each Chromium sample of `case` spent its time (bench/browser_steps.py)."""
@@ -124,6 +130,10 @@ class Report:
             "notes": self.notes,
             "failures": self.failures,
             "browser_steps": self.steps,
+            "create_steps": [
+                {"case": case, "count": count, "sandboxes": rows}
+                for (case, count), rows in self.create_steps.items()
+            ],
         }
         RESULTS.write_text(json.dumps(body, indent=2) + "\n")
         m = self.machine
@@ -141,6 +151,16 @@ class Report:
                     steps_table(self.steps),
                 ]
                 if self.steps
+                else []
+            ),
+            *(
+                [
+                    "",
+                    "API: seconds after the create call, median per step (bench/portal.py)",
+                    "",
+                    create_steps_table(self.create_steps),
+                ]
+                if self.create_steps
                 else []
             ),
             *(f"\n- {note}" for note in self.notes + self.failures),

@@ -27,7 +27,7 @@ from bench.browser_steps import BrowserSteps, steps_table
 from bench.conftest import FLAVOR, ITEM, PASSWORD
 from bench.peer_hub import PASSWORD as HUB_PASSWORD
 from bench.pool import WarmPool
-from bench.portal import Portal
+from bench.portal import Portal, create_steps_table
 from bench.raw import raw_docker_run
 from bench.report import HUB, RAW, Report
 from provisioning.models import Operation
@@ -61,9 +61,22 @@ def test_launch_path(
     api_cases = {
         RAW: lambda count, tag: raw_docker_run(docker_client, image=image, count=count, tag=tag),
         HUB: lambda count, tag: peer_hub.spawn(count=count, tag=tag),
-        PORTAL_COLD: lambda count, tag: portal.create(item=ITEM, flavor=FLAVOR, count=count, tag=tag),
+        PORTAL_COLD: lambda count, tag: portal.create(
+            item=ITEM,
+            flavor=FLAVOR,
+            count=count,
+            tag=tag,
+            steps_out=report.create_steps_of(PORTAL_COLD, count),
+        ),
         PORTAL_WARM: lambda count, tag: pool.around(
-            count, lambda: portal.create(item=ITEM, flavor=FLAVOR, count=count, tag=f"w{tag}")
+            count,
+            lambda: portal.create(
+                item=ITEM,
+                flavor=FLAVOR,
+                count=count,
+                tag=f"w{tag}",
+                steps_out=report.create_steps_of(PORTAL_WARM, count),
+            ),
         ),
     }
     try:
@@ -112,6 +125,8 @@ def test_launch_path(
         print("\n" + report.table())
         if report.steps:
             print("\n" + steps_table(report.steps))
+        if report.create_steps:
+            print("\n" + create_steps_table(report.create_steps))
         print(f"\nmachine: {report.machine}\nwritten: {', '.join(map(str, report.write()))}")
     # A case that broke is reported above with the rest, and fails the run: its figure is missing.
     if report.failures:

@@ -81,7 +81,7 @@ TOP_LEVEL_FIELDS = (
     "roles",
 )
 ROLE_FIELDS = ("min_nodes", "max_nodes", "default_nodes", "services", "healthcheck")
-SERVICE_FIELDS = ("name", "port", "protocol", "path", "main", "strip_prefix")
+SERVICE_FIELDS = ("name", "port", "protocol", "path", "main", "strip_prefix", "wait")
 HEALTHCHECK_DEFAULTS = {"interval_s": 2, "timeout_s": 5, "retries": 30, "start_period_s": 60}
 USER_FIELDS = ("name", "uid", "gid")
 
@@ -203,6 +203,10 @@ class Service:
     # The gateway passes on only what follows /gateway/<node key>/<name>: for a server that
     # cannot serve under a base path (code-server). Others get the whole path.
     strip_prefix: bool = False
+    # Whether a node counts as ready only once this service answers. False for a side server
+    # that starts after the main one (TensorBoard after Jupyter): the user's notebook is not
+    # kept waiting for it, and its gateway link answers once it is up.
+    wait: bool = True
 
 
 @dataclass(frozen=True)
@@ -315,6 +319,7 @@ def _role_as_json(role: Role) -> dict:
                 "main": s.main,
                 # Only where set: manifests stored before the field stay equal to their JSON.
                 **({"strip_prefix": True} if s.strip_prefix else {}),
+                **({"wait": False} if not s.wait else {}),
             }
             for s in role.services
         ],
@@ -589,6 +594,7 @@ def _services(check: _Checker, path: str, value: Any) -> list[dict]:
         url_path = check.string(f"{item_path}.path", service.get("path", ""))
         main = check.boolean(f"{item_path}.main", service.get("main", False))
         strip_prefix = check.boolean(f"{item_path}.strip_prefix", service.get("strip_prefix", False))
+        wait = check.boolean(f"{item_path}.wait", service.get("wait", True))
         if name is not None and name in names:
             check.add(f"{item_path}.name", f"duplicate service name {name!r}")
         if port is not None and port in ports:
@@ -599,6 +605,8 @@ def _services(check: _Checker, path: str, value: Any) -> list[dict]:
             check.add(f"{item_path}.path", "must be empty for a tcp service")
         if strip_prefix and protocol == "tcp":
             check.add(f"{item_path}.strip_prefix", "only an http service is reached through the gateway")
+        if main and wait is False:
+            check.add(f"{item_path}.wait", "a node is ready only once its main service answers")
         names.add(name)
         ports.add(port)
         mains += bool(main)
@@ -610,6 +618,7 @@ def _services(check: _Checker, path: str, value: Any) -> list[dict]:
                 "path": url_path or "",
                 "main": main,
                 **({"strip_prefix": True} if strip_prefix else {}),
+                **({"wait": False} if wait is False else {}),
             }
         )
     if mains > 1:

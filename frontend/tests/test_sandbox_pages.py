@@ -128,7 +128,7 @@ def test_a_busy_sandbox_keeps_being_polled(client, member, tenant, cluster_item,
 
     fragment = client.get(reverse("sandbox-detail", args=[sandbox.pk]), HTTP_HX_REQUEST="true")
 
-    assert 'hx-trigger="every 500ms"' in fragment.content.decode()
+    assert 'hx-trigger="every 250ms"' in fragment.content.decode()
 
 
 def _next_look(fragment) -> str:

@@ -162,7 +162,7 @@ def sandbox_launch_check_page(request):
 
 #: While a sandbox works, its page asks this often whether anything changed: a launch's end
 #: shows within about half of it. An unchanged answer is a 204 from one query, nothing rendered.
-LIVE_LOOK_EVERY_MS = 500
+LIVE_LOOK_EVERY_MS = 250
 #: ...and renders its live part at least this often all the same, for what the stamp leaves out
 #: (a queued launch's position moves with other launches): the pace it had before the stamp.
 LIVE_RENDER_EVERY_S = 2.0

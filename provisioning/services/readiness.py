@@ -2,8 +2,9 @@
 the operations that bring nodes up, the watcher that waits for them and the reconciler.
 
 A node is ready when every service its role declares answers (Jupyter's HTTP server, sshd's
-port), probed from the worker where the worker reaches the node's address; elsewhere, or for a
-role that declares no service, when the engine says its healthcheck passed. Nothing is ever
+port; not a side server its manifest says not to wait for), probed from the worker where the
+worker reaches the node's address; elsewhere, or for a role that declares no service, when the
+engine says its healthcheck passed. Nothing is ever
 run inside a node to find out: on a small machine those processes compete with the very
 notebooks they wait for."""
 
@@ -48,9 +49,12 @@ def service_answers(*, ip: str, port: int, protocol: str, path: str = "") -> boo
 
 
 def services_answer(*, ip: str, services: tuple[Service, ...]) -> bool | None:
-    """Every service answers (True), one does not yet (False), or the address cannot be probed
-    from here (None)."""
+    """Every service a node waits for answers (True), one does not yet (False), or the address
+    cannot be probed from here (None). A service declared `wait: false` (a side server that
+    starts after the main one) is not waited for."""
     for service in services:
+        if not service.wait:
+            continue
         answer = service_answers(ip=ip, port=service.port, protocol=service.protocol, path=service.path)
         if answer is not True:
             return answer

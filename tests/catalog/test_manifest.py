@@ -200,7 +200,14 @@ def test_every_mistake_is_reported_at_once():
         "max_nodes": 1,
         "services": [
             {"name": "ssh", "port": 2222, "protocol": "tcp", "main": True},
-            {"name": "ssh", "port": 2222, "protocol": "tcp", "main": True, "strip_prefix": True},
+            {
+                "name": "ssh",
+                "port": 2222,
+                "protocol": "tcp",
+                "main": True,
+                "strip_prefix": True,
+                "wait": False,
+            },
         ],
         "healthcheck": {"test": ["CMD", "true"]},
     }
@@ -212,8 +219,22 @@ def test_every_mistake_is_reported_at_once():
         "roles.worker.services[1].name: duplicate service name 'ssh'",
         "roles.worker.services[1].port: port 2222 is already used by another service of this role",
         "roles.worker.services[1].strip_prefix: only an http service is reached through the gateway",
+        "roles.worker.services[1].wait: a node is ready only once its main service answers",
         "roles.worker.services: at most one service may be main, not 2",
     ]
+
+
+def test_a_side_service_may_be_left_out_of_readiness_and_keeps_it_through_json():
+    data = copy.deepcopy(MANIFEST)
+    data["roles"]["head"]["services"].append({"name": "board", "port": 6006, "wait": False})
+
+    manifest = manifest_validate(data, flavors=FLAVORS)
+
+    board = manifest.roles["head"].services[-1]
+    assert (board.name, board.wait) == ("board", False)
+    assert all(s.wait for s in manifest.roles["head"].services[:-1])
+    assert Manifest.from_json(manifest.as_json()) == manifest
+    assert manifest.as_json()["roles"]["head"]["services"][-1]["wait"] is False
 
 
 def test_yaml_syntax_errors_name_the_line():

@@ -103,13 +103,17 @@ class LocalEngine(FakeEngine):
 def notebook_item(cluster_item):
     """A one-node app whose head serves a port the test decides."""
 
-    def make(port: int, protocol: str = "tcp") -> CatalogItem:
+    def make(port: int, protocol: str = "tcp", side_port: int | None = None) -> CatalogItem:
         service = {"name": "svc", "port": port, "protocol": protocol, "path": "", "main": True}
+        # A side server the node is ready without (TensorBoard started after Jupyter).
+        side = [
+            {"name": "side", "port": side_port, "protocol": "tcp", "path": "", "main": False, "wait": False}
+        ]
         head = {
             "min_nodes": 1,
             "max_nodes": 1,
             "default_nodes": 1,
-            "services": [service],
+            "services": [service, *(side if side_port else [])],
             "healthcheck": HEALTHCHECK,
         }
         cluster_item.manifest = {**cluster_item.manifest, "roles": {"head": head}}
@@ -136,6 +140,30 @@ def test_a_node_whose_services_answer_is_ready_before_the_engine_says_so(
     sandbox.refresh_from_db()
     assert (operation.status, sandbox.status) == (OperationStatus.SUCCEEDED, SandboxStatus.RUNNING)
     assert local_engine.execs == {}  # learnt without running anything inside the node
+
+
+def test_a_side_service_declared_not_waited_for_does_not_hold_readiness(
+    member, tenant, notebook_item, local_engine, listener, closed_port
+):
+    notebook_item(listener, side_port=closed_port)
+    sandbox, operation = create(member, tenant, nodes={})
+
+    assert operation_advance(operation_id=operation.pk).again_in is None
+
+    operation.refresh_from_db()
+    assert operation.status == OperationStatus.SUCCEEDED
+
+
+def test_a_side_service_that_is_waited_for_holds_readiness(
+    member, tenant, notebook_item, local_engine, listener, closed_port
+):
+    item = notebook_item(listener, side_port=closed_port)
+    item.manifest["roles"]["head"]["services"][1]["wait"] = True
+    item.save()
+    sandbox, operation = create(member, tenant, nodes={})
+
+    assert operation_advance(operation_id=operation.pk).again_in is not None
+    assert sandbox.nodes.get().status == NodeStatus.STARTING
 
 
 def test_a_bring_up_starts_containers_once_and_then_only_looks(
