@@ -4,12 +4,15 @@ the peer JupyterHub + DockerSpawner in the bench's own virtualenv."""
 
 import logging
 import os
+import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 from bench.peer_hub import PREFIX, PeerHub, peer_image
 from catalog.models import CatalogItem
+from conftest import Worker
 from tenants.models import Membership, Tenant, User
 from tests.gateway.test_gateway_browser import gateway  # noqa: F401 - the portal's gateway (nginx)
 from tests.provisioning.conftest import docker_client, published  # noqa: F401
@@ -24,6 +27,37 @@ logging.getLogger("axes").setLevel(logging.WARNING)
 logging.getLogger("django.request").setLevel(logging.ERROR)
 # The Celery worker of the run reads its settings from the environment it inherits.
 os.environ.setdefault("PORTAL_CPU_OVERCOMMIT", str(MOST_AT_ONCE))
+
+
+#: How `make run` starts the portal's Celery workers: the bench runs them the same way.
+SUPERVISOR_CONF = Path(__file__).resolve().parent.parent / "deploy" / "supervisor" / "portal.conf"
+DEPLOYED_WORKER = re.compile(r"celery -A portal worker .*--concurrency (\d+) --queues (\S+)")
+
+
+def deployed_workers() -> list[tuple[tuple[str, ...], int]]:
+    """The queues and concurrency of each worker process `make run` starts."""
+    found = DEPLOYED_WORKER.finditer(SUPERVISOR_CONF.read_text())
+    return [(tuple(match[2].split(",")), int(match[1])) for match in found]
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker):
+    """The portal's workers as deployed, one process per kind of work (launches, readiness,
+    long work, the rest), not the test run's one process for every queue: in a burst the
+    launches' threads and the readiness watcher would share one interpreter there."""
+    from portal.celery import app
+
+    app.control.purge()
+    workers = [
+        Worker(f"bench-{'-'.join(queues)}", queues=queues, concurrency=n) for queues, n in deployed_workers()
+    ]
+    try:
+        for worker in workers:
+            worker.wait_ready()
+        yield workers
+    finally:
+        for worker in workers:
+            worker.stop()
 
 
 @pytest.fixture
