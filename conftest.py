@@ -25,6 +25,7 @@ class Worker:
         from portal.celery import QUEUES, app
 
         self.app = app
+        self.queues = queues or QUEUES
         self.hostname = f"{name}-{os.getpid()}@test"
         self.log = open(ROOT / "var" / f"test-{name}.log", "ab")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
@@ -44,7 +45,7 @@ class Worker:
                 "--hostname",
                 self.hostname,
                 "--queues",
-                ",".join(queues or QUEUES),
+                ",".join(self.queues),
             ],
             cwd=ROOT,
             env={
@@ -68,11 +69,9 @@ class Worker:
         raise RuntimeError(f"Celery worker {self.hostname} did not answer a ping; see {self.log.name}")
 
     def consume(self, take: bool) -> None:
-        """Stop taking tasks from every queue (False), or take them again (True)."""
-        from portal.celery import QUEUES
-
+        """Stop taking tasks from its queues (False), or take them again (True)."""
         control = self.app.control.add_consumer if take else self.app.control.cancel_consumer
-        for queue in QUEUES:
+        for queue in self.queues:
             control(queue, destination=[self.hostname], reply=True)
 
     def kill(self) -> None:

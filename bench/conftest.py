@@ -40,6 +40,15 @@ def deployed_workers() -> list[tuple[tuple[str, ...], int]]:
     return [(tuple(match[2].split(",")), int(match[1])) for match in found]
 
 
+class Workers(list):
+    """The deployed workers, standing in for the test run's one worker where a fixture asks it
+    to stop taking tasks for a while (the serving tests' worker of their own)."""
+
+    def consume(self, take: bool) -> None:
+        for worker in self:
+            worker.consume(take)
+
+
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, django_db_blocker):
     """The portal's workers as deployed, one process per kind of work (launches, readiness,
@@ -48,9 +57,9 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     from portal.celery import app
 
     app.control.purge()
-    workers = [
+    workers = Workers(
         Worker(f"bench-{'-'.join(queues)}", queues=queues, concurrency=n) for queues, n in deployed_workers()
-    ]
+    )
     try:
         for worker in workers:
             worker.wait_ready()
