@@ -24,13 +24,20 @@ FAILED = "error"
 CREATE_STEPS = ("placed", "network", "started", "ready", "running", "answered")
 
 
-def create_steps(sandbox_id: int, *, started: float, answered: float) -> dict:
+def create_marks(sandbox_id: int) -> dict[str, float]:
+    """The sandbox's create operation's phases and its end (epoch seconds): from its end on the
+    portal says the sandbox runs."""
     operation = Operation.objects.filter(sandbox_id=sandbox_id, kind=Operation.Kind.CREATE).first()
-    at = {"answered": answered}
-    if operation is not None:
-        at |= {m["phase"]: datetime.fromisoformat(m["at"]).timestamp() for m in operation.phases}
-        if operation.finished:
-            at["running"] = operation.finished.timestamp()
+    if operation is None:
+        return {}
+    marks = {m["phase"]: datetime.fromisoformat(m["at"]).timestamp() for m in operation.phases}
+    if operation.finished:
+        marks["running"] = operation.finished.timestamp()
+    return marks
+
+
+def create_steps(sandbox_id: int, *, started: float, answered: float) -> dict:
+    at = {**create_marks(sandbox_id), "answered": answered}
     return {step: round(at[step] - started, 3) for step in CREATE_STEPS if step in at}
 
 

@@ -18,7 +18,6 @@ alternates which case goes first. Each Chromium sample also records where its ti
 import os
 import re
 import time
-from datetime import datetime
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -27,10 +26,9 @@ from bench.browser_steps import BrowserSteps, steps_table
 from bench.conftest import FLAVOR, ITEM, PASSWORD
 from bench.peer_hub import PASSWORD as HUB_PASSWORD
 from bench.pool import WarmPool
-from bench.portal import Portal, create_steps_table
+from bench.portal import Portal, create_marks, create_steps_table
 from bench.raw import raw_docker_run
 from bench.report import HUB, RAW, Report
-from provisioning.models import Operation
 from tests.browser.fixtures import login, screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -177,7 +175,8 @@ def _portal_launch_to_launcher(page, portal, name: str, steps_out: list) -> floa
         seconds = time.monotonic() - pressed
         steps.mark("launcher")
         sandbox_path = re.sub(r"^https?://[^/]+", "", page.url)
-        for step, at in _create_marks(sandbox_path).items():
+        sandbox_id = int(re.search(r"/sandboxes/(\d+)/", sandbox_path).group(1))
+        for step, at in create_marks(sandbox_id).items():
             steps.mark(step, at)
         steps_out.append(steps.summary(sandbox_path=sandbox_path))
         return seconds
@@ -198,16 +197,3 @@ def _launcher_wait(lab, steps: BrowserSteps, name: str) -> None:
             f"no launcher at {lab.url}; the tab shows {shows!r} ({shot}); failed requests: "
             + ("; ".join(steps.troubles()) or "none")
         ) from exc
-
-
-def _create_marks(sandbox_path: str) -> dict[str, float]:
-    """The create operation's phases and its end (epoch seconds): from its end on the portal
-    says the sandbox runs, and a look at the sandbox page offers *Open Jupyter*."""
-    sandbox_id = int(re.search(r"/sandboxes/(\d+)/", sandbox_path).group(1))
-    operation = Operation.objects.filter(sandbox_id=sandbox_id, kind=Operation.Kind.CREATE).first()
-    if operation is None:
-        return {}
-    marks = {m["phase"]: datetime.fromisoformat(m["at"]).timestamp() for m in operation.phases}
-    if operation.finished:
-        marks["running"] = operation.finished.timestamp()
-    return marks
