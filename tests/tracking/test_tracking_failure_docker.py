@@ -24,9 +24,25 @@ from tracking.states import TRACKING_IN_FLIGHT, TrackingStatus
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def shared_worker_aside(django_db_setup, django_db_blocker, celery_worker_process):
+    """These tests change the tracking image's version in their own process and take the
+    worker's steps themselves: the run's shared worker, which has the real version, steps aside
+    meanwhile (a start it took would succeed where the test expects a failure), and the tasks
+    the module left behind are dropped before it takes tasks again."""
+    from portal.celery import app
+
+    celery_worker_process.consume(False)
+    app.control.purge()
+    try:
+        yield
+    finally:
+        app.control.purge()
+        celery_worker_process.consume(True)
+
+
 def settle(server: TrackingServer) -> TrackingServer:
-    """Run the worker's step until the server leaves starting/stopping (a test worker of the
-    same session may take some of the steps: they are idempotent and take turns)."""
+    """Run the worker's step until the server leaves starting/stopping."""
     for _ in range(600):
         tracking_converge(server_id=server.pk)
         server.refresh_from_db()
