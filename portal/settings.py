@@ -82,6 +82,12 @@ TEMPLATES = [
     },
 ]
 
+# How long each thread of the web and worker processes keeps its database connection. A new one
+# costs PostgreSQL a backend process and a SCRAM exchange (about 6 ms of CPU on the 2-core
+# machine of BENCHMARKS.md), and pages and scripts poll while launches run: with 0 a burst of 8
+# launches made hundreds of them, CPU the booting notebooks waited for. Checked before reuse.
+DB_CONN_MAX_AGE = env_int("PORTAL_DB_CONN_MAX_AGE", 60)
+
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.postgresql",
@@ -90,7 +96,8 @@ DATABASES = {
         "PASSWORD": env_str("PORTAL_DB_PASSWORD", "portal"),
         "HOST": env_str("PORTAL_DB_HOST", "127.0.0.1"),
         "PORT": env_int("PORTAL_DB_PORT", 5432),
-        "CONN_MAX_AGE": env_int("PORTAL_DB_CONN_MAX_AGE", 0),
+        "CONN_MAX_AGE": DB_CONN_MAX_AGE,
+        "CONN_HEALTH_CHECKS": True,
         "TEST": {"NAME": env_str("PORTAL_TEST_DB_NAME", "test_portal")},
     }
 }

@@ -8,7 +8,7 @@ import os
 if not os.environ.get("PORTAL_SECRET_KEY"):
     os.environ["PORTAL_SECRET_KEY"] = "test-run-key-not-a-secret"  # noqa: S105 - tests only
 
-from portal.env import env_str  # noqa: E402
+from portal.env import env_int, env_str  # noqa: E402
 from portal.settings import *  # noqa: E402, F403
 
 REDIS_URL = env_str("PORTAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -31,3 +31,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast log
 # The test run shares the machine's registry with a running portal: no test build may prune
 # that portal's images. The prune's own tests call it for their own items.
 IMAGE_PUBLISHED_TASKS: list[str] = []
+# Connections close after each request and task (Django's default) so that no idle connection
+# holds the test database when a test flushes it or the run drops it. The bench asks for the
+# deployed value (DB_CONN_MAX_AGE) for the portal processes it runs as `make run` does.
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("PORTAL_TEST_DB_CONN_MAX_AGE", 0)  # noqa: F405
