@@ -5,7 +5,7 @@ node's services directly where the worker reaches them (cheap: a connection on t
 bridge), looks at the engine's view of each (one inspect: health, exit) at a calmer pace, and
 calls operation_advance only for an operation that has something new to learn. So a burst of
 launches costs one thread and no pile of countdown tasks, and a node is reported ready within
-a tenth of a second of answering."""
+a few hundredths of a second of answering (the database is read at a calmer pace)."""
 
 import logging
 import time
@@ -24,8 +24,12 @@ from provisioning.states import NodeStatus
 
 log = logging.getLogger(__name__)
 
-#: Between two probes of a waiting node's services.
-PROBE_EVERY_S = 0.1
+#: Between two probes of a waiting node's services. A launch waits on average half of it past
+#: the moment its node answers; a probe of a node not listening yet is one refused connection.
+PROBE_EVERY_S = 0.025
+#: Between two reads of what waits (new bring-ups, their nodes' addresses): the database is
+#: asked at this calmer pace, the nodes at the brisk one above.
+REFRESH_EVERY_S = 0.25
 #: Between two looks at the engine's view of a waiting node: its health where the node cannot
 #: be probed, and whether it died (exit, OOM kill) in any case.
 ENGINE_EVERY_S = 1.0
@@ -61,7 +65,7 @@ def _watch(*, deadline: float) -> None:
         waiting = {op.pk: op for op in operations_waiting()}
         if not waiting:
             return
-        nodes = (
+        nodes = list(
             Node.objects.live()
             .filter(sandbox__operations__in=list(waiting))
             .exclude(status=NodeStatus.RUNNING)
@@ -72,9 +76,14 @@ def _watch(*, deadline: float) -> None:
         news = {op.pk for op in waiting.values() if _timed_out(op)} | (
             set(waiting) - {operation_of[node.sandbox_id] for node in nodes}
         )
-        for node in nodes:
-            if operation_of[node.sandbox_id] not in news and _news_of(node, drivers, engine_looks):
-                news.add(operation_of[node.sandbox_id])
+        refresh_at = time.monotonic() + REFRESH_EVERY_S
+        while True:
+            for node in nodes:
+                if operation_of[node.sandbox_id] not in news and _news_of(node, drivers, engine_looks):
+                    news.add(operation_of[node.sandbox_id])
+            if news or time.monotonic() >= refresh_at:
+                break
+            time.sleep(PROBE_EVERY_S)
         for operation_id in news:
             operation_advance(operation_id=operation_id)
         if time.monotonic() - heartbeat > HEARTBEAT_S:
