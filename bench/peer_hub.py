@@ -20,6 +20,7 @@ from pathlib import Path
 
 import requests
 
+from bench import cpu
 from bench.probe import direct_session, wait_until_answers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -192,6 +193,7 @@ class PeerHub:
         try:
             with ThreadPoolExecutor(max_workers=count) as pool:
                 answered = list(pool.map(one, names))
+            cpu.answered()
             return max(answered) - started
         finally:
             self.stop_servers(names)

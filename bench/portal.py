@@ -1,5 +1,5 @@
-"""The portal as an automation client and a browser user see it, over HTTP against the live
-server: the create call (`POST /api/v1/sandboxes/`) until the Jupyter that the sandbox's
+"""The portal as an automation client and a browser user see it, over HTTP against its web
+process (bench/web.py): the create call (`POST /api/v1/sandboxes/`) until the Jupyter that the sandbox's
 `endpoints[]` names answers (bench/probe.py). The endpoint's URL is whatever the API gives,
 a node address today or the gateway's URL, so the case follows what the portal serves; the
 probe carries the user's portal session for a gateway that asks who passes."""
@@ -11,6 +11,7 @@ from datetime import datetime
 
 import requests
 
+from bench import cpu
 from bench.probe import PROBE_EVERY_S, direct_session, jupyter_api_url, wait_until_answers
 from provisioning.models import Operation
 
@@ -122,6 +123,7 @@ class Portal:
                             call.result()  # a refused create ends the case with its answer
                     time.sleep(PROBE_EVERY_S)
                 answered = {sandbox_id: probe.result() for sandbox_id, probe in answering.items()}
+                cpu.answered()
                 if steps_out is not None:
                     steps_out.extend(
                         create_steps(sandbox_id, started=wall_started, answered=wall_started + at - started)

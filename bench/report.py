@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.browser_steps import steps_table
+from bench.cpu import cpu_case
 from bench.portal import create_steps_table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,6 +60,7 @@ class Report:
     failures: list = field(default_factory=list)
     steps: dict = field(default_factory=dict)  # Chromium case -> [where one sample's time went]
     create_steps: dict = field(default_factory=dict)  # (API case, count) -> [bench.portal.create_steps]
+    cpu_spent: dict = field(default_factory=dict)  # (path, case) -> [bench.cpu.spent]
 
     def create_steps_of(self, case: str, count: int) -> list:
         """Where each sandbox of the portal's API cases spent its time (bench/portal.py)."""
@@ -72,12 +74,27 @@ class Report:
         """Runs one case and records its seconds; a case that breaks is recorded as broken and
         the others still run, so one failure does not cost the whole run's figures."""
         try:
-            seconds = run()
+            with cpu_case() as spent:
+                seconds = run()
         except Exception as error:  # noqa: BLE001 - any failure of the case is reported as it is
             self.failures.append(f"{path} / {case}: {type(error).__name__}: {error}")
             print(f"  {path:<40} {case:<28} FAILED: {error}", flush=True)
             return
+        self.cpu_spent.setdefault((path, case), []).append(spent)
         self.add(path, case, seconds)
+
+    def cpu_table(self) -> str:
+        """Median CPU seconds per part of the machine from each case's first call until its
+        last answer (bench/cpu.py)."""
+        parts = list(dict.fromkeys(key for runs in self.cpu_spent.values() for run in runs for key in run))
+        lines = [
+            "| path | case | " + " | ".join(parts) + " |",
+            "| --- | --- | " + " | ".join("---" for _ in parts) + " |",
+        ]
+        for (path, case), runs in self.cpu_spent.items():
+            cells = [f"{statistics.median(run.get(part, 0.0) for run in runs):.1f}" for part in parts]
+            lines.append(f"| {path} | {case} | " + " | ".join(cells) + " |")
+        return "\n".join(lines)
 
     def add(self, path: str, case: str, seconds: float) -> None:
         self.samples.setdefault((path, case), []).append(round(seconds, 2))
@@ -130,6 +147,9 @@ class Report:
             "notes": self.notes,
             "failures": self.failures,
             "browser_steps": self.steps,
+            "cpu_s": [
+                {"path": path, "case": case, "samples": runs} for (path, case), runs in self.cpu_spent.items()
+            ],
             "create_steps": [
                 {"case": case, "count": count, "sandboxes": rows}
                 for (case, count), rows in self.create_steps.items()
@@ -161,6 +181,11 @@ class Report:
                     create_steps_table(self.create_steps),
                 ]
                 if self.create_steps
+                else []
+            ),
+            *(
+                ["", "CPU seconds, first call to last answer (bench/cpu.py)", "", self.cpu_table()]
+                if self.cpu_spent
                 else []
             ),
             *(f"\n- {note}" for note in self.notes + self.failures),
