@@ -56,7 +56,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 # Issue 16's launch path side by side in one run (bench/test_launch_path.py): raw `docker run`,
 # JupyterHub + DockerSpawner (in its own virtualenv, var/bench-venv, made on the first run) and
-# the portal (its Celery workers as `make run` starts them), 1, 8 and 16 at once and in Chromium;
+# the portal (gunicorn and its Celery workers as `make run` starts them), 1, 8 and 16 at once and in Chromium;
 # prints the table, writes var/bench/. About 10 minutes on 2 cores; BENCH_ROUNDS, BENCH_ROUNDS_16
 # and BENCH_COUNTS make it shorter.
 bench: setup var/chp/node_modules/.bin/configurable-http-proxy

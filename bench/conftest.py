@@ -21,11 +21,11 @@ ITEM = "jupyter-pytorch"
 FLAVOR = "small"
 PASSWORD = "bench-portal-password"  # noqa: S105 - a bench user
 MOST_AT_ONCE = 16
-# The live server logs every login (django-axes) and every 404 (a favicon): the table is what
+# The portal logs every login (django-axes) and every 404 (a favicon): the table is what
 # a reader of the run wants, so these stay quiet.
 logging.getLogger("axes").setLevel(logging.WARNING)
 logging.getLogger("django.request").setLevel(logging.ERROR)
-# The Celery worker of the run reads its settings from the environment it inherits.
+# The portal's processes (web, workers) read their settings from the environment they inherit.
 os.environ.setdefault("PORTAL_CPU_OVERCOMMIT", str(MOST_AT_ONCE))
 
 
@@ -54,11 +54,16 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     """The portal's workers as deployed, one process per kind of work (launches, readiness,
     long work, the rest), not the test run's one process for every queue: in a burst the
     launches' threads and the readiness watcher would share one interpreter there."""
+    from django.conf import settings
+
     from portal.celery import app
 
     app.control.purge()
+    # Their database connections kept as deployed (the test run closes them after each task).
+    deployed = {"PORTAL_TEST_DB_CONN_MAX_AGE": str(settings.DB_CONN_MAX_AGE)}
     workers = Workers(
-        Worker(f"bench-{'-'.join(queues)}", queues=queues, concurrency=n) for queues, n in deployed_workers()
+        Worker(f"bench-{'-'.join(queues)}", queues=queues, concurrency=n, **deployed)
+        for queues, n in deployed_workers()
     )
     try:
         for worker in workers:
@@ -88,8 +93,8 @@ def image(published, docker_client):  # noqa: F811
 def bench_user(transactional_db, local_host, settings):
     """grace, member of tenant `lab`, whose quota and host take MOST_AT_ONCE notebooks: the
     floor (raw docker run) reserves nothing, and the benchmark measures speed, not refusals."""
-    # A 1-CPU flavor sixteen times on this machine's cores, in the web process (placement);
-    # the worker's comes from the environment (above).
+    # A 1-CPU flavor sixteen times on this machine's cores, in this process (the warm pool's
+    # set-up); the portal's own processes take it from the environment (above).
     settings.CPU_OVERCOMMIT = str(MOST_AT_ONCE)
     small_mib = 2048
     local_host.memory_mib = max(local_host.memory_mib, (MOST_AT_ONCE + 2) * small_mib)
