@@ -144,7 +144,11 @@ class DockerDriver(ContainerDriver):
                 continue
             # The engine refuses to remove a network with endpoints: a container that only joined
             # it (connect_network: a tenant's service; its own network is another) leaves it.
-            for container_id in self.api.inspect_network(network.id).get("Containers") or {}:
+            try:
+                joined = self.api.inspect_network(network.id).get("Containers") or {}
+            except docker.errors.NotFound:
+                continue  # removed meanwhile by another worker: what was asked for
+            for container_id in joined:
                 self._leave_if_joined(container_id, network)
             _ignore_missing(network.remove)
 
