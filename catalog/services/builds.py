@@ -122,7 +122,9 @@ def _shipped_hand_next() -> None:
     """Hand the oldest shipped build still to do to a worker (after this transaction commits).
     Handing it twice is harmless: the lock lets one worker at a time on shipped builds, and a
     worker that finds its build done hands the next one on."""
-    following = ImageBuild.objects.shipped().filter(status__in=IMAGE_BUILD_ACTIVE).order_by("created").first()
+    following = (
+        ImageBuild.objects.shipped().filter(status__in=IMAGE_BUILD_ACTIVE).order_by("created", "pk").first()
+    )
     if following is not None:
         _enqueue(following.pk)
 
@@ -141,7 +143,9 @@ def image_builds_resume() -> list[int]:
     )
     for build_id in stale:
         _enqueue(build_id)
-    shipped = ImageBuild.objects.shipped().filter(status__in=IMAGE_BUILD_ACTIVE).order_by("created").first()
+    shipped = (
+        ImageBuild.objects.shipped().filter(status__in=IMAGE_BUILD_ACTIVE).order_by("created", "pk").first()
+    )
     if shipped is not None and shipped.created < stale_before:
         with worker_lock(*SHIPPED_BUILDS_LOCK) as nobody_on_it:
             if nobody_on_it:
