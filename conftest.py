@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests.processes import stop_group
+
 # Browser fixtures (chromium, new_page) for every test folder that drives the UI.
 pytest_plugins = ["tests.browser.fixtures"]
 
@@ -82,12 +84,7 @@ class Worker:
         self.log.close()
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
+        stop_group(self.process, timeout_s=20)
         self.log.close()
 
 

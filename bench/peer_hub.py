@@ -11,7 +11,6 @@ import contextlib
 import io
 import os
 import secrets
-import signal
 import socket
 import subprocess
 import time
@@ -22,6 +21,7 @@ import requests
 
 from bench import cpu
 from bench.probe import direct_session, wait_until_answers
+from tests.processes import stop_group, wait_serving
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / "var" / "bench-venv"
@@ -150,27 +150,16 @@ class PeerHub:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"JupyterHub exited with {self.process.returncode}; see {self.log_path}")
-            with contextlib.suppress(requests.RequestException):
-                if self.api.get(f"{self.url}/hub/api/", timeout=2).status_code == 200:
-                    return self
-            time.sleep(0.3)
-        raise RuntimeError(f"JupyterHub did not answer within {seconds}s; see {self.log_path}")
+        wait_serving(self.process, self._answers, what="JupyterHub", log=self.log_path, seconds=seconds)
+        return self
+
+    def _answers(self) -> bool:
+        with contextlib.suppress(requests.RequestException):
+            return self.api.get(f"{self.url}/hub/api/", timeout=2).status_code == 200
+        return False
 
     def stop(self) -> None:
-        if self.process is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        stop_group(self.process)
 
     def users(self, names: list[str]) -> None:
         answer = self.api.post(f"{self.url}/hub/api/users", json={"usernames": names}, timeout=30)

@@ -9,10 +9,8 @@ the module that imports them."""
 
 import contextlib
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +18,7 @@ import requests
 from django.test.utils import modify_settings
 
 from tests.gateway.nginx import Gateway, free_port
+from tests.processes import stop_group, wait_serving
 
 ROOT = Path(__file__).resolve().parent.parent
 GATEWAY_SECRET = "secret-of-the-bench-gateway"  # noqa: S105 - the bench's own gateway
@@ -47,40 +46,25 @@ class DeployedPortal:
         )
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [
-                    str(Path(sys.executable).parent / "gunicorn"),
-                    "portal.wsgi",
-                    "--config",
-                    "deploy/gunicorn.conf.py",
-                ],
+                [str(Path(sys.executable).parent / "gunicorn"), "portal.wsgi", "--config", GUNICORN_CONF],
                 cwd=ROOT,
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        deadline = time.monotonic() + START_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"gunicorn exited with {self.process.returncode}: {self.log_path.read_text()}"
-                )
-            with contextlib.suppress(requests.RequestException):
-                if requests.get(f"{self.url}/healthz", timeout=2).status_code < 500:
-                    return self
-            time.sleep(0.2)
-        raise RuntimeError(f"the portal did not answer within {START_S}s; see {self.log_path}")
+        wait_serving(
+            self.process, self._answers, what="the portal (gunicorn)", log=self.log_path, seconds=START_S
+        )
+        return self
+
+    def _answers(self) -> bool:
+        with contextlib.suppress(requests.RequestException):
+            return requests.get(f"{self.url}/healthz", timeout=2).status_code < 500
+        return False
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        stop_group(self.process)
 
 
 @pytest.fixture

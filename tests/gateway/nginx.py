@@ -3,13 +3,13 @@ test server, on a free port of its own."""
 
 import contextlib
 import os
-import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 from django.conf import settings
+
+from tests.processes import stop_group, wait_serving
 
 ROOT = Path(settings.BASE_DIR)
 
@@ -45,27 +45,16 @@ class Gateway:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"the gateway exited with {self.process.returncode}: {self.log_path.read_text()}"
-                )
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                return self
-            time.sleep(0.1)
-        raise RuntimeError(f"the gateway did not listen within {seconds}s")
+        wait_serving(self.process, self._listens, what="the gateway", log=self.log_path, seconds=seconds)
+        return self
+
+    def _listens(self) -> bool:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1):
+            return True
+        return False
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        stop_group(self.process, timeout_s=20)
 
     def restart(self) -> "Gateway":
         self.stop()
