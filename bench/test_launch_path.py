@@ -5,7 +5,9 @@
   JupyterHub + DockerSpawner (the peer), the portal cold and the portal warm (a pool of as many
   ready nodes as the launches, made before and emptied after each measurement: bench/pool.py);
 - in Chromium: the portal's *Launch* until JupyterLab's launcher shows (through *Open
-  Jupyter*), cold and warm, and the Hub's log-in until the launcher shows.
+  Jupyter*), cold and warm, and the Hub's log-in until the launcher shows; and JupyterLab alone,
+  its page on a server already running until the launcher shows (bench/lab_alone.py): the
+  floor under every Chromium case.
 
 Prints every figure and ratio and writes var/bench/launch_path.json; BENCHMARKS.md shows the
 table. A case is one entry of `api_cases`. It measures and asserts nothing about speed.
@@ -25,6 +27,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from bench import cpu
 from bench.browser_steps import BrowserSteps, steps_table
 from bench.conftest import FLAVOR, ITEM, PASSWORD
+from bench.lab_alone import lab_alone_to_launcher
 from bench.peer_hub import PASSWORD as HUB_PASSWORD
 from bench.pool import WarmPool
 from bench.portal import Portal, create_marks, create_steps_table
@@ -40,6 +43,7 @@ ROUNDS_16 = int(os.environ.get("BENCH_ROUNDS_16", "1"))
 COUNTS = tuple(int(c) for c in os.environ.get("BENCH_COUNTS", "1,8,16").split(",") if c.strip())
 PORTAL_COLD = "portal cold"
 PORTAL_WARM = "portal warm"
+LAB_ALONE = "JupyterLab alone (server already running)"
 LAB_TIMEOUT_MS = 300_000
 LAUNCHER = ".jp-LauncherCard"
 
@@ -114,6 +118,17 @@ def test_launch_path(
                         lambda: _portal_launch_to_launcher(
                             new_page(), portal, f"warm{r}", report.steps_of(PORTAL_WARM)
                         ),
+                    ),
+                ),
+                (
+                    LAB_ALONE,
+                    lambda r=round_no: lab_alone_to_launcher(
+                        docker_client,
+                        new_page(),
+                        image=image,
+                        name=f"bench-lab-alone-{r}",
+                        launcher_wait=_launcher_wait,
+                        steps_out=report.steps_of(LAB_ALONE),
                     ),
                 ),
             ]

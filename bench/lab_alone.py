@@ -1,0 +1,44 @@
+"""The floor of every Chromium case: JupyterLab alone. A container of the same image started
+with `docker run` (not timed) and answering, then a fresh browser context opens its JupyterLab
+page directly (no portal, no Hub, no gateway, the token in the URL) until the launcher shows.
+Whatever a launcher does before JupyterLab's page arrives comes on top of this figure, so a
+Chromium goal below it cannot be met by any launcher on this machine."""
+
+import secrets
+import time
+
+from bench import cpu
+from bench.browser_steps import BrowserSteps
+from bench.probe import direct_session, jupyter_api_url, wait_until_answers
+
+JUPYTER_PORT = 8888
+START_TIMEOUT_S = 300
+
+
+def lab_alone_to_launcher(client, page, *, image: str, name: str, launcher_wait, steps_out: list) -> float:
+    """Seconds from asking for JupyterLab's page to its launcher showing. `launcher_wait(page,
+    steps, name)` waits as the other Chromium cases do."""
+    token = secrets.token_hex(16)
+    container = client.containers.run(image, name=name, detach=True, environment={"JUPYTER_TOKEN": token})
+    try:
+        ip = ""
+        while not ip:
+            ip = client.api.inspect_container(container.id)["NetworkSettings"]["IPAddress"]
+        url = f"http://{ip}:{JUPYTER_PORT}/lab"
+        deadline = time.monotonic() + START_TIMEOUT_S
+        wait_until_answers(direct_session(), jupyter_api_url(url), deadline=deadline)
+        cpu.started()
+        steps = BrowserSteps()
+        steps.watch(page.context)
+        pressed = time.monotonic()
+        steps.press()
+        page.goto(f"{url}?token={token}")
+        launcher_wait(page, steps, name)
+        seconds = time.monotonic() - pressed
+        cpu.answered()
+        steps.mark("launcher")
+        steps_out.append(steps.summary())
+        return seconds
+    finally:
+        page.context.close()
+        container.remove(force=True)
