@@ -22,6 +22,11 @@ def pool_prefix(pool_node_id: int) -> str:
     return f"{settings.SITE}-pool{pool_node_id}"
 
 
+def made_for_pool(name: str) -> bool:
+    """A pooled node's network, volume or container name."""
+    return name.startswith(f"{settings.SITE}-pool")
+
+
 def made_by_this_site(name: str) -> bool:
     """A sandbox's or a pooled node's network, volume or container name (not a tenant service's)."""
-    return sandbox_id_from_name(name) is not None or name.startswith(f"{settings.SITE}-pool")
+    return sandbox_id_from_name(name) is not None or made_for_pool(name)

@@ -11,15 +11,18 @@ so that a launch claims one instead of starting a container.
 - `pool_node_adopt`: the launch's worker joins the claimed container to the sandbox's network
   under the node's hostname, leaves the pool's own network, renames it to the node's name,
   writes the sandbox's secrets into it and sets up SSH as the image's entrypoint would have
-  (authorized key, private key, the variables of SSH sessions). Labels cannot change: the
+  (authorized key, private key, the variables of SSH sessions). The pool's network, left empty,
+  is removed by the pool's next pass, not on the launch's path (the engine takes 0.2 s to remove
+  a network, a third of an adoption). Labels cannot change: the
   container keeps its pool label, and the reconciler knows it by its name, as every node. Its
   workspace volume became the sandbox's at the claim (`Sandbox.pooled_workspace`), so deleting
   the sandbox removes it.
 - `pool_maintain`: per host, replaces pooled nodes that were lost (removed by hand, stopped by
   an engine restart: a lost node is never claimable again), promotes those that answer to
   ready once their Jupyter is warmed (provisioning.services.jupyter_warmup), shrinks and
-  refills each pool to its size (not while a claim on the host is fresh), and cleans up after
-  claims whose sandbox was deleted before its worker adopted the node.
+  refills each pool to its size (not while a claim on the host is fresh), cleans up after
+  claims whose sandbox was deleted before its worker adopted the node, and removes the networks
+  adopted nodes left (the claim asks for this pass).
 
 A pooled node holds nothing of a tenant before its claim: its labels, environment and secrets
 are its own (pool_node_spec), its workspace is empty and made for it, and its network is its
@@ -49,8 +52,9 @@ from provisioning.drivers.base import SECRETS_DIR
 from provisioning.errors import InvalidRequest
 from provisioning.extensions import sandbox_extensions
 from provisioning.models import Host, Node, PoolNode, PoolSetting, Sandbox
+from provisioning.naming import made_for_pool
 from provisioning.placement import NodeRequest, PlacementError, place
-from provisioning.pool_selectors import pool_role
+from provisioning.pool_selectors import pool_objects_kept, pool_role
 from provisioning.services import worker_locks
 from provisioning.services.admission import queue_admit_soon
 from provisioning.services.capacity import hosts_snapshot
@@ -217,7 +221,7 @@ def pool_node_adopt(*, node: Node, spec: NodeSpec, driver: ContainerDriver) -> C
         )
     driver.put_secret_files(name=spec.name, files=spec.secret_files, owner=spec.user)
     _pool_node_settle(spec, driver)
-    driver.remove_network(name=pool_node.network_name)
+    # The pool's network, now empty, goes with the pool's next pass (_pool_networks_left_remove).
     _pool_node_move(pool_node, "adopt")
     return driver.poll(name=spec.name)
 
@@ -275,6 +279,7 @@ def pool_maintain(*, host_id: int) -> bool:
             driver = driver_for_host(host, timeout=10)
             _pool_nodes_check(host, driver)
             _pool_claims_abandoned_remove(host, driver)
+            _pool_networks_left_remove(host, driver)
             _pools_resize(host, driver)
         except DriverError as exc:
             log.warning("pool of host %s: %s", host.name, exc)
@@ -388,6 +393,17 @@ def _pool_claims_abandoned_remove(host: Host, driver: ContainerDriver) -> None:
             continue
         _pool_node_objects_remove(pool_node, driver, workspace=False)
         _pool_node_move(pool_node, "remove", explanation="Its launch went before adopting it.")
+
+
+def _pool_networks_left_remove(host: Host, driver: ContainerDriver) -> None:
+    """The networks of pooled nodes that launches adopted: each node left its network at the
+    adoption, which left the removal to this pass. Listed before the rows are read, as the
+    reconciler lists, so a network made after the listing is never taken for a leftover."""
+    networks = [name for name in driver.list_managed_networks() if made_for_pool(name)]
+    kept = pool_objects_kept(host=host, sandbox_ids=set())
+    for name in networks:
+        if name not in kept:
+            driver.remove_network(name=name)
 
 
 def _pools_resize(host: Host, driver: ContainerDriver) -> None:
