@@ -37,14 +37,12 @@ def lab_alone_to_launcher(client, page, *, image: str, name: str, launcher_wait,
         jupyter_warm_up(ip=ip, port=JUPYTER_PORT, base_url="/", token=token)
         cpu.started()
         steps = BrowserSteps()
-        steps.watch(page.context)
-        pressed = time.monotonic()
-        steps.press()
-        page.goto(f"{url}?token={token}")
-        launcher_wait(page, steps, name)
-        seconds = time.monotonic() - pressed
-        cpu.answered()
-        steps.mark("launcher")
+
+        def open_lab() -> None:
+            page.goto(f"{url}?token={token}")
+            launcher_wait(page, steps, name)
+
+        seconds = steps.until_launcher(page.context, open_lab)
         steps_out.append(steps.summary())
         return seconds
     finally:

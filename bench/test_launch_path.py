@@ -19,12 +19,10 @@ alternates which case goes first. Each Chromium sample also records where its ti
 
 import os
 import re
-import time
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from bench import cpu
 from bench.browser_steps import BrowserSteps, steps_table
 from bench.conftest import FLAVOR, ITEM, PASSWORD
 from bench.lab_alone import lab_alone_to_launcher
@@ -154,14 +152,12 @@ def _hub_login_to_launcher(page, hub, username: str, steps_out: list) -> float:
         page.goto(f"{hub.url}/hub/login")
         page.get_by_label("Username").fill(username)
         page.get_by_label("Password").fill(HUB_PASSWORD)
-        steps.watch(page.context)
-        pressed = time.monotonic()
-        steps.press()
-        page.get_by_role("button", name="Sign in").click()
-        page.locator(LAUNCHER).first.wait_for(timeout=LAB_TIMEOUT_MS)
-        seconds = time.monotonic() - pressed
-        cpu.answered()
-        steps.mark("launcher")
+
+        def sign_in() -> None:
+            page.get_by_role("button", name="Sign in").click()
+            page.locator(LAUNCHER).first.wait_for(timeout=LAB_TIMEOUT_MS)
+
+        seconds = steps.until_launcher(page.context, sign_in)
         steps_out.append(steps.summary())
         return seconds
     finally:
@@ -178,11 +174,9 @@ def _portal_launch_to_launcher(page, portal, name: str, steps_out: list) -> floa
     page.get_by_label("Size (flavor)").select_option(FLAVOR)
     page.locator("#quota-check").filter(has_text="Fits within the quota").wait_for()
     steps = BrowserSteps()
-    steps.watch(page.context)
-    pressed = time.monotonic()
-    steps.press()
-    page.get_by_role("button", name="Launch", exact=True).click()
-    try:
+
+    def launch_and_open() -> None:
+        page.get_by_role("button", name="Launch", exact=True).click()
         page.wait_for_url(re.compile(r".*/sandboxes/\d+/$"))
         link = page.get_by_role("link", name="Open Jupyter", exact=True)
         link.wait_for(timeout=LAB_TIMEOUT_MS)
@@ -190,9 +184,9 @@ def _portal_launch_to_launcher(page, portal, name: str, steps_out: list) -> floa
         with page.context.expect_page() as opened:
             link.click()
         _launcher_wait(opened.value, steps, name)
-        seconds = time.monotonic() - pressed
-        cpu.answered()
-        steps.mark("launcher")
+
+    try:
+        seconds = steps.until_launcher(page.context, launch_and_open)
         sandbox_path = re.sub(r"^https?://[^/]+", "", page.url)
         sandbox_id = int(re.search(r"/sandboxes/(\d+)/", sandbox_path).group(1))
         for step, at in create_marks(sandbox_id).items():
